@@ -1,0 +1,82 @@
+"""Start a generated project's built server as a real process, and stop it the way an orchestrator does."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early with code {process.returncode}")
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer 200 within {timeout} s")
+
+
+class ServerProcess:
+    """`node dist/index.js` on a free loopback port; use as a context manager."""
+
+    def __init__(self, project: Path, env: dict, extra_env: dict):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **env,
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+            "PUBLIC_URL": self.base_url,
+            "LOG_LEVEL": "warn",
+            **extra_env,
+        }
+        self.project = project
+        self.log_path = project / f"server-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+        self.exit_code: int | None = None
+
+    def __enter__(self) -> "ServerProcess":
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            ["node", "dist/index.js"], cwd=self.project, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_for_health(f"{self.base_url}/health", self.process)
+        except Exception:
+            self.stop()
+            raise RuntimeError(f"server did not start:\n{self.log()}") from None
+        return self
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """SIGTERM, then the exit code; SIGKILL (and code -9) if it overstays `timeout`."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.exit_code = self.process.returncode
+        return self.exit_code
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,112 @@
+"""Generated projects, for real: npm ci, type-check, lint, their own tests, build, run, and an MCP session.
+
+One covering set (every bundler, auth mode and Node version at least once), each on
+the Node version the variant selects. The session is driven by the Python MCP SDK,
+an implementation independent of the server's.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import pytest
+
+from conftest import run
+from support.mcp_client import post_initialize, run_session
+from support.node_toolchain import node_env
+from support.server_process import ServerProcess
+from support.tokens import JwksIssuer
+from variants import PROJECT_VARIANTS, variant_id
+
+pytestmark = [pytest.mark.node, pytest.mark.usefixtures("npm_available")]
+
+NPM = ["npm", "--no-audit", "--no-fund", "--prefer-offline"]
+
+
+@pytest.fixture(scope="module", params=PROJECT_VARIANTS, ids=variant_id)
+def built_project(request, bake_cached):
+    """A baked project after npm ci and npm run build, with the Node version it targets."""
+    answers = request.param
+    project = bake_cached(**answers)
+    env = node_env(answers["node_version"])
+    if not (project / "dist" / "index.js").exists():
+        run([*NPM, "ci"], project, env)
+        run([*NPM, "run", "build"], project, env)
+    return answers, project, env
+
+
+def test_node_version_is_the_one_the_variant_selects(built_project):
+    answers, project, env = built_project
+    version = run(["node", "--version"], project, env).stdout.strip()
+    assert version.startswith(f"v{answers['node_version']}.")
+
+
+def test_type_check_passes(built_project):
+    _, project, env = built_project
+    run([*NPM, "run", "typecheck"], project, env)
+
+
+def test_lint_passes(built_project):
+    _, project, env = built_project
+    run([*NPM, "run", "lint"], project, env)
+
+
+def test_projects_own_test_suite_passes(built_project):
+    _, project, env = built_project
+    result = run([*NPM, "test"], project, env, timeout=900)
+    output = result.stdout + result.stderr
+    # node's test runner closes with counts; make sure tests really ran and none failed.
+    assert "# fail 0" in output and "# pass 0" not in output, output[-3000:]
+
+
+def test_build_output_matches_the_bundler(built_project):
+    answers, project, _ = built_project
+    assert (project / "dist" / "index.js").exists() and (project / "dist" / "healthcheck.js").exists()
+    emitted = sorted(p.name for p in (project / "dist").rglob("*.js"))
+    if answers["bundler"] == "esbuild":
+        assert emitted == ["healthcheck.js", "index.js"], emitted
+    else:
+        assert len(emitted) > 2, "tsc emits one file per module"
+
+
+def test_built_server_serves_an_mcp_session_with_valid_credentials_only(built_project):
+    answers, project, env = built_project
+    with JwksIssuer() as issuer:
+        extra = {"NODE_ENV": "production"}
+        if answers["auth_mode"] == "jwt":
+            extra |= {"AUTH_MODE": "jwt", "AUTH_JWKS_URL": issuer.jwks_url, "AUTH_ISSUER": issuer.issuer}
+            with JwksIssuer() as stranger:
+                server = ServerProcess(project, env, extra)
+                audience = f"{server.base_url}/mcp"
+                valid = issuer.mint(sub="user-42", aud=audience, scopes=["mcp:tools"])
+                wrong = stranger.mint(sub="user-42", aud=audience, scopes=["mcp:tools"])
+                expired = issuer.mint(sub="user-42", aud=audience, exp_in=-600)
+                _exercise(server, valid, [wrong, expired, "garbage"], expected_identity="user-42")
+        else:
+            key = secrets.token_urlsafe(32)
+            extra |= {"AUTH_MODE": "api_key", "AUTH_API_KEYS": f"{secrets.token_urlsafe(32)},{key}"}
+            server = ServerProcess(project, env, extra)
+            _exercise(server, key, ["not-" + key, key[:-1]], expected_identity=None)
+
+
+def _exercise(server: ServerProcess, valid: str, invalid: list[str], expected_identity: str | None):
+    with server:
+        url = f"{server.base_url}/mcp"
+        session = run_session(url, valid, echo="héllo ✓")
+        assert session.tool_names == ["echo", "whoami"]
+        assert session.echo_text == "héllo ✓"
+        if expected_identity:
+            assert expected_identity in json.dumps(session.whoami)
+        assert valid not in json.dumps(session.whoami), "a tool must never see the credential itself"
+
+        for token in [None, *invalid]:
+            refused = post_initialize(url, {"Authorization": f"Bearer {token}"} if token else {})
+            assert refused.status == 401, (token, refused.status, refused.body)
+            challenge = refused.headers.get("WWW-Authenticate", "")
+            assert challenge.startswith("Bearer") and "resource_metadata=" in challenge, challenge
+            with pytest.raises(Exception):
+                run_session(url, token)
+        assert valid not in server.log(), "the server must never log a credential"
+        code = server.stop()
+    assert code == 0, f"SIGTERM must end the server with exit code 0, got {code}\n{server.log()}"

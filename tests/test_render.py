@@ -1,0 +1,156 @@
+"""Rendering, for every pair of option values: the exact file set, no template leftovers, files that parse."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from support.bake import TEMPLATE_DIR
+from variants import COOKIECUTTER_JSON, RENDER_VARIANTS, variant_id
+
+TEMPLATE_PROJECT = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
+
+# Which files each answer adds. Written out here on purpose (not read from the hook),
+# so a hook that removes the wrong file fails these tests.
+FILES_ONLY_WHEN = {
+    ("bundler", "esbuild"): {"esbuild.config.mjs"},
+    ("cloud_run", True): {
+        "cloudbuild.yaml",
+        "scripts/deploy-cloud-run.sh",
+        "deploy/cloud-run/service.yaml",
+        "deploy/cloud-run/README.md",
+    },
+    ("security_scanning", True): {"scripts/scan-image.sh"},
+    ("multi_platform", True): {"scripts/docker-buildx.sh"},
+    ("ci", "github"): {".github/workflows/ci.yml"},
+    ("ci", "gitlab"): {".gitlab-ci.yml"},
+}
+# Files every variant has, whatever the answers (besides the template's own files).
+CORE_FILES = {
+    "package.json",
+    "package-lock.json",
+    "tsconfig.json",
+    "README.md",
+    ".gitignore",
+    ".env.example",
+    ".env.development",
+    "Dockerfile.production",
+    "Dockerfile.development",
+    ".dockerignore",
+    "docker-compose.yml",
+    ".hadolint.yaml",
+    ".pre-commit-config.yaml",
+    ".nvmrc",
+    "scripts/docker-build.sh",
+    "scripts/test-docker.sh",
+    "src/index.ts",
+    "src/config.ts",
+    "src/app.ts",
+    "src/logger.ts",
+    "src/healthcheck.ts",
+    "src/mcp/server.ts",
+    "src/tools/echo.ts",
+    "src/tools/whoami.ts",
+}
+# Files copied verbatim (tools rewrite them, e.g. `pre-commit autoupdate`): no Jinja inside,
+# so GitHub's own `${{ ... }}` expressions are legitimate there.
+COPIED_VERBATIM = set(COOKIECUTTER_JSON["_copy_without_render"])
+LEFTOVER = re.compile(r"\{\{|\{%|cookiecutter", re.IGNORECASE)
+
+
+def template_files() -> set[str]:
+    """Every file path the template can produce (before the post-gen hook)."""
+    return {
+        str(path.relative_to(TEMPLATE_PROJECT))
+        for path in TEMPLATE_PROJECT.rglob("*")
+        if path.is_file() and ".lockfiles" not in path.parts
+    } | {"package-lock.json"}
+
+
+def expected_files(answers: dict) -> set[str]:
+    optional = set().union(*FILES_ONLY_WHEN.values())
+    selected = set().union(
+        *(files for (key, value), files in FILES_ONLY_WHEN.items() if answers[key] == value)
+    )
+    return (template_files() - optional) | selected
+
+
+def generated_files(project: Path) -> set[str]:
+    return {str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(params=RENDER_VARIANTS, ids=variant_id)
+def rendered(request, bake_cached):
+    return request.param, bake_cached(**request.param)
+
+
+def test_every_variant_has_exactly_its_files(rendered):
+    answers, project = rendered
+    files = generated_files(project)
+    assert CORE_FILES <= files, f"missing core files: {sorted(CORE_FILES - files)}"
+    assert files == expected_files(answers), {
+        "unexpected": sorted(files - expected_files(answers)),
+        "missing": sorted(expected_files(answers) - files),
+    }
+
+
+def test_no_template_syntax_is_left_in_any_rendered_file(rendered):
+    _, project = rendered
+    for path in project.rglob("*"):
+        if not path.is_file():
+            continue
+        relative = path.relative_to(project)
+        text = path.read_text(encoding="utf-8")
+        if any(relative.match(pattern) for pattern in COPIED_VERBATIM):
+            # Not rendered: may hold the CI system's own ${{ }} but never template syntax.
+            assert "cookiecutter" not in text.lower() and "{%" not in text, relative
+            continue
+        match = LEFTOVER.search(text)
+        assert match is None, f"{relative}: leftover {match.group(0)!r}"
+        assert "cookiecutter" not in str(relative).lower()
+
+
+def test_every_json_yaml_and_toml_file_parses(rendered):
+    _, project = rendered
+    parsed = 0
+    for path in project.rglob("*"):
+        if path.suffix == ".json":
+            json.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix in {".yaml", ".yml"}:
+            list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        elif path.suffix == ".toml":
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        else:
+            continue
+        parsed += 1
+    assert parsed >= 5
+
+
+def test_lockfile_matches_the_manifest(rendered):
+    """`npm ci` refuses a lockfile whose root dependencies differ from package.json."""
+    answers, project = rendered
+    package = json.loads((project / "package.json").read_text(encoding="utf-8"))
+    lock = json.loads((project / "package-lock.json").read_text(encoding="utf-8"))
+    root = lock["packages"][""]
+    assert lock["name"] == package["name"] == project.name
+    for field in ("dependencies", "devDependencies"):
+        assert root.get(field, {}) == package.get(field, {}), field
+    for name in {**package.get("dependencies", {}), **package.get("devDependencies", {})}:
+        assert f"node_modules/{name}" in lock["packages"], name
+    assert ("esbuild" in package.get("devDependencies", {})) is (answers["bundler"] == "esbuild")
+    assert package["devDependencies"]["@types/node"].lstrip("^~").startswith(answers["node_version"] + ".")
+
+
+def test_answers_reach_the_files_that_use_them(rendered):
+    answers, project = rendered
+    package = json.loads((project / "package.json").read_text(encoding="utf-8"))
+    assert package["engines"]["node"] == f">={answers['node_version']}"
+    assert (project / ".nvmrc").read_text().strip() == answers["node_version"]
+    example = (project / ".env.example").read_text()
+    assert re.search(rf"^#?\s*AUTH_MODE={answers['auth_mode']}\s*$", example, re.MULTILINE), example
+    assert "8080" in (project / "Dockerfile.production").read_text()

@@ -1,0 +1,83 @@
+"""The variant space in one place: every option value, and the covering sets each tier uses.
+
+All values come from cookiecutter.json, so adding a choice there widens every
+covering set below without touching a test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent
+COOKIECUTTER_JSON = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
+
+# The options whose answer selects a variant (free-text answers do not).
+OPTIONS: dict[str, list] = {
+    key: (value if isinstance(value, list) else [True, False])
+    for key, value in COOKIECUTTER_JSON.items()
+    if not key.startswith("_") and (isinstance(value, list) or isinstance(value, bool))
+}
+DEFAULTS: dict = {key: values[0] for key, values in OPTIONS.items()}
+
+
+def variant_id(answers: dict) -> str:
+    """A short readable id: only the answers that differ from the defaults."""
+    parts = [
+        f"{key}={'yes' if value is True else 'no' if value is False else value}"
+        for key, value in answers.items()
+        if key in OPTIONS and value != DEFAULTS[key]
+    ]
+    return ",".join(parts) or "defaults"
+
+
+def all_pairs(options: dict[str, list]) -> list[dict]:
+    """A small set of variants in which every pair of values of every two options appears.
+
+    Greedy construction (the classic AETG idea): repeatedly pick the candidate that
+    covers the most not-yet-covered pairs. Deterministic, so test ids are stable.
+    """
+    keys = list(options)
+    uncovered = {
+        (a, va, b, vb)
+        for a, b in itertools.combinations(keys, 2)
+        for va in options[a]
+        for vb in options[b]
+    }
+    chosen: list[dict] = []
+    while uncovered:
+        # Seed the row from the first uncovered pair, then fill the other options greedily.
+        a, va, b, vb = min(uncovered, key=lambda p: (keys.index(p[0]), keys.index(p[2]), str(p)))
+        row = {a: va, b: vb}
+        for key in keys:
+            if key in row:
+                continue
+            row[key] = max(
+                options[key],
+                key=lambda value: sum(
+                    1
+                    for other, other_value in row.items()
+                    if (other, other_value, key, value) in uncovered
+                    or (key, value, other, other_value) in uncovered
+                ),
+            )
+        ordered = {key: row[key] for key in keys}
+        uncovered -= {
+            (x, ordered[x], y, ordered[y]) for x, y in itertools.combinations(keys, 2)
+        }
+        chosen.append(ordered)
+    return chosen
+
+
+# Render tier: every pair of option values at least once (so every value, and every
+# interaction such as base image x init system or bundler x Node version).
+RENDER_VARIANTS: list[dict] = [DEFAULTS, *all_pairs(OPTIONS)]
+
+# Node tier: every bundler, auth mode and Node version at least once, built and run for real.
+PROJECT_VARIANTS: list[dict] = [
+    {**DEFAULTS, "node_version": "24", "bundler": "tsc", "auth_mode": "jwt"},
+    {**DEFAULTS, "node_version": "22", "bundler": "esbuild", "auth_mode": "api_key"},
+    {**DEFAULTS, "node_version": "26", "bundler": "esbuild", "auth_mode": "jwt"},
+    {**DEFAULTS, "node_version": "20", "bundler": "tsc", "auth_mode": "api_key"},
+]
