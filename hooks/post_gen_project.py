@@ -55,9 +55,7 @@ def select_lockfile(project: Path, node_version: str, bundler: str, name: str, v
     lock["version"] = version
     lock["packages"][""]["name"] = name
     lock["packages"][""]["version"] = version
-    (project / "package-lock.json").write_text(
-        json.dumps(lock, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    (project / "package-lock.json").write_text(json.dumps(lock, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     shutil.rmtree(lockfiles)
 
 
@@ -85,9 +83,7 @@ def keep_only_ci(project: Path, ci: str) -> None:
 
 
 def main(answers: dict, project: Path) -> None:
-    select_lockfile(
-        project, answers["node_version"], answers["bundler"], answers["project_slug"], answers["version"]
-    )
+    select_lockfile(project, answers["node_version"], answers["bundler"], answers["project_slug"], answers["version"])
     if answers["bundler"] != "esbuild":
         remove_esbuild_files(project)
     if not answers["cloud_run"]:

@@ -103,9 +103,7 @@ def validate_boolean(value: object) -> str | None:
 
 def collect_errors(answers: dict) -> list[str]:
     """Every problem with the answers, each as 'field: message'."""
-    checks: list[tuple[str, str | None]] = [
-        (field, validate_free_text(answers.get(field))) for field in FREE_TEXT
-    ]
+    checks: list[tuple[str, str | None]] = [(field, validate_free_text(answers.get(field))) for field in FREE_TEXT]
     checks += [
         ("project_slug", validate_project_slug(answers.get("project_slug"))),
         ("author_email", validate_author_email(answers.get("author_email", ""))),

@@ -11,7 +11,6 @@ import json
 import secrets
 
 import pytest
-
 from conftest import run
 from support.mcp_client import post_initialize, run_session
 from support.node_toolchain import node_env

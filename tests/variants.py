@@ -17,7 +17,7 @@ COOKIECUTTER_JSON = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(en
 OPTIONS: dict[str, list] = {
     key: (value if isinstance(value, list) else [True, False])
     for key, value in COOKIECUTTER_JSON.items()
-    if not key.startswith("_") and (isinstance(value, list) or isinstance(value, bool))
+    if not key.startswith("_") and isinstance(value, (list, bool))
 }
 DEFAULTS: dict = {key: values[0] for key, values in OPTIONS.items()}
 
@@ -39,12 +39,7 @@ def all_pairs(options: dict[str, list]) -> list[dict]:
     covers the most not-yet-covered pairs. Deterministic, so test ids are stable.
     """
     keys = list(options)
-    uncovered = {
-        (a, va, b, vb)
-        for a, b in itertools.combinations(keys, 2)
-        for va in options[a]
-        for vb in options[b]
-    }
+    uncovered = {(a, va, b, vb) for a, b in itertools.combinations(keys, 2) for va in options[a] for vb in options[b]}
     chosen: list[dict] = []
     while uncovered:
         # Seed the row from the first uncovered pair, then fill the other options greedily.
@@ -58,14 +53,11 @@ def all_pairs(options: dict[str, list]) -> list[dict]:
                 key=lambda value: sum(
                     1
                     for other, other_value in row.items()
-                    if (other, other_value, key, value) in uncovered
-                    or (key, value, other, other_value) in uncovered
+                    if (other, other_value, key, value) in uncovered or (key, value, other, other_value) in uncovered
                 ),
             )
         ordered = {key: row[key] for key in keys}
-        uncovered -= {
-            (x, ordered[x], y, ordered[y]) for x, y in itertools.combinations(keys, 2)
-        }
+        uncovered -= {(x, ordered[x], y, ordered[y]) for x, y in itertools.combinations(keys, 2)}
         chosen.append(ordered)
     return chosen
 

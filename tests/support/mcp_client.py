@@ -31,19 +31,21 @@ def _text_of(result) -> str:
 
 async def _run_session(url: str, token: str | None, echo: str) -> SessionResult:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
-        async with streamable_http_client(url, http_client=http, terminate_on_close=False) as (read, write):
-            async with ClientSession(read, write) as session:
-                init = await session.initialize()
-                tools = await session.list_tools()
-                echoed = await session.call_tool("echo", {"text": echo})
-                whoami = await session.call_tool("whoami", {})
-                return SessionResult(
-                    server_name=init.server_info.name,
-                    tool_names=sorted(tool.name for tool in tools.tools),
-                    echo_text=_text_of(echoed),
-                    whoami=json.loads(_text_of(whoami)),
-                )
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        streamable_http_client(url, http_client=http, terminate_on_close=False) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        init = await session.initialize()
+        tools = await session.list_tools()
+        echoed = await session.call_tool("echo", {"text": echo})
+        whoami = await session.call_tool("whoami", {})
+        return SessionResult(
+            server_name=init.server_info.name,
+            tool_names=sorted(tool.name for tool in tools.tools),
+            echo_text=_text_of(echoed),
+            whoami=json.loads(_text_of(whoami)),
+        )
 
 
 def run_session(url: str, token: str | None, echo: str = "hello from python") -> SessionResult:

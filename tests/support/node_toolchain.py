@@ -31,7 +31,10 @@ def latest_version(major: str) -> str:
     package = PACKAGE_BY_MACHINE[platform.machine()]
     out = subprocess.run(
         [_npm(), "view", f"{package}@{major}", "version", "--json"],
-        check=True, capture_output=True, text=True, timeout=120,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
     ).stdout
     versions = json.loads(out)
     versions = versions if isinstance(versions, list) else [versions]
@@ -52,7 +55,10 @@ def node_bin_dir(major: str) -> Path:
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run(
                 [_npm(), "pack", f"{package}@{version}", "--silent"],
-                cwd=tmp, check=True, capture_output=True, timeout=600,
+                cwd=tmp,
+                check=True,
+                capture_output=True,
+                timeout=600,
             )
             tarball = next(Path(tmp).glob("*.tgz"))
             staging = Path(tmp) / "unpacked"

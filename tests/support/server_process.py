@@ -23,10 +23,9 @@ def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 30.0) 
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early with code {process.returncode}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+            if response.status == 200:
+                return
         time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer 200 within {timeout} s")
 
@@ -50,7 +49,7 @@ class ServerProcess:
         self.process: subprocess.Popen | None = None
         self.exit_code: int | None = None
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             ["node", "dist/index.js"], cwd=self.project, env=self.env, stdout=log, stderr=subprocess.STDOUT
