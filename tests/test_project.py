@@ -8,13 +8,17 @@ an implementation independent of the server's.
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import subprocess
+import sys
 
 import pytest
 from conftest import run
 from support.mcp_client import post_initialize, run_session
 from support.node_toolchain import node_env
-from support.server_process import ServerProcess
+from support.bake import TEMPLATE_DIR
+from support.server_process import ServerProcess, free_port
 from support.tokens import JwksIssuer
 from variants import PROJECT_VARIANTS, variant_id
 
@@ -109,3 +113,23 @@ def _exercise(server: ServerProcess, valid: str, invalid: list[str], expected_id
         assert valid not in server.log(), "the server must never log a credential"
         code = server.stop()
     assert code == 0, f"SIGTERM must end the server with exit code 0, got {code}\n{server.log()}"
+
+
+def test_readme_quickstart_generates_builds_and_serves(tmp_path):
+    """The README's first command, end to end (with the check flag instead of serving forever)."""
+    env = {
+        **os.environ,
+        "VENV": sys.prefix,
+        "OUTPUT_DIR": str(tmp_path / "out"),
+        "PORT": str(free_port()),
+        "QUICKSTART_CHECK": "1",
+    }
+    result = subprocess.run(
+        ["bash", str(TEMPLATE_DIR / "scripts" / "quickstart.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "quickstart check passed" in result.stderr

@@ -78,3 +78,10 @@ def node_env(major: str, base: dict | None = None) -> dict:
     env["PATH"] = f"{node_bin_dir(major)}{os.pathsep}{env.get('PATH', '')}"
     env.pop("NODE_OPTIONS", None)
     return env
+
+
+if __name__ == "__main__":
+    import sys
+
+    # Used by scripts/quickstart.sh: print the bin folder of Node <major>.
+    print(node_bin_dir(sys.argv[1]))
