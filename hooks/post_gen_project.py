@@ -23,7 +23,7 @@ SECURITY_SCANNING_FILES = ("scripts/scan-image.sh",)
 MULTI_PLATFORM_FILES = ("scripts/docker-buildx.sh",)
 ESBUILD_FILES = ("esbuild.config.mjs",)
 GITHUB_CI_FILES = (".github",)
-GITLAB_CI_FILES = (".gitlab-ci.yml",)
+GITLAB_CI_FILES = (".gitlab-ci.yml", ".gitlab")
 
 
 def remove_paths(project: Path, paths: tuple[str, ...]) -> None:

@@ -212,10 +212,12 @@ def test_select_lockfile_renames_the_variant_lock_and_sets_the_project_name(tmp_
     assert not lockfiles.exists()
 
 
-@pytest.mark.parametrize(("ci", "kept"), [("github", ".github"), ("gitlab", ".gitlab-ci.yml"), ("none", None)])
+@pytest.mark.parametrize(("ci", "kept"), [("github", [".github"]), ("gitlab", [".gitlab", ".gitlab-ci.yml"]), ("none", [])])
 def test_keep_only_ci(tmp_path, ci, kept):
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
     (tmp_path / ".github" / "workflows" / "ci.yml").write_text("x")
     (tmp_path / ".gitlab-ci.yml").write_text("x")
+    (tmp_path / ".gitlab").mkdir()
+    (tmp_path / ".gitlab" / "ci-variables.yml").write_text("x")
     post_gen.keep_only_ci(tmp_path, ci)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ([kept] if kept else [])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)

@@ -1,0 +1,251 @@
+"""Container engine helpers for the docker tier: find an engine, make base images, build and run.
+
+- `find_engine()` returns an `Engine` or a reason why there is none (tests skip with it).
+- `standin_images(engine, node_version)` builds (once) the offline stand-ins of the official
+  `node:<v>-bookworm-slim` and `debian:bookworm-slim` images with build_standin_images.sh,
+  unless the official images can be pulled; it returns the `--build-arg`s to use.
+- `Engine.build(...)` / `Engine.run(...)` wrap the CLI; containers and images made by a test are
+  removed by the `cleanup()` of the `Engine` (the fixture calls it).
+- `render_file(relpath, **answers)` renders one template file without baking a whole project
+  (used by the fast render tests: 144 variants in a few seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2]
+PROJECT_TEMPLATE = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
+STANDIN_SCRIPT = Path(__file__).resolve().parent / "build_standin_images.sh"
+STANDIN_PREFIX = "standin.local/"
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (containers run on the host network here)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def template_context(**answers) -> dict:
+    """The `cookiecutter` dict a no-input bake with these answers renders with."""
+    from cookiecutter.generate import generate_context
+    from cookiecutter.prompt import prompt_for_config
+
+    context = generate_context(
+        context_file=str(TEMPLATE_DIR / "cookiecutter.json"),
+        extra_context={key: value for key, value in answers.items()},
+    )
+    return dict(prompt_for_config(context, no_input=True))
+
+
+def render_file(relpath: str, **answers) -> str:
+    """Render one file of the project template the way cookiecutter does."""
+    from cookiecutter.environment import StrictEnvironment
+
+    config = template_context(**answers)
+    env = StrictEnvironment(context={"cookiecutter": config}, keep_trailing_newline=True)
+    source = (PROJECT_TEMPLATE / relpath).read_text(encoding="utf-8")
+    return env.from_string(source).render(cookiecutter=config)
+
+
+# ---------------------------------------------------------------- engine
+
+
+@dataclass
+class Engine:
+    docker: str
+    network: str | None  # "host" where the daemon has no bridge network
+    containers: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+
+    def cmd(self, *args: str, timeout: float = 900, check: bool = True, env: dict | None = None, **kw):
+        full_env = {**os.environ, "DOCKER_BUILDKIT": "1", **(env or {})}
+        result = subprocess.run(
+            [self.docker, *args], capture_output=True, text=True, timeout=timeout, env=full_env, **kw
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"`docker {' '.join(args)}` exited {result.returncode}\n"
+                f"--- stdout ---\n{result.stdout[-8000:]}\n--- stderr ---\n{result.stderr[-8000:]}"
+            )
+        return result
+
+    def network_args(self) -> list[str]:
+        return ["--network", self.network] if self.network else []
+
+    def build(
+        self,
+        context: Path,
+        dockerfile: str = "Dockerfile.production",
+        build_args: dict[str, str] | None = None,
+        tag: str | None = None,
+        extra: list[str] | None = None,
+    ) -> tuple[str, str]:
+        """Build with BuildKit (plain progress); returns (tag, build log)."""
+        tag = tag or f"mcp-template-test/{uuid.uuid4().hex[:12]}:latest"
+        args = ["build", "--progress", "plain", "--file", str(Path(context) / dockerfile), "--tag", tag]
+        args += self.network_args()
+        for key, value in (build_args or {}).items():
+            args += ["--build-arg", f"{key}={value}"]
+        args += list(extra or []) + [str(context)]
+        result = self.cmd(*args, timeout=1500)
+        if tag not in self.images:
+            self.images.append(tag)
+        return tag, result.stdout + result.stderr
+
+    def run(self, image: str, *args: str, env: dict[str, str] | None = None) -> str:
+        """docker run --detach; returns the container id (removed at cleanup)."""
+        env_args: list[str] = []
+        for key, value in (env or {}).items():
+            env_args += ["--env", f"{key}={value}"]
+        cid = self.cmd("run", "--detach", *self.network_args(), *env_args, *args, image).stdout.strip()
+        self.containers.append(cid)
+        return cid
+
+    def inspect(self, ref: str) -> dict:
+        return json.loads(self.cmd("inspect", ref).stdout)[0]
+
+    def health(self, cid: str) -> str:
+        state = self.inspect(cid)["State"]
+        if not state.get("Running"):
+            return "exited"
+        return (state.get("Health") or {}).get("Status", "none")
+
+    def wait_healthy(self, cid: str, timeout: float = 60) -> float:
+        """Seconds until the container's own HEALTHCHECK reported healthy."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            status = self.health(cid)
+            if status == "healthy":
+                return time.monotonic() - start
+            if status == "exited":
+                raise AssertionError(f"container exited before healthy:\n{self.logs(cid)}")
+            time.sleep(0.25)
+        raise AssertionError(f"not healthy after {timeout} s (status {self.health(cid)}):\n{self.logs(cid)}")
+
+    def logs(self, cid: str) -> str:
+        result = self.cmd("logs", cid, check=False)
+        return (result.stdout + result.stderr)[-6000:]
+
+    def stop_with_sigterm(self, cid: str, timeout: float = 10) -> tuple[int, float]:
+        """Send SIGTERM; returns (exit code, seconds until exit); fails past timeout."""
+        start = time.monotonic()
+        self.cmd("kill", "--signal", "TERM", cid)
+        while time.monotonic() - start < timeout:
+            state = self.inspect(cid)["State"]
+            if not state["Running"]:
+                return state["ExitCode"], time.monotonic() - start
+            time.sleep(0.05)
+        raise AssertionError(f"still running {timeout} s after SIGTERM:\n{self.logs(cid)}")
+
+    def image_exists(self, ref: str) -> bool:
+        return self.cmd("image", "inspect", ref, check=False).returncode == 0
+
+    def try_pull(self, ref: str, timeout: float = 60) -> str | None:
+        """None when the image is present or pulled, else the reason it could not be."""
+        if self.image_exists(ref):
+            return None
+        try:
+            result = self.cmd("pull", ref, check=False, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return f"`docker pull {ref}` timed out after {timeout} s"
+        if result.returncode == 0:
+            return None
+        return f"`docker pull {ref}` failed: {(result.stderr or result.stdout).strip().splitlines()[-1:]}"
+
+    def cleanup(self) -> None:
+        for cid in reversed(self.containers):
+            self.cmd("rm", "--force", "--volumes", cid, check=False)
+        self.containers.clear()
+        for image in reversed(self.images):
+            self.cmd("rmi", "--force", image, check=False)
+        self.images.clear()
+
+
+def _docker_candidates() -> list[str]:
+    candidates = [os.environ["DOCKER"]] if os.environ.get("DOCKER") else []
+    # /usr/bin/docker first: on some machines /usr/local/bin/docker is a wrapper or another client.
+    candidates += [path for path in ("/usr/bin/docker", shutil.which("docker")) if path]
+    return list(dict.fromkeys(candidates))
+
+
+def find_engine() -> tuple[Engine | None, str]:
+    """(engine, "") or (None, the reason no engine can be used)."""
+    reasons = []
+    for docker in _docker_candidates():
+        if not Path(docker).exists() and shutil.which(docker) is None:
+            continue
+        try:
+            result = subprocess.run(
+                [docker, "info", "--format", "{{json .}}"], capture_output=True, text=True, timeout=20
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            reasons.append(f"{docker}: {exc}")
+            continue
+        if result.returncode != 0:
+            reasons.append(f"{docker} info: {result.stderr.strip()[:300]}")
+            continue
+        # Without a default bridge (dockerd --bridge=none) containers and builds need the host network.
+        network = os.environ.get("DOCKER_NETWORK") or (None if _has_bridge(docker) else "host")
+        return Engine(docker=docker, network=network), ""
+    if not reasons:
+        reasons.append("no docker client found (DOCKER, /usr/bin/docker, PATH)")
+    return None, "no container engine reachable: " + "; ".join(reasons)
+
+
+def _has_bridge(docker: str) -> bool:
+    result = subprocess.run(
+        [docker, "network", "inspect", "bridge"], capture_output=True, text=True, timeout=20
+    )
+    return result.returncode == 0
+
+
+# ---------------------------------------------------------------- base images
+
+
+def official_images(node_version: str) -> dict[str, str]:
+    return {
+        "BUILD_IMAGE": f"node:{node_version}-bookworm-slim",
+        "RUNTIME_IMAGE": "debian:bookworm-slim",
+    }
+
+
+def standin_image_args(engine: Engine, node_version: str) -> dict[str, str]:
+    return {
+        "BUILD_IMAGE": f"{STANDIN_PREFIX}node:{node_version}-bookworm-slim",
+        "RUNTIME_IMAGE": f"{STANDIN_PREFIX}debian:bookworm-slim",
+    }
+
+
+def bookworm_base_images(engine: Engine, node_version: str) -> tuple[dict[str, str], str]:
+    """Build args for the bookworm-slim variant: the official images where they can be pulled,
+    else offline stand-ins built from the same upstream parts. Returns (build args, note)."""
+    official = official_images(node_version)
+    if os.environ.get("MCP_TEMPLATE_STANDIN") != "1":
+        reasons = [engine.try_pull(ref) for ref in official.values()]
+        if not any(reasons):
+            return official, "official images"
+        note = "; ".join(r for r in reasons if r)
+    else:
+        note = "MCP_TEMPLATE_STANDIN=1"
+    args = standin_image_args(engine, node_version)
+    if not all(engine.image_exists(ref) for ref in args.values()):
+        env = {**os.environ, "DOCKER": engine.docker}
+        result = subprocess.run(
+            ["bash", str(STANDIN_SCRIPT), node_version], capture_output=True, text=True, env=env, timeout=1200
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"building stand-in images failed:\n{result.stderr[-6000:]}")
+    return args, f"stand-in images ({note})"

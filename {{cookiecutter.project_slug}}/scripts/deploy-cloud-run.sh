@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Build the production image with Cloud Build, push it to Artifact Registry
+# and deploy deploy/cloud-run/service.yaml to Cloud Run.
+#
+#   PROJECT_ID=my-project REGION=europe-west1 scripts/deploy-cloud-run.sh
+#
+# Required environment:
+#   PROJECT_ID        Google Cloud project id
+#   REGION            Cloud Run and Artifact Registry region, e.g. europe-west1
+# Optional environment:
+#   REPOSITORY        Artifact Registry docker repository   (default: containers)
+#   SERVICE           Cloud Run service name               (default: {{ cookiecutter.project_slug }})
+#   TAG               image tag            (default: <package.json version>-<git short sha>)
+#   PUBLIC_URL        public https URL of the service
+#                     (default: the deterministic https://SERVICE-PROJECT_NUMBER.REGION.run.app)
+#   SERVICE_ACCOUNT   runtime service account e-mail (default: the project's default;
+#                     a dedicated account with only the roles it needs is better)
+#   BUILD_REGION      Cloud Build region (default: global)
+# Options:
+#   --skip-build      deploy the image TAG that is already in the registry
+#   --dry-run         print the gcloud commands and the rendered service.yaml (DRY_RUN=1)
+#   -h, --help        show this help
+#
+# One-time setup (see deploy/cloud-run/README.md):
+#   gcloud services enable run.googleapis.com cloudbuild.googleapis.com \
+#     artifactregistry.googleapis.com secretmanager.googleapis.com
+#   gcloud artifacts repositories create containers --repository-format=docker --location=REGION
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+usage() {
+  sed -n '2,/^set -euo pipefail/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+}
+
+die() {
+  printf 'deploy-cloud-run: %s\n' "$*" >&2
+  exit 2
+}
+
+skip_build=0
+dry_run="${DRY_RUN:-0}"
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --skip-build) skip_build=1; shift ;;
+    --dry-run) dry_run=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown argument: $1 (see --help)" ;;
+  esac
+done
+
+[ -n "${PROJECT_ID:-}" ] || die "PROJECT_ID is not set (the Google Cloud project id)"
+[ -n "${REGION:-}" ] || die "REGION is not set (e.g. REGION=europe-west1)"
+if [ "$dry_run" != 1 ] && ! command -v gcloud >/dev/null 2>&1; then
+  die "gcloud is not installed: https://cloud.google.com/sdk/docs/install"
+fi
+[ -f deploy/cloud-run/service.yaml ] || die "deploy/cloud-run/service.yaml is missing"
+[ -f cloudbuild.yaml ] || die "cloudbuild.yaml is missing"
+
+repository="${REPOSITORY:-containers}"
+service="${SERVICE:-{{ cookiecutter.project_slug }}}"
+if [ -z "${TAG:-}" ]; then
+  version="$(node -p "require('./package.json').version" 2>/dev/null || echo latest)"
+  sha="$(git rev-parse --short HEAD 2>/dev/null || true)"
+  TAG="${version}${sha:+-$sha}"
+fi
+image="${REGION}-docker.pkg.dev/${PROJECT_ID}/${repository}/${service}:${TAG}"
+# Remote URL without any credentials embedded in it (https://user:token@host/...).
+source_url="$(git config --get remote.origin.url 2>/dev/null | sed -e 's#://[^/@]*@#://#' || true)"
+
+# Print a command so that it can be pasted into a shell.
+print_cmd() {
+  local arg out=()
+  for arg in "$@"; do
+    if [[ "$arg" =~ ^[A-Za-z0-9_./:=,@+%-]+$ ]]; then out+=("$arg"); else out+=("$(printf '%q' "$arg")"); fi
+  done
+  printf '+ %s\n' "${out[*]}"
+}
+
+run() {
+  if [ "$dry_run" = 1 ]; then
+    print_cmd "$@"
+  else
+    "$@"
+  fi
+}
+
+if [ "$skip_build" != 1 ]; then
+  echo "==> Building and pushing ${image} with Cloud Build"
+  build_args=(builds submit --project="$PROJECT_ID" --config=cloudbuild.yaml
+    --substitutions="_REGION=${REGION},_REPOSITORY=${repository},_SERVICE=${service},_TAG=${TAG},_SOURCE=${source_url},_DEPLOY=false")
+  [ -n "${BUILD_REGION:-}" ] && build_args+=(--region="$BUILD_REGION")
+  run gcloud "${build_args[@]}" .
+fi
+
+public_url="${PUBLIC_URL:-}"
+if [ -z "$public_url" ]; then
+  if [ "$dry_run" = 1 ]; then
+    number=PROJECT_NUMBER
+  else
+    number="$(gcloud projects describe "$PROJECT_ID" --format='value(projectNumber)')"
+  fi
+  public_url="https://${service}-${number}.${REGION}.run.app"
+fi
+
+rendered="$(mktemp "${TMPDIR:-/tmp}/service.XXXXXX.yaml")"
+trap 'rm -f "$rendered"' EXIT
+sed -e "s|__IMAGE__|${image}|" \
+  -e "s|__PUBLIC_URL__|${public_url}|" \
+  -e "s|^\( *name: \){{ cookiecutter.project_slug }}$|\1${service}|" \
+  deploy/cloud-run/service.yaml >"$rendered"
+if [ -n "${SERVICE_ACCOUNT:-}" ]; then
+  sed -i.bak "s|__SERVICE_ACCOUNT__|${SERVICE_ACCOUNT}|" "$rendered"
+else
+  sed -i.bak '/serviceAccountName: __SERVICE_ACCOUNT__/d' "$rendered"
+fi
+rm -f "${rendered}.bak"
+
+echo "==> Deploying ${service} to Cloud Run in ${REGION} (PUBLIC_URL=${public_url})"
+if [ "$dry_run" = 1 ]; then
+  cat "$rendered"
+fi
+run gcloud run services replace "$rendered" --project="$PROJECT_ID" --region="$REGION"
+
+if [ "$dry_run" != 1 ]; then
+  url="$(gcloud run services describe "$service" --project="$PROJECT_ID" --region="$REGION" --format='value(status.url)')"
+  echo "==> Deployed: ${url}"
+  echo "    health: curl ${url}/health"
+  echo "    MCP endpoint: ${url}/mcp (bearer authentication)"
+fi
