@@ -21,6 +21,8 @@ RENDERED_ANSWERS = r"""{{ cookiecutter | jsonify }}"""
 # alphanumerics separated by single hyphens, starting with a letter.
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 SLUG_MAX_LENGTH = 128
+# Cloud Run service names (the slug, with cloud_run=yes) must be under 50 characters.
+CLOUD_RUN_SERVICE_MAX_LENGTH = 49
 # Semantic Versioning 2.0.0, https://semver.org (the official regular expression).
 SEMVER_PATTERN = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -67,6 +69,15 @@ def validate_project_slug(value: object) -> str | None:
     return None
 
 
+def validate_cloud_run_service_name(slug: object, cloud_run: object) -> str | None:
+    if cloud_run is True and isinstance(slug, str) and len(slug) > CLOUD_RUN_SERVICE_MAX_LENGTH:
+        return (
+            f"must be at most {CLOUD_RUN_SERVICE_MAX_LENGTH} characters with cloud_run=yes "
+            "(it becomes the Cloud Run service name)"
+        )
+    return None
+
+
 def validate_author_email(value: object) -> str | None:
     if value == "":
         return None
@@ -106,6 +117,7 @@ def collect_errors(answers: dict) -> list[str]:
     checks: list[tuple[str, str | None]] = [(field, validate_free_text(answers.get(field))) for field in FREE_TEXT]
     checks += [
         ("project_slug", validate_project_slug(answers.get("project_slug"))),
+        ("project_slug", validate_cloud_run_service_name(answers.get("project_slug"), answers.get("cloud_run"))),
         ("author_email", validate_author_email(answers.get("author_email", ""))),
         ("version", validate_version(answers.get("version"))),
         ("port", validate_port(answers.get("port"))),

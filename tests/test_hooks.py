@@ -31,6 +31,7 @@ INVALID_ANSWERS = [
     ("project_slug", "-leading-hyphen", "not a valid npm package and Docker image name"),
     ("project_slug", "under_score", "not a valid npm package and Docker image name"),
     ("project_slug", "a" * 129, "at most 128"),
+    ("project_slug", "a" * 50, "Cloud Run service name"),
     ("project_name", "   ", "must not be empty"),
     ("project_name", "two\nlines", "single line"),
     ("description", "tab\there", "single line"),
@@ -164,7 +165,7 @@ def test_awkward_answers_get_a_clean_derived_slug(awkward_project):
 def test_awkward_answers_survive_in_json(awkward_project):
     package = json.loads((awkward_project / "package.json").read_text(encoding="utf-8"))
     assert package["description"] == AWKWARD["description"]
-    assert AWKWARD["author_name"] in json.dumps(package, ensure_ascii=False)
+    assert package["author"] == f"{AWKWARD['author_name']} <{AWKWARD['author_email']}>"
     lock = json.loads((awkward_project / "package-lock.json").read_text(encoding="utf-8"))
     assert lock["name"] == package["name"] == awkward_project.name
 
