@@ -1,0 +1,288 @@
+/**
+ * The HTTP surface, on plain node:http (no framework):
+ *
+ *   GET  /health                                   liveness, no auth, no host check
+ *   GET  /ready                                    readiness (503 while shutting down)
+ *   GET  /.well-known/oauth-protected-resource[/mcp]  RFC 9728 metadata, no auth
+ *   POST /mcp                                      MCP Streamable HTTP, stateless
+ *
+ * A request to /mcp flows one way:
+ *   Host check -> Origin check -> method -> authentication -> body limit ->
+ *   fresh McpServer + transport -> tool (sees the caller's identity, never the token).
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
+import { protectedResourceMetadata } from "./auth/metadata.js";
+import { type Authenticator, createAuthenticator, wwwAuthenticate } from "./auth/middleware.js";
+import { type Config, SERVER_NAME } from "./config.js";
+import type { Logger } from "./logger.js";
+import { createMcpServer } from "./mcp/server.js";
+
+export interface App {
+  readonly server: Server;
+  /** Stops accepting connections, lets in-flight requests finish, then resolves. */
+  shutdown(): Promise<void>;
+}
+
+const METADATA_PATHS = new Set([
+  "/.well-known/oauth-protected-resource",
+  "/.well-known/oauth-protected-resource/mcp",
+]);
+const MCP_ALLOWED_METHODS = "POST, OPTIONS";
+const CORS_ALLOWED_HEADERS =
+  "Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID";
+const CORS_EXPOSED_HEADERS = "WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version";
+
+class BodyTooLargeError extends Error {}
+
+interface RequestContext {
+  readonly log: Logger;
+  /** The authenticated caller, added to the access log line. */
+  subject: string | undefined;
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    ...headers,
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(payload),
+  });
+  res.end(payload);
+}
+
+/** JSON-RPC error body, for answers the MCP client will try to parse. */
+function rpcError(code: number, message: string) {
+  return { jsonrpc: "2.0", error: { code, message }, id: null };
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > limit) throw new BodyTooLargeError();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new BodyTooLargeError();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Host name of a Host header value, lower-cased and without the port ("[::1]" for IPv6). */
+function hostnameOf(hostHeader: string | undefined): string | undefined {
+  if (hostHeader === undefined || hostHeader === "") return undefined;
+  try {
+    return new URL(`http://${hostHeader}`).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+function originOf(originHeader: string): string | undefined {
+  try {
+    const origin = new URL(originHeader).origin;
+    return origin === "null" ? undefined : origin;
+  } catch {
+    return undefined;
+  }
+}
+
+export function createApp(
+  config: Config,
+  logger: Logger,
+  authenticate: Authenticator = createAuthenticator(config),
+): App {
+  let draining = false;
+  const metadata = protectedResourceMetadata(config, SERVER_NAME);
+  const anyHost = config.allowedHosts.includes("*");
+  const anyOrigin = config.allowedOrigins.includes("*");
+
+  function hostAllowed(req: IncomingMessage): boolean {
+    if (anyHost) return true;
+    const hostname = hostnameOf(req.headers.host);
+    return hostname !== undefined && config.allowedHosts.includes(hostname);
+  }
+
+  /** undefined: no Origin header (non-browser client); false: foreign origin. */
+  function checkOrigin(req: IncomingMessage): string | false | undefined {
+    const header = req.headers.origin;
+    if (header === undefined) return undefined;
+    const origin = originOf(header);
+    if (origin === undefined) return false;
+    return anyOrigin || config.allowedOrigins.includes(origin) ? origin : false;
+  }
+
+  async function handleMcp(
+    req: IncomingMessage,
+    res: ServerResponse,
+    ctx: RequestContext,
+  ): Promise<void> {
+    const log = ctx.log;
+    if (!hostAllowed(req)) {
+      log.warn({ host: req.headers.host }, "rejected: Host not allowed");
+      sendJson(res, 403, rpcError(-32000, "Forbidden: Host not allowed"));
+      return;
+    }
+    const origin = checkOrigin(req);
+    if (origin === false) {
+      log.warn({ origin: req.headers.origin }, "rejected: Origin not allowed");
+      sendJson(res, 403, rpcError(-32000, "Forbidden: Origin not allowed"));
+      return;
+    }
+    if (origin !== undefined) {
+      res.setHeader("Access-Control-Allow-Origin", origin);
+      res.setHeader("Access-Control-Expose-Headers", CORS_EXPOSED_HEADERS);
+      res.setHeader("Vary", "Origin");
+    }
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, {
+        "Access-Control-Allow-Methods": MCP_ALLOWED_METHODS,
+        "Access-Control-Allow-Headers": CORS_ALLOWED_HEADERS,
+        "Access-Control-Max-Age": "600",
+      });
+      res.end();
+      return;
+    }
+    if (req.method !== "POST") {
+      // Stateless server: no standalone SSE stream (GET) and no session to end (DELETE).
+      sendJson(res, 405, rpcError(-32000, "Method not allowed"), { Allow: MCP_ALLOWED_METHODS });
+      return;
+    }
+
+    const auth = await authenticate(req);
+    if (!auth.ok) {
+      log.info({ status: auth.status, reason: auth.description }, "authentication failed");
+      const headers: Record<string, string> = {
+        "WWW-Authenticate": wwwAuthenticate(config, auth),
+        "Cache-Control": "no-store",
+      };
+      if (auth.status === 503) headers["Retry-After"] = "5";
+      sendJson(
+        res,
+        auth.status,
+        {
+          error: auth.error ?? (auth.status === 503 ? "temporarily_unavailable" : "unauthorized"),
+          error_description: auth.description,
+        },
+        headers,
+      );
+      return;
+    }
+    const identity = auth.identity;
+    ctx.subject = identity.subject;
+    const callerLog = log.child({ subject: identity.subject });
+
+    let body: unknown;
+    try {
+      body = JSON.parse((await readBody(req, config.maxBodyBytes)).toString("utf8"));
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        sendJson(res, 413, rpcError(-32600, "Request body too large"), { Connection: "close" });
+        res.once("finish", () => req.destroy());
+        return;
+      }
+      sendJson(res, 400, rpcError(-32700, "Parse error: invalid JSON"));
+      return;
+    }
+
+    const server = createMcpServer(identity, callerLog);
+    const transport = new NodeStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
+    res.once("close", () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const requestId = randomUUID();
+    // Log the path only: a query string may carry credentials.
+    const path = new URL(req.url ?? "/", "http://request.invalid").pathname;
+    const log = logger.child({ requestId });
+    const ctx: RequestContext = { log, subject: undefined };
+    res.setHeader("X-Content-Type-Options", "nosniff");
+    res.setHeader("X-Request-Id", requestId);
+    if (draining) res.setHeader("Connection", "close");
+
+    res.once("finish", () => {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const entry = {
+        method: req.method,
+        path,
+        status: res.statusCode,
+        durationMs: Math.round(durationMs * 10) / 10,
+        ...(ctx.subject === undefined ? {} : { subject: ctx.subject }),
+      };
+      if (path === "/health" || path === "/ready") log.debug(entry, "request");
+      else log.info(entry, "request");
+    });
+
+    const isRead = req.method === "GET" || req.method === "HEAD";
+    if (path === "/health") {
+      if (!isRead)
+        return sendJson(res, 405, { error: "method_not_allowed" }, { Allow: "GET, HEAD" });
+      return sendJson(res, 200, { status: "ok" });
+    }
+    if (path === "/ready") {
+      if (!isRead)
+        return sendJson(res, 405, { error: "method_not_allowed" }, { Allow: "GET, HEAD" });
+      return draining
+        ? sendJson(res, 503, { status: "shutting_down" })
+        : sendJson(res, 200, { status: "ready" });
+    }
+    if (METADATA_PATHS.has(path)) {
+      const cors = { "Access-Control-Allow-Origin": "*" };
+      if (req.method === "OPTIONS") {
+        res.writeHead(204, { ...cors, "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS" });
+        res.end();
+        return;
+      }
+      if (!isRead)
+        return sendJson(res, 405, { error: "method_not_allowed" }, { Allow: "GET, HEAD" });
+      return sendJson(res, 200, metadata, { ...cors, "Cache-Control": "public, max-age=300" });
+    }
+    if (path === "/mcp") return handleMcp(req, res, ctx);
+    return sendJson(res, 404, { error: "not_found" });
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ err: error }, "unhandled error while serving a request");
+      if (!res.headersSent) sendJson(res, 500, rpcError(-32603, "Internal error"));
+      else res.end();
+    });
+  });
+  server.requestTimeout = 60_000;
+
+  let closing: Promise<void> | undefined;
+  function shutdown(): Promise<void> {
+    closing ??= new Promise<void>((resolve) => {
+      draining = true;
+      const timer = setTimeout(() => {
+        logger.warn("shutdown timeout reached: closing remaining connections");
+        server.closeAllConnections();
+      }, config.shutdownTimeoutMs);
+      timer.unref();
+      server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+    return closing;
+  }
+
+  return { server, shutdown };
+}

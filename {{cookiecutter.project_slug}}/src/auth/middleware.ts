@@ -1,0 +1,74 @@
+/**
+ * Picks the verifier for AUTH_MODE and turns an HTTP request into an AuthResult.
+ * Builds the `WWW-Authenticate` challenge that every 401/403 carries.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Config } from "../config.js";
+import { createApiKeyVerifier } from "./api-key.js";
+import { createJwtVerifier } from "./jwt.js";
+import { type AuthResult, deny, type Verifier } from "./types.js";
+
+export type Authenticator = (req: IncomingMessage) => Promise<AuthResult>;
+
+export function createVerifier(config: Config): Verifier | undefined {
+  switch (config.authMode) {
+    case "jwt":
+      if (config.jwt === undefined) throw new Error("AUTH_MODE=jwt without JWT settings");
+      return createJwtVerifier({ ...config.jwt, requiredScopes: config.requiredScopes });
+    case "api_key":
+      return createApiKeyVerifier(config.apiKeys);
+    case "none":
+      return undefined;
+  }
+}
+
+const QUERY_TOKEN = /[?&]access_token=/i;
+
+export function createAuthenticator(config: Config): Authenticator {
+  const verifier = createVerifier(config);
+
+  return async (req) => {
+    // RFC 6750 allows tokens in the URL; we refuse them (they end up in logs and proxies).
+    if (QUERY_TOKEN.test(req.url ?? "")) {
+      return deny(401, "tokens in the query string are not accepted", "invalid_request");
+    }
+    if (verifier === undefined) {
+      return { ok: true, identity: { subject: "anonymous", scopes: [], method: "none" } };
+    }
+    const header = req.headers.authorization;
+    if (header === undefined || header.trim() === "") {
+      return deny(401, "missing bearer token");
+    }
+    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+    if (match?.[1] === undefined) {
+      return deny(
+        401,
+        "malformed Authorization header (expected: Bearer <token>)",
+        "invalid_request",
+      );
+    }
+    try {
+      return await verifier.verify(match[1]);
+    } catch {
+      // Verifiers do not throw; if one ever does, the answer is still 401, never 500.
+      return deny(401, "invalid token", "invalid_token");
+    }
+  };
+}
+
+function quote(value: string): string {
+  return `"${value.replace(/[\\"]/g, "\\$&")}"`;
+}
+
+/** RFC 6750 / RFC 9728 challenge for a failed AuthResult. */
+export function wwwAuthenticate(config: Config, result: AuthResult): string {
+  const params = [`realm="mcp"`, `resource_metadata=${quote(config.resourceMetadataUrl)}`];
+  if (!result.ok && result.error !== undefined) {
+    params.push(`error=${quote(result.error)}`);
+    params.push(`error_description=${quote(result.description)}`);
+    if (result.error === "insufficient_scope" && config.requiredScopes.length > 0) {
+      params.push(`scope=${quote(config.requiredScopes.join(" "))}`);
+    }
+  }
+  return `Bearer ${params.join(", ")}`;
+}

@@ -1,0 +1,294 @@
+/**
+ * Configuration: the environment, parsed and validated once.
+ *
+ * This is the only module that reads `process.env`. Everything else receives a
+ * typed, frozen `Config`. A missing or bad value throws a `ConfigError` that
+ * names the variable; `index.ts` prints it and exits non-zero.
+ */
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import * as z from "zod";
+
+export const SERVER_NAME = {{ cookiecutter.project_slug | tojson }};
+export const SERVER_VERSION = {{ cookiecutter.version | tojson }};
+
+const DEFAULT_PORT = {{ cookiecutter.port | int }};
+const DEFAULT_AUTH_MODE = {{ cookiecutter.auth_mode | tojson }};
+
+export type AuthMode = "jwt" | "api_key" | "none";
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+export interface JwtConfig {
+  /** JWKS endpoint of the identity provider (asymmetric keys). */
+  readonly jwksUrl: URL | undefined;
+  /** Shared HS256 secret (at least 32 bytes). Exactly one of jwksUrl / secret is set. */
+  readonly secret: Uint8Array | undefined;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly clockToleranceSeconds: number;
+}
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: LogLevel;
+  readonly nodeEnv: string;
+  /** Origin the server is reached at, without a trailing slash (e.g. https://mcp.example.com). */
+  readonly publicUrl: string;
+  /** The protected resource: `${publicUrl}/mcp`. */
+  readonly resourceUrl: string;
+  /** RFC 9728 metadata document URL advertised in every 401. */
+  readonly resourceMetadataUrl: string;
+  readonly authMode: AuthMode;
+  readonly jwt: JwtConfig | undefined;
+  /** API keys (api_key mode). Never logged. */
+  readonly apiKeys: readonly string[];
+  readonly requiredScopes: readonly string[];
+  /** Lower-case host names accepted in the Host header of /mcp requests ("*" = any). */
+  readonly allowedHosts: readonly string[];
+  /** Exact origins (scheme://host[:port]) accepted in the Origin header ("*" = any). */
+  readonly allowedOrigins: readonly string[];
+  readonly maxBodyBytes: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`${variable}: ${detail}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads one variable; empty strings count as unset. */
+function raw(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === "" ? undefined : value;
+}
+
+/** Parses one variable with a zod schema; a failure names the variable. */
+function parse<T>(env: Env, name: string, schema: z.ZodType<T>, fallback?: T): T {
+  const value = raw(env, name);
+  if (value === undefined) {
+    if (fallback !== undefined) return fallback;
+    throw new ConfigError(name, "is required");
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new ConfigError(name, result.error.issues[0]?.message ?? "is invalid");
+  }
+  return result.data;
+}
+
+function optional<T>(env: Env, name: string, schema: z.ZodType<T>): T | undefined {
+  return raw(env, name) === undefined ? undefined : parse(env, name, schema);
+}
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `must be an integer between ${min} and ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const portSchema = integer(1, 65535);
+const logLevelSchema = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+  error: "must be one of fatal, error, warn, info, debug, trace, silent",
+});
+const authModeSchema = z.enum(["jwt", "api_key", "none"], {
+  error: "must be one of jwt, api_key, none",
+});
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+function parsePublicUrl(env: Env, port: number): string {
+  const value = parse(env, "PUBLIC_URL", httpUrl, `http://localhost:${port}`);
+  const url = new URL(value);
+  if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash || url.username) {
+    throw new ConfigError(
+      "PUBLIC_URL",
+      "must be an origin only (scheme://host[:port]), without path, query or credentials",
+    );
+  }
+  return url.origin;
+}
+
+function csv(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
+function parseAllowedHosts(env: Env, publicUrl: string): string[] {
+  const value = raw(env, "ALLOWED_HOSTS");
+  if (value === undefined) {
+    return [...new Set([new URL(publicUrl).hostname, ...LOOPBACK_HOSTS])];
+  }
+  return csv(value).map((entry) => {
+    if (entry === "*") return entry;
+    try {
+      // Accept "host", "host:port" or "[v6]"; the port is ignored (see README).
+      return new URL(`http://${entry}`).hostname;
+    } catch {
+      throw new ConfigError("ALLOWED_HOSTS", `"${entry}" is not a valid host name`);
+    }
+  });
+}
+
+function parseAllowedOrigins(env: Env, publicUrl: string, port: number): string[] {
+  const value = raw(env, "ALLOWED_ORIGINS");
+  if (value === undefined) {
+    const local = [...LOOPBACK_HOSTS].map((host) => `http://${host}:${port}`);
+    return [...new Set([publicUrl, ...local])];
+  }
+  return csv(value).map((entry) => {
+    if (entry === "*") return entry;
+    try {
+      const url = new URL(entry);
+      if (url.origin === "null") throw new Error("opaque origin");
+      return url.origin;
+    } catch {
+      throw new ConfigError(
+        "ALLOWED_ORIGINS",
+        `"${entry}" is not an origin (expected scheme://host[:port])`,
+      );
+    }
+  });
+}
+
+function parseJwt(env: Env, publicUrl: string): JwtConfig {
+  const jwksUrlValue = optional(env, "AUTH_JWKS_URL", httpUrl);
+  const secretValue = raw(env, "AUTH_JWT_SECRET");
+  if (jwksUrlValue !== undefined && secretValue !== undefined) {
+    throw new ConfigError("AUTH_JWKS_URL", "set either AUTH_JWKS_URL or AUTH_JWT_SECRET, not both");
+  }
+  if (jwksUrlValue === undefined && secretValue === undefined) {
+    throw new ConfigError(
+      "AUTH_JWKS_URL",
+      "AUTH_MODE=jwt needs AUTH_JWKS_URL (identity provider keys) or AUTH_JWT_SECRET (HS256)",
+    );
+  }
+  let jwksUrl: URL | undefined;
+  if (jwksUrlValue !== undefined) {
+    jwksUrl = new URL(jwksUrlValue);
+    if (jwksUrl.protocol !== "https:" && !isLoopbackHost(jwksUrl.hostname)) {
+      throw new ConfigError("AUTH_JWKS_URL", "must use https:// (plain http only for loopback)");
+    }
+  }
+  let secret: Uint8Array | undefined;
+  if (secretValue !== undefined) {
+    secret = new TextEncoder().encode(secretValue);
+    if (secret.byteLength < 32) {
+      throw new ConfigError("AUTH_JWT_SECRET", "must be at least 32 bytes long");
+    }
+  }
+  const issuer = parse(env, "AUTH_ISSUER", z.string().min(1));
+  const audience = parse(env, "AUTH_AUDIENCE", z.string().min(1), `${publicUrl}/mcp`);
+  return { jwksUrl, secret, issuer, audience, clockToleranceSeconds: 30 };
+}
+
+/** Reads AUTH_API_KEYS (comma-separated) and AUTH_API_KEYS_FILE (one key per line). */
+function parseApiKeys(env: Env): string[] {
+  const keys = csv(raw(env, "AUTH_API_KEYS"));
+  const file = raw(env, "AUTH_API_KEYS_FILE");
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? "read error";
+      throw new ConfigError("AUTH_API_KEYS_FILE", `cannot read the file (${code})`);
+    }
+    for (const line of text.split(/\r?\n/)) {
+      const key = line.trim();
+      if (key !== "" && !key.startsWith("#")) keys.push(key);
+    }
+  }
+  if (keys.length === 0) {
+    throw new ConfigError(
+      "AUTH_API_KEYS",
+      "AUTH_MODE=api_key needs at least one key in AUTH_API_KEYS or AUTH_API_KEYS_FILE",
+    );
+  }
+  for (const key of keys) {
+    if (key.length < 16) {
+      throw new ConfigError(
+        file === undefined ? "AUTH_API_KEYS" : "AUTH_API_KEYS_FILE",
+        "every key must be at least 16 characters long",
+      );
+    }
+    if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(key)) {
+      throw new ConfigError(
+        file === undefined ? "AUTH_API_KEYS" : "AUTH_API_KEYS_FILE",
+        "keys may only contain letters, digits and - . _ ~ + / (and trailing =)",
+      );
+    }
+  }
+  return [...new Set(keys)];
+}
+
+/** Parses and validates the whole environment. Throws ConfigError on the first bad value. */
+export function loadConfig(env: Env = process.env): Config {
+  const port = parse(env, "PORT", portSchema, DEFAULT_PORT);
+  const host = parse(env, "HOST", z.string().min(1), "0.0.0.0");
+  const logLevel = parse(env, "LOG_LEVEL", logLevelSchema, "info");
+  const nodeEnv = parse(env, "NODE_ENV", z.string().min(1), "development");
+  const publicUrl = parsePublicUrl(env, port);
+  const authMode = parse(env, "AUTH_MODE", authModeSchema, DEFAULT_AUTH_MODE);
+
+  if (authMode === "none" && nodeEnv === "production") {
+    throw new ConfigError("AUTH_MODE", "AUTH_MODE=none is refused when NODE_ENV=production");
+  }
+
+  const jwt = authMode === "jwt" ? parseJwt(env, publicUrl) : undefined;
+  const apiKeys = authMode === "api_key" ? parseApiKeys(env) : [];
+  const requiredScopes = (raw(env, "AUTH_REQUIRED_SCOPES") ?? "").split(/\s+/).filter(Boolean);
+
+  return Object.freeze({
+    port,
+    host,
+    logLevel,
+    nodeEnv,
+    publicUrl,
+    resourceUrl: `${publicUrl}/mcp`,
+    resourceMetadataUrl: `${publicUrl}/.well-known/oauth-protected-resource/mcp`,
+    authMode,
+    jwt,
+    apiKeys: Object.freeze(apiKeys),
+    requiredScopes: Object.freeze(requiredScopes),
+    allowedHosts: Object.freeze(parseAllowedHosts(env, publicUrl)),
+    allowedOrigins: Object.freeze(parseAllowedOrigins(env, publicUrl, port)),
+    maxBodyBytes: parse(env, "MAX_BODY_BYTES", integer(1024, 100 * 1024 * 1024), 1024 * 1024),
+    shutdownTimeoutMs: parse(env, "SHUTDOWN_TIMEOUT_MS", integer(0, 600_000), 8000),
+  });
+}
+
+/**
+ * The URL the container healthcheck probes. Reads only PORT and HOST, so the
+ * probe works even while the rest of the configuration is being fixed.
+ * A wildcard or unset HOST is probed on 127.0.0.1 (never "localhost", which
+ * may resolve to ::1 while the server listens on IPv4 only).
+ */
+export function healthcheckUrl(env: Env = process.env): string {
+  const port = parse(env, "PORT", portSchema, DEFAULT_PORT);
+  const host = raw(env, "HOST") ?? "0.0.0.0";
+  let target: string;
+  if (host === "0.0.0.0" || host === "::" || host === "localhost") {
+    target = "127.0.0.1";
+  } else if (isIP(host.replace(/^\[|\]$/g, "")) === 6) {
+    target = `[${host.replace(/^\[|\]$/g, "")}]`;
+  } else {
+    target = host;
+  }
+  return `http://${target}:${port}/health`;
+}

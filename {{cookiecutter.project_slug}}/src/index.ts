@@ -1,0 +1,50 @@
+/**
+ * Entry point: read the configuration, build the app, listen, shut down cleanly.
+ */
+import { createApp } from "./app.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { createLogger } from "./logger.js";
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`Configuration error: ${error.message}\n`);
+  process.exit(1);
+}
+
+const logger = createLogger(config);
+if (config.authMode === "none") {
+  logger.warn("AUTH_MODE=none: the MCP endpoint is NOT authenticated (local development only)");
+}
+const app = createApp(config, logger);
+
+app.server.on("error", (error) => {
+  logger.fatal({ err: error }, "server error");
+  process.exit(1);
+});
+app.server.listen(config.port, config.host, () => {
+  logger.info(
+    {
+      host: config.host,
+      port: config.port,
+      publicUrl: config.publicUrl,
+      authMode: config.authMode,
+    },
+    "listening",
+  );
+});
+
+function onSignal(signal: NodeJS.Signals): void {
+  logger.info({ signal }, "shutting down: draining in-flight requests");
+  app.shutdown().then(
+    () => {
+      logger.info("shutdown complete");
+      process.exit(0);
+    },
+    () => process.exit(1),
+  );
+}
+process.once("SIGTERM", onSignal);
+process.once("SIGINT", onSignal);

@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { ConfigError, healthcheckUrl, loadConfig } from "../src/config.js";
+import { runServerExpectingExit, TEST_ISSUER, TEST_SECRET } from "./helpers.js";
+
+const JWT_ENV = { AUTH_MODE: "jwt", AUTH_JWT_SECRET: TEST_SECRET, AUTH_ISSUER: TEST_ISSUER };
+const API_KEY_ENV = { AUTH_MODE: "api_key", AUTH_API_KEYS: "dev-key-0123456789abcdef" };
+
+/** Asserts that loading `env` fails and names `variable`. */
+function assertRejects(env: Record<string, string>, variable: string): void {
+  assert.throws(
+    () => loadConfig(env),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      error.variable === variable &&
+      error.message.includes(variable),
+  );
+}
+
+describe("configuration", () => {
+  it("has safe defaults", () => {
+    const config = loadConfig({ ...API_KEY_ENV });
+    assert.equal(config.host, "0.0.0.0");
+    assert.equal(config.logLevel, "info");
+    assert.equal(config.publicUrl, `http://localhost:${config.port}`);
+    assert.equal(config.resourceUrl, `http://localhost:${config.port}/mcp`);
+    assert.equal(config.maxBodyBytes, 1024 * 1024);
+    assert.equal(config.shutdownTimeoutMs, 8000);
+    assert.deepEqual([...config.allowedHosts].sort(), ["127.0.0.1", "[::1]", "localhost"]);
+    assert.ok(config.allowedOrigins.includes(`http://localhost:${config.port}`));
+  });
+
+  it("derives the audience and allowed hosts from PUBLIC_URL", () => {
+    const config = loadConfig({ ...JWT_ENV, PUBLIC_URL: "https://mcp.example.com/" });
+    assert.equal(config.publicUrl, "https://mcp.example.com");
+    assert.equal(config.jwt?.audience, "https://mcp.example.com/mcp");
+    assert.ok(config.allowedHosts.includes("mcp.example.com"));
+    assert.ok(config.allowedOrigins.includes("https://mcp.example.com"));
+    assert.equal(
+      config.resourceMetadataUrl,
+      "https://mcp.example.com/.well-known/oauth-protected-resource/mcp",
+    );
+  });
+
+  it("parses lists", () => {
+    const config = loadConfig({
+      ...JWT_ENV,
+      AUTH_REQUIRED_SCOPES: " mcp:read  mcp:tools ",
+      ALLOWED_HOSTS: "a.example, B.example:8443",
+      ALLOWED_ORIGINS: "https://app.example, http://localhost:6274",
+    });
+    assert.deepEqual(config.requiredScopes, ["mcp:read", "mcp:tools"]);
+    assert.deepEqual(config.allowedHosts, ["a.example", "b.example"]);
+    assert.deepEqual(config.allowedOrigins, ["https://app.example", "http://localhost:6274"]);
+  });
+
+  it("reads API keys from a file (one per line, # comments)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "keys-"));
+    const file = join(dir, "keys");
+    writeFileSync(
+      file,
+      "# rotated 2026-01\nfile-key-0123456789abcdef\n\nfile-key-fedcba9876543210\n",
+    );
+    const config = loadConfig({ AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: file });
+    assert.deepEqual(config.apiKeys, ["file-key-0123456789abcdef", "file-key-fedcba9876543210"]);
+    assertRejects(
+      { AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: join(dir, "missing") },
+      "AUTH_API_KEYS_FILE",
+    );
+  });
+
+  it("names the variable of every bad value", () => {
+    assertRejects({ ...API_KEY_ENV, PORT: "abc" }, "PORT");
+    assertRejects({ ...API_KEY_ENV, PORT: "70000" }, "PORT");
+    assertRejects({ ...API_KEY_ENV, LOG_LEVEL: "loud" }, "LOG_LEVEL");
+    assertRejects({ ...API_KEY_ENV, PUBLIC_URL: "not a url" }, "PUBLIC_URL");
+    assertRejects({ ...API_KEY_ENV, PUBLIC_URL: "https://x.example/base" }, "PUBLIC_URL");
+    assertRejects({ ...API_KEY_ENV, AUTH_MODE: "basic" }, "AUTH_MODE");
+    assertRejects({ ...API_KEY_ENV, MAX_BODY_BYTES: "-1" }, "MAX_BODY_BYTES");
+    assertRejects({ ...API_KEY_ENV, SHUTDOWN_TIMEOUT_MS: "soon" }, "SHUTDOWN_TIMEOUT_MS");
+    assertRejects({ ...API_KEY_ENV, ALLOWED_ORIGINS: "not-an-origin" }, "ALLOWED_ORIGINS");
+  });
+
+  it("validates the JWT settings", () => {
+    assertRejects({ AUTH_MODE: "jwt", AUTH_ISSUER: TEST_ISSUER }, "AUTH_JWKS_URL");
+    assertRejects({ ...JWT_ENV, AUTH_ISSUER: "" }, "AUTH_ISSUER");
+    assertRejects({ ...JWT_ENV, AUTH_JWT_SECRET: "too-short" }, "AUTH_JWT_SECRET");
+    assertRejects({ ...JWT_ENV, AUTH_JWKS_URL: "https://idp.example/jwks" }, "AUTH_JWKS_URL");
+    const jwks = { AUTH_MODE: "jwt", AUTH_ISSUER: TEST_ISSUER };
+    assertRejects({ ...jwks, AUTH_JWKS_URL: "http://idp.example/jwks" }, "AUTH_JWKS_URL");
+    assert.ok(loadConfig({ ...jwks, AUTH_JWKS_URL: "http://127.0.0.1:9000/jwks" }).jwt?.jwksUrl);
+    assert.ok(loadConfig({ ...jwks, AUTH_JWKS_URL: "https://idp.example/jwks" }).jwt?.jwksUrl);
+  });
+
+  it("validates the API keys", () => {
+    assertRejects({ AUTH_MODE: "api_key" }, "AUTH_API_KEYS");
+    assertRejects({ AUTH_MODE: "api_key", AUTH_API_KEYS: "short" }, "AUTH_API_KEYS");
+  });
+
+  it("refuses AUTH_MODE=none in production, allows it in development", () => {
+    assertRejects({ AUTH_MODE: "none", NODE_ENV: "production" }, "AUTH_MODE");
+    assert.equal(loadConfig({ AUTH_MODE: "none", NODE_ENV: "development" }).authMode, "none");
+  });
+
+  it("points the healthcheck at an address the server listens on", () => {
+    assert.equal(healthcheckUrl({ PORT: "9000" }), "http://127.0.0.1:9000/health");
+    assert.equal(healthcheckUrl({ PORT: "9000", HOST: "::" }), "http://127.0.0.1:9000/health");
+    assert.equal(healthcheckUrl({ PORT: "9000", HOST: "::1" }), "http://[::1]:9000/health");
+    assert.equal(healthcheckUrl({ PORT: "9000", HOST: "10.1.2.3" }), "http://10.1.2.3:9000/health");
+  });
+
+  it("makes the process exit non-zero with a message naming the variable", async () => {
+    const bad = await runServerExpectingExit({ ...API_KEY_ENV, PORT: "not-a-port" });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /PORT/);
+    const missing = await runServerExpectingExit({
+      AUTH_MODE: "jwt",
+      AUTH_JWT_SECRET: TEST_SECRET,
+    });
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /AUTH_ISSUER/);
+    assert.doesNotMatch(missing.stderr, new RegExp(TEST_SECRET), "secrets are never printed");
+  });
+});

@@ -1,0 +1,312 @@
+/**
+ * End to end: the real server in a child process, spoken to over HTTP by the
+ * MCP SDK's own client, in both authentication modes.
+ */
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { request } from "node:http";
+import { after, before, describe, it } from "node:test";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { mintToken, type RunningServer, startServer, TEST_ISSUER, TEST_SECRET } from "./helpers.js";
+
+const API_KEY = "e2e-key-0123456789abcdef0123456789";
+
+async function connect(server: RunningServer, token?: string): Promise<Client> {
+  const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+  const transport = new StreamableHTTPClientTransport(new URL(`${server.baseUrl}/mcp`), {
+    requestInit: { headers },
+  });
+  const client = new Client({ name: "e2e-test", version: "0.0.0" });
+  await client.connect(transport);
+  return client;
+}
+
+function textOf(result: Awaited<ReturnType<Client["callTool"]>>): string {
+  const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
+  const first = content[0];
+  assert.ok(first && first.type === "text" && typeof first.text === "string");
+  return first.text;
+}
+
+const INITIALIZE = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: {
+    protocolVersion: "2025-06-18",
+    capabilities: {},
+    clientInfo: { name: "raw", version: "0" },
+  },
+});
+
+function post(
+  server: RunningServer,
+  headers: Record<string, string>,
+  path = "/mcp",
+  body = INITIALIZE,
+) {
+  return fetch(`${server.baseUrl}${path}`, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      Accept: "application/json, text/event-stream",
+      ...headers,
+    },
+    body,
+  });
+}
+
+/** A raw request with a chosen Host header (fetch does not let us set it). */
+function rawRequest(server: RunningServer, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port: server.port, path: "/mcp", method: "POST", headers },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on("error", reject);
+    req.end(INITIALIZE);
+  });
+}
+
+/** Checks shared by both modes; `valid()` returns working credentials. */
+function commonBehaviour(getServer: () => RunningServer, valid: () => Promise<string>): void {
+  it("answers /health without credentials and from any Host", async () => {
+    const response = await fetch(`${getServer().baseUrl}/health`);
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), { status: "ok" });
+    assert.equal((await fetch(`${getServer().baseUrl}/ready`)).status, 200);
+  });
+
+  it("lists and calls tools for a valid caller", async () => {
+    const client = await connect(getServer(), await valid());
+    try {
+      const { tools } = await client.listTools();
+      const names = tools.map((tool) => tool.name).sort();
+      assert.deepEqual(names, ["echo", "whoami"]);
+      const echo = await client.callTool({ name: "echo", arguments: { text: 'héllo "world"' } });
+      assert.equal(textOf(echo), 'héllo "world"');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("refuses a missing token with 401 and a resource_metadata challenge", async () => {
+    const server = getServer();
+    const response = await post(server, {});
+    assert.equal(response.status, 401);
+    const challenge = response.headers.get("www-authenticate") ?? "";
+    assert.match(challenge, /^Bearer /);
+    assert.ok(
+      challenge.includes(
+        `resource_metadata="http://localhost:${server.port}/.well-known/oauth-protected-resource/mcp"`,
+      ),
+      challenge,
+    );
+    await assert.rejects(connect(server));
+  });
+
+  it("refuses an invalid token with 401 invalid_token", async () => {
+    const response = await post(getServer(), { Authorization: "Bearer not-a-valid-credential" });
+    assert.equal(response.status, 401);
+    assert.match(response.headers.get("www-authenticate") ?? "", /error="invalid_token"/);
+    await assert.rejects(connect(getServer(), "not-a-valid-credential"));
+  });
+
+  it("refuses a token in the query string", async () => {
+    const token = await valid();
+    const response = await post(getServer(), {}, `/mcp?access_token=${encodeURIComponent(token)}`);
+    assert.equal(response.status, 401);
+    assert.ok(!getServer().output().includes(token), "the token is never logged");
+  });
+
+  it("refuses a foreign Origin with 403 and accepts its own", async () => {
+    const server = getServer();
+    const auth = { Authorization: `Bearer ${await valid()}` };
+    assert.equal((await post(server, { ...auth, Origin: "https://evil.example" })).status, 403);
+    assert.equal(
+      (await post(server, { ...auth, Origin: `http://localhost:${server.port}` })).status,
+      200,
+    );
+  });
+
+  it("refuses a foreign Host with 403 (DNS rebinding protection)", async () => {
+    const server = getServer();
+    const headers = {
+      Authorization: `Bearer ${await valid()}`,
+      "Content-Type": "application/json",
+      Accept: "application/json, text/event-stream",
+    };
+    assert.equal(await rawRequest(server, { ...headers, Host: "evil.example" }), 403);
+    assert.equal(await rawRequest(server, { ...headers, Host: `localhost:${server.port}` }), 200);
+  });
+
+  it("answers GET and DELETE /mcp with 405 and an Allow header", async () => {
+    for (const method of ["GET", "DELETE"]) {
+      const response = await fetch(`${getServer().baseUrl}/mcp`, { method });
+      assert.equal(response.status, 405);
+      assert.match(response.headers.get("allow") ?? "", /POST/);
+    }
+  });
+
+  it("refuses bodies over MAX_BODY_BYTES with 413", async () => {
+    const big = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping", pad: "x".repeat(20_000) });
+    const response = await post(
+      getServer(),
+      { Authorization: `Bearer ${await valid()}` },
+      "/mcp",
+      big,
+    );
+    assert.equal(response.status, 413);
+  });
+
+  it("serves RFC 9728 metadata and 404 for unknown paths", async () => {
+    const server = getServer();
+    for (const path of [
+      "/.well-known/oauth-protected-resource",
+      "/.well-known/oauth-protected-resource/mcp",
+    ]) {
+      const response = await fetch(`${server.baseUrl}${path}`);
+      assert.equal(response.status, 200);
+      const metadata = (await response.json()) as { resource: string };
+      assert.equal(metadata.resource, `http://localhost:${server.port}/mcp`);
+    }
+    assert.equal((await fetch(`${server.baseUrl}/nope`)).status, 404);
+  });
+
+  it("exits 0 on SIGTERM", async () => {
+    assert.equal(await getServer().stop(), 0);
+  });
+}
+
+describe("end to end, AUTH_MODE=jwt (HS256)", () => {
+  let server: RunningServer;
+  const token = (scope = "mcp:tools") =>
+    mintToken({ scope }, { audience: `http://localhost:${server.port}/mcp`, subject: "alice" });
+
+  before(async () => {
+    server = await startServer({
+      AUTH_MODE: "jwt",
+      AUTH_JWT_SECRET: TEST_SECRET,
+      AUTH_ISSUER: TEST_ISSUER,
+      AUTH_REQUIRED_SCOPES: "mcp:tools",
+      MAX_BODY_BYTES: "10000",
+    });
+  });
+  after(() => server.stop());
+
+  it("whoami returns the token's subject and scopes", async () => {
+    const client = await connect(server, await token("mcp:tools extra"));
+    try {
+      const result = await client.callTool({ name: "whoami", arguments: {} });
+      const caller = JSON.parse(textOf(result));
+      assert.equal(caller.subject, "alice");
+      assert.deepEqual(caller.scopes, ["mcp:tools", "extra"]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("answers 403 insufficient_scope without the required scope", async () => {
+    const response = await post(server, { Authorization: `Bearer ${await token("other")}` });
+    assert.equal(response.status, 403);
+    const challenge = response.headers.get("www-authenticate") ?? "";
+    assert.match(challenge, /error="insufficient_scope"/);
+    assert.match(challenge, /scope="mcp:tools"/);
+  });
+
+  it("refuses an expired token", async () => {
+    const expired = await mintToken(
+      { scope: "mcp:tools" },
+      {
+        audience: `http://localhost:${server.port}/mcp`,
+        expiresIn: Math.floor(Date.now() / 1000) - 600,
+      },
+    );
+    assert.equal((await post(server, { Authorization: `Bearer ${expired}` })).status, 401);
+  });
+
+  it("lists the issuer and scopes in the metadata", async () => {
+    const response = await fetch(`${server.baseUrl}/.well-known/oauth-protected-resource/mcp`);
+    const metadata = (await response.json()) as Record<string, unknown>;
+    assert.deepEqual(metadata.authorization_servers, [TEST_ISSUER]);
+    assert.deepEqual(metadata.scopes_supported, ["mcp:tools"]);
+  });
+
+  commonBehaviour(
+    () => server,
+    () => token(),
+  );
+});
+
+describe("end to end, AUTH_MODE=api_key", () => {
+  let server: RunningServer;
+
+  before(async () => {
+    server = await startServer({
+      AUTH_MODE: "api_key",
+      AUTH_API_KEYS: `other-key-0123456789abcdef,${API_KEY}`,
+      MAX_BODY_BYTES: "10000",
+    });
+  });
+  after(() => server.stop());
+
+  it("whoami returns the key id, never the key", async () => {
+    const client = await connect(server, API_KEY);
+    try {
+      const text = textOf(await client.callTool({ name: "whoami", arguments: {} }));
+      const caller = JSON.parse(text);
+      assert.match(caller.subject, /^key-[0-9a-f]{8}$/);
+      assert.ok(!text.includes(API_KEY));
+    } finally {
+      await client.close();
+    }
+    assert.ok(!server.output().includes(API_KEY), "the key is never logged");
+  });
+
+  commonBehaviour(
+    () => server,
+    async () => API_KEY,
+  );
+});
+
+describe("graceful shutdown", () => {
+  it("finishes an in-flight request after SIGTERM, then exits 0", async () => {
+    const server = await startServer({ AUTH_MODE: "api_key", AUTH_API_KEYS: API_KEY });
+    const body = Buffer.from(INITIALIZE);
+    const exited = once(server.child, "exit");
+    const response = new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port: server.port,
+          path: "/mcp",
+          method: "POST",
+          headers: {
+            Authorization: `Bearer ${API_KEY}`,
+            "Content-Type": "application/json",
+            Accept: "application/json, text/event-stream",
+            "Content-Length": body.length,
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on("error", reject);
+      // Send half the body, signal the server, then send the rest.
+      req.write(body.subarray(0, 10));
+      setTimeout(() => {
+        server.child.kill("SIGTERM");
+        setTimeout(() => req.end(body.subarray(10)), 300);
+      }, 200);
+    });
+    assert.equal(await response, 200);
+    const [code] = await exited;
+    assert.equal(code, 0);
+    assert.match(server.output(), /shutdown complete/);
+  });
+});

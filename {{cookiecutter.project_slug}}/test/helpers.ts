@@ -1,0 +1,117 @@
+/**
+ * Test helpers: free ports, token minting, and the real server in a child process.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { type JWTPayload, SignJWT } from "jose";
+
+export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
+export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
+export const TEST_ISSUER = "https://issuer.test";
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+export interface MintOptions {
+  secret?: string;
+  issuer?: string;
+  audience?: string;
+  subject?: string;
+  expiresIn?: string | number | null;
+  alg?: string;
+}
+
+/** Signs an HS256 (by default) test token. expiresIn: null leaves out `exp`. */
+export async function mintToken(claims: JWTPayload = {}, options: MintOptions = {}) {
+  const jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: options.alg ?? "HS256" })
+    .setIssuedAt()
+    .setIssuer(options.issuer ?? TEST_ISSUER)
+    .setSubject(options.subject ?? "alice");
+  if (options.audience !== undefined) jwt.setAudience(options.audience);
+  if (options.expiresIn !== null) jwt.setExpirationTime(options.expiresIn ?? "5m");
+  return jwt.sign(new TextEncoder().encode(options.secret ?? TEST_SECRET));
+}
+
+export interface RunningServer {
+  readonly baseUrl: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  output(): string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `src/index.ts` in a child process and waits for its "listening" log line. */
+export async function startServer(env: Record<string, string>): Promise<RunningServer> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", "src/index.ts"], {
+    cwd: PROJECT_ROOT,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      LOG_LEVEL: "debug",
+      NODE_ENV: "test",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const deadline = Date.now() + 15_000;
+  while (!output.includes('"msg":"listening"')) {
+    if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`server did not start:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = once(child, "exit");
+      if (!child.killed) child.kill("SIGTERM");
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}
+
+/** Runs `src/index.ts` to completion (for configuration errors). */
+export async function runServerExpectingExit(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/index.ts"], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  const [code] = (await once(child, "exit")) as [number | null];
+  clearTimeout(timer);
+  return { code, stderr };
+}
