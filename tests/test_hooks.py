@@ -10,6 +10,7 @@ import sys
 import pytest
 import yaml
 from cookiecutter.exceptions import FailedHookException
+
 from support.bake import TEMPLATE_DIR, bake
 
 
@@ -213,7 +214,9 @@ def test_select_lockfile_renames_the_variant_lock_and_sets_the_project_name(tmp_
     assert not lockfiles.exists()
 
 
-@pytest.mark.parametrize(("ci", "kept"), [("github", [".github"]), ("gitlab", [".gitlab", ".gitlab-ci.yml"]), ("none", [])])
+@pytest.mark.parametrize(
+    ("ci", "kept"), [("github", [".github"]), ("gitlab", [".gitlab", ".gitlab-ci.yml"]), ("none", [])]
+)
 def test_keep_only_ci(tmp_path, ci, kept):
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
     (tmp_path / ".github" / "workflows" / "ci.yml").write_text("x")

@@ -15,10 +15,12 @@ import subprocess
 import sys
 
 import pytest
+from mcp.shared.exceptions import MCPError
+
 from conftest import run
+from support.bake import TEMPLATE_DIR
 from support.mcp_client import post_initialize, run_session
 from support.node_toolchain import node_env
-from support.bake import TEMPLATE_DIR
 from support.server_process import ServerProcess, free_port
 from support.tokens import JwksIssuer
 from variants import PROJECT_VARIANTS, variant_id
@@ -98,6 +100,12 @@ def test_built_server_serves_an_mcp_session_with_valid_credentials_only(built_pr
             _exercise(server, key, ["not-" + key, key[:-1]], expected_identity=None)
 
 
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
 def _exercise(server: ServerProcess, valid: str, invalid: list[str], expected_identity: str | None):
     with server:
         url = f"{server.base_url}/mcp"
@@ -113,8 +121,10 @@ def _exercise(server: ServerProcess, valid: str, invalid: list[str], expected_id
             assert refused.status == 401, (token, refused.status, refused.body)
             challenge = refused.headers.get("WWW-Authenticate", "")
             assert challenge.startswith("Bearer") and "resource_metadata=" in challenge, challenge
-            with pytest.raises(Exception):
+            # The SDK client must fail too (not hang, not proceed): anyio wraps its MCPError.
+            with pytest.raises(ExceptionGroup) as failed:
                 run_session(url, token)
+            assert any(isinstance(leaf, MCPError) for leaf in _leaves(failed.value)), failed.value
         assert valid not in server.log(), "the server must never log a credential"
         code = server.stop()
     assert code == 0, f"SIGTERM must end the server with exit code 0, got {code}\n{server.log()}"

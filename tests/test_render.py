@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from support.bake import TEMPLATE_DIR
 from variants import COOKIECUTTER_JSON, RENDER_VARIANTS, variant_id
 
