@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 
@@ -225,3 +226,33 @@ def test_keep_only_ci(tmp_path, ci, kept):
     (tmp_path / ".gitlab" / "ci-variables.yml").write_text("x")
     post_gen.keep_only_ci(tmp_path, ci)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
+
+
+def test_generation_needs_no_network(tmp_path):
+    """Bake inside a fresh network namespace (loopback only, down): hooks and rendering stay offline."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is not installed: cannot cut the network for this test")
+    probe = subprocess.run(["unshare", "--net", "--map-root-user", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot create a network namespace here: {probe.stderr.strip()}")
+    result = subprocess.run(
+        [
+            "unshare",
+            "--net",
+            "--map-root-user",
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "-o",
+            str(tmp_path),
+            str(TEMPLATE_DIR),
+            "bundler=esbuild",
+            "ci=gitlab",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "my-mcp-server" / "package-lock.json").exists()
