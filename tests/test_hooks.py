@@ -6,13 +6,12 @@ import importlib.util
 import json
 import shutil
 import subprocess
-import sys
 
 import pytest
 import yaml
 from cookiecutter.exceptions import FailedHookException
 
-from support.bake import TEMPLATE_DIR, bake
+from support.bake import TEMPLATE_DIR, bake, bake_with_cli
 
 
 def load_hook(name: str):
@@ -121,23 +120,7 @@ def test_boolean_answers_work_as_booleans_and_as_cli_strings(tmp_path, given, ex
 
 
 def test_cli_strings_work_through_the_real_command_line(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cookiecutter",
-            "--no-input",
-            "-o",
-            str(tmp_path),
-            str(TEMPLATE_DIR),
-            "cloud_run=no",
-            "multi_platform=yes",
-            "project_name=Cli Made",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = bake_with_cli(tmp_path, "cloud_run=no", "multi_platform=yes", "project_name=Cli Made")
     assert result.returncode == 0, result.stderr
     project = tmp_path / "cli-made"
     assert not (project / "cloudbuild.yaml").exists()
@@ -235,24 +218,6 @@ def test_generation_needs_no_network(tmp_path):
     probe = subprocess.run(["unshare", "--net", "--map-root-user", "true"], capture_output=True, text=True)
     if probe.returncode != 0:
         pytest.skip(f"cannot create a network namespace here: {probe.stderr.strip()}")
-    result = subprocess.run(
-        [
-            "unshare",
-            "--net",
-            "--map-root-user",
-            sys.executable,
-            "-m",
-            "cookiecutter",
-            "--no-input",
-            "-o",
-            str(tmp_path),
-            str(TEMPLATE_DIR),
-            "bundler=esbuild",
-            "ci=gitlab",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = bake_with_cli(tmp_path, "bundler=esbuild", "ci=gitlab", prefix=("unshare", "--net", "--map-root-user"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "my-mcp-server" / "package-lock.json").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from cookiecutter.main import cookiecutter
@@ -20,3 +22,12 @@ def bake(output_dir: Path, **answers) -> Path:
         overwrite_if_exists=False,
     )
     return Path(project)
+
+
+def bake_with_cli(output_dir: Path, *answers: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Bake through the real `cookiecutter` command line (answers as key=value strings).
+
+    `prefix` runs it under another command, e.g. `unshare --net` to cut the network.
+    """
+    command = [*prefix, sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output_dir), str(TEMPLATE_DIR)]
+    return subprocess.run([*command, *answers], capture_output=True, text=True, timeout=120)
