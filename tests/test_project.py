@@ -18,7 +18,7 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from conftest import run
-from support.bake import TEMPLATE_DIR
+from support.bake import TEMPLATE_DIR, bake
 from support.mcp_client import post_initialize, run_session
 from support.node_toolchain import node_env
 from support.server_process import ServerProcess, free_port
@@ -31,14 +31,16 @@ NPM = ["npm", "--no-audit", "--no-fund", "--prefer-offline"]
 
 
 @pytest.fixture(scope="module", params=PROJECT_VARIANTS, ids=variant_id)
-def built_project(request, bake_cached):
-    """A baked project after npm ci and npm run build, with the Node version it targets."""
+def built_project(request, tmp_path_factory):
+    """A baked project after npm ci and npm run build, with the Node version it targets.
+
+    Baked afresh (not from the shared render cache): npm ci and the build write into it.
+    """
     answers = request.param
-    project = bake_cached(**answers)
+    project = bake(tmp_path_factory.mktemp("project"), **answers)
     env = node_env(answers["node_version"])
-    if not (project / "dist" / "index.js").exists():
-        run([*NPM, "ci"], project, env)
-        run([*NPM, "run", "build"], project, env)
+    run([*NPM, "ci"], project, env)
+    run([*NPM, "run", "build"], project, env)
     return answers, project, env
 
 
