@@ -36,6 +36,31 @@ def npm_available() -> None:
         pytest.skip("npm is not installed: the node tier needs Node.js and npm (apt-get install nodejs npm)")
 
 
+NPM = ["npm", "--no-audit", "--no-fund", "--prefer-offline"]
+
+
+@pytest.fixture(scope="session")
+def build_project(tmp_path_factory, npm_available):
+    """build_project(**answers) -> (project, env): baked, `npm ci`, `npm run build`, once per variant.
+
+    Baked afresh (not from the render cache, which must stay pristine): npm writes into it.
+    `env` runs the Node version the variant selects.
+    """
+    cache: dict[str, tuple[Path, dict]] = {}
+
+    def _build(**answers) -> tuple[Path, dict]:
+        key = repr(sorted(answers.items()))
+        if key not in cache:
+            project = bake(tmp_path_factory.mktemp("project"), **answers)
+            env = node_env(answers["node_version"])
+            run([*NPM, "ci"], project, env)
+            run([*NPM, "run", "build"], project, env)
+            cache[key] = (project, env)
+        return cache[key]
+
+    return _build
+
+
 def run(cmd: list[str], cwd: Path, env: dict, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run a command; on failure, fail the test with its output (not a bare exit code)."""
     result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -47,4 +72,4 @@ def run(cmd: list[str], cwd: Path, env: dict, timeout: int = 600) -> subprocess.
     return result
 
 
-__all__ = ["bake", "node_env", "run"]
+__all__ = ["NPM", "bake", "node_env", "run"]

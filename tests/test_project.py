@@ -17,31 +17,21 @@ import sys
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from conftest import run
-from support.bake import TEMPLATE_DIR, bake
+from conftest import NPM, run
+from support.bake import TEMPLATE_DIR
 from support.mcp_client import post_initialize, run_session
-from support.node_toolchain import node_env
 from support.server_process import ServerProcess, free_port
 from support.tokens import JwksIssuer
 from variants import PROJECT_VARIANTS, variant_id
 
-pytestmark = [pytest.mark.node, pytest.mark.usefixtures("npm_available")]
-
-NPM = ["npm", "--no-audit", "--no-fund", "--prefer-offline"]
+pytestmark = pytest.mark.node
 
 
 @pytest.fixture(scope="module", params=PROJECT_VARIANTS, ids=variant_id)
-def built_project(request, tmp_path_factory):
-    """A baked project after npm ci and npm run build, with the Node version it targets.
-
-    Baked afresh (not from the shared render cache): npm ci and the build write into it.
-    """
-    answers = request.param
-    project = bake(tmp_path_factory.mktemp("project"), **answers)
-    env = node_env(answers["node_version"])
-    run([*NPM, "ci"], project, env)
-    run([*NPM, "run", "build"], project, env)
-    return answers, project, env
+def built_project(request, build_project):
+    """A baked project after npm ci and npm run build, with the Node version it targets."""
+    project, env = build_project(**request.param)
+    return request.param, project, env
 
 
 def test_node_version_is_the_one_the_variant_selects(built_project):

@@ -60,30 +60,30 @@ class RawResponse:
     body: str
 
 
-def post_initialize(url: str, headers: dict | None = None) -> RawResponse:
-    """One raw initialize POST, to read status codes and challenge headers exactly."""
-    payload = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "template-tests", "version": "0"},
-        },
-    }
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(payload).encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "Accept": "application/json, text/event-stream",
-            **(headers or {}),
-        },
-    )
+def http_request(method: str, url: str, headers: dict | None = None, body: bytes | None = None) -> RawResponse:
+    """One raw HTTP request; error statuses are returned, not raised."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=15) as response:
             return RawResponse(response.status, dict(response.headers), response.read().decode())
     except urllib.error.HTTPError as error:
         return RawResponse(error.code, dict(error.headers), error.read().decode())
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "template-tests", "version": "0"},
+    },
+}
+MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+
+
+def post_initialize(url: str, headers: dict | None = None, body: bytes | None = None) -> RawResponse:
+    """One raw initialize POST, to read status codes and challenge headers exactly."""
+    payload = json.dumps(INITIALIZE).encode() if body is None else body
+    return http_request("POST", url, {**MCP_HEADERS, **(headers or {})}, payload)
