@@ -13,6 +13,7 @@ import re
 import secrets
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from mcp.shared.exceptions import MCPError
@@ -22,7 +23,7 @@ from support.bake import TEMPLATE_DIR
 from support.mcp_client import post_initialize, run_session
 from support.server_process import ServerProcess, free_port
 from support.tokens import JwksIssuer
-from variants import PROJECT_VARIANTS, variant_id
+from variants import DEFAULTS, PROJECT_VARIANTS, variant_id
 
 pytestmark = pytest.mark.node
 
@@ -140,3 +141,15 @@ def test_readme_quickstart_generates_builds_and_serves(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "quickstart check passed" in result.stderr
+
+
+def test_generated_pre_commit_hooks_pass(build_project, tmp_path):
+    """The project's own pre-commit config (local hooks, tools from PyPI and npm) passes as generated."""
+    project, env = build_project(**DEFAULTS)
+    pre_commit = str(Path(sys.executable).with_name("pre-commit"))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    run([*git, "init", "-q"], project, env)
+    run([*git, "add", "-A"], project, env)
+    result = run([pre_commit, "run", "--all-files", "--color", "never"], project, env, timeout=900)
+    for hook in ("hadolint", "shellcheck", "lint", "typecheck"):
+        assert re.search(rf"{hook}.*Passed", result.stdout, re.IGNORECASE), result.stdout
