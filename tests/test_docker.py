@@ -397,14 +397,6 @@ def test_other_bases_where_official_images_can_be_pulled(engine, secret_args, ba
     assert_serves_mcp_with_jwt(engine, tag)
 
 
-def test_docker_files_in_context_are_ignored(baked):
-    """What the build context sends: .dockerignore keeps secrets and local state out."""
-    project = baked(**VARIANTS[0])
-    ignore = (project / ".dockerignore").read_text(encoding="utf-8").splitlines()
-    for pattern in (".env", ".env.*", "!.env.example", ".npmrc", "node_modules/", "dist/", ".git/", "test/"):
-        assert pattern in ignore
-
-
 def test_distroless_dockerfile_on_a_debian_standin_runtime(engine, base_args, secret_args, baked):
     """An approximation where gcr.io is unreachable: the distroless Dockerfile's own lines (init
     binary copied from a Debian stage, uid 65532, node copied onto a glibc base) built on the

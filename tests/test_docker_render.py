@@ -138,3 +138,10 @@ def test_shellcheck_standin_image_script():
     script = Path(__file__).resolve().parent / "support" / "build_standin_images.sh"
     result = subprocess.run([shellcheck, "--severity=style", str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerignore_keeps_secrets_and_local_state_out_of_the_context():
+    """What the build context sends: .dockerignore keeps secrets and local state out."""
+    ignore = render_file(".dockerignore").splitlines()
+    for pattern in (".env", ".env.*", "!.env.example", ".npmrc", "node_modules/", "dist/", ".git/", "test/"):
+        assert pattern in ignore
