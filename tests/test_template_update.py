@@ -1,0 +1,73 @@
+"""The template-update path: a project made with cruft takes later template changes as a diff.
+
+Teams generate with `cruft create`, keep working, and pull template improvements with
+`cruft update`; their own edits and their original answers must survive.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support.bake import TEMPLATE_DIR
+
+GIT = ["git", "-c", "user.name=template-tests", "-c", "user.email=tests@example.com", "-c", "init.defaultBranch=main"]
+SKIP_DIRS = {".git", ".venv", "build", "__pycache__", ".pytest_cache", ".ruff_cache"}
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run([*GIT, *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def cruft(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    executable = Path(sys.executable).with_name("cruft")
+    return subprocess.run([str(executable), *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def template_repo(tmp_path) -> Path:
+    """This working tree as a git repository of its own (cruft records template commits)."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "template"
+    shutil.copytree(TEMPLATE_DIR, repo, ignore=lambda _dir, names: [n for n in names if n in SKIP_DIRS])
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "template v1")
+    return repo
+
+
+def test_cruft_update_brings_template_changes_and_keeps_local_work(template_repo, tmp_path):
+    out = tmp_path / "projects"
+    created = cruft(
+        tmp_path, "create", "--no-input", "--output-dir", str(out),
+        "--extra-context", json.dumps({"project_name": "Team Server", "bundler": "esbuild"}), str(template_repo),
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    project = out / "team-server"
+    assert json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]["bundler"] == "esbuild"
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "generated")
+
+    # The team's own work on the project...
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\nOur deployment notes.\n")
+    git(project, "commit", "-qam", "local notes")
+    # ...and, meanwhile, an improvement to the template.
+    template_tool = template_repo / "{{cookiecutter.project_slug}}" / "src" / "tools" / "echo.ts"
+    template_tool.write_text(template_tool.read_text() + "// improved upstream\n")
+    git(template_repo, "commit", "-qam", "template v2")
+
+    assert cruft(project, "check").returncode != 0, "cruft must see the project is behind"
+    updated = cruft(project, "update", "--skip-apply-ask", "--allow-untracked-files")
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert (project / "src" / "tools" / "echo.ts").read_text().endswith("// improved upstream\n")
+    assert "Our deployment notes." in readme.read_text()
+    assert (project / "esbuild.config.mjs").exists(), "the original answers are kept"
+    assert cruft(project, "check").returncode == 0
