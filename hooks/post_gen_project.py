@@ -18,7 +18,7 @@ RENDERED_ANSWERS = r"""{{ cookiecutter | jsonify }}"""
 
 LOCKFILES_DIR = ".lockfiles"
 
-CLOUD_RUN_FILES = ("deploy/cloud-run", "cloudbuild.yaml", "scripts/deploy-cloud-run.sh")
+CLOUD_RUN_FILES = ("deploy/cloud-run", "cloudbuild.yaml", ".gcloudignore", "scripts/deploy-cloud-run.sh")
 SECURITY_SCANNING_FILES = ("scripts/scan-image.sh",)
 MULTI_PLATFORM_FILES = ("scripts/docker-buildx.sh",)
 ESBUILD_FILES = ("esbuild.config.mjs",)

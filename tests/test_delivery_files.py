@@ -30,6 +30,7 @@ CLOUD_RUN_PATHS = (
     "deploy/cloud-run/service.yaml",
     "deploy/cloud-run/README.md",
     "cloudbuild.yaml",
+    ".gcloudignore",
     "scripts/deploy-cloud-run.sh",
 )
 

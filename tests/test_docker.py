@@ -53,7 +53,8 @@ VARIANTS = [
     {"bundler": "esbuild", "init_system": "tini", "security_scanning": False},
     {"bundler": "esbuild", "init_system": "none", "security_scanning": True},
 ]
-DEV_DEPENDENCIES = ("typescript", "esbuild", "tsx", "@types", "@biomejs", "@modelcontextprotocol/client")
+DEV_DEPENDENCIES = ("typescript", "esbuild", "tsx", "@modelcontextprotocol/client")
+DEV_SCOPES = ("@types/", "@biomejs/", "@esbuild/", "@typescript/")
 HARDENED = ["--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
 
 
@@ -188,6 +189,18 @@ def image_files(engine: Engine, image: str) -> tuple[dict[str, tarfile.TarInfo],
     return files, maps
 
 
+def installed_packages(paths: set[str]) -> set[str]:
+    """Package names (scoped ones as @scope/name) installed anywhere under /app/node_modules, nested too."""
+    names = set()
+    for path in paths:
+        parts = path.split("/")
+        for i, part in enumerate(parts[:-1]):
+            if part == "node_modules" and i + 1 < len(parts) - 1:
+                scoped = parts[i + 1].startswith("@") and i + 2 < len(parts) - 1
+                names.add("/".join(parts[i + 1 : i + 3]) if scoped else parts[i + 1])
+    return names
+
+
 def npm_step_ids(log: str) -> dict[str, str]:
     """BuildKit plain-progress step id -> the step's title, for the `npm ci` steps."""
     return {m.group(1): m.group(2) for m in re.finditer(r"^#(\d+) \[([^\]]+)\] RUN .*npm ci", log, re.M)}
@@ -222,12 +235,15 @@ def test_image_holds_only_what_runs(engine, built, base_args):
     assert not [p for p in files if p.endswith("/.npmrc")], "an .npmrc is in the image"
     assert not [p for p in files if re.search(r"/\.npm/(_cacache|_logs)", p)], "an npm cache is in the image"
     assert not [p for p in files if "/run/secrets/" in p]
-    modules = {p.split("/")[3] for p in app if p.startswith("/app/node_modules/") and p.count("/") > 3}
-    assert not [m for m in modules if m in DEV_DEPENDENCIES], f"devDependencies in the image: {modules}"
+    modules = installed_packages(app)
+    dev_in_image = [m for m in modules if m in DEV_DEPENDENCIES or m.startswith(DEV_SCOPES)]
+    assert not dev_in_image, f"devDependencies in the image: {dev_in_image}"
     if answers["bundler"] == "esbuild":
         assert not modules, "esbuild bundles: the image needs no node_modules"
     else:
         assert "zod" in modules and "pino" in modules
+    writable = [p for p in app if not files[p].issym() and (files[p].uid != 0 or files[p].mode & 0o022)]
+    assert not writable, f"the code must stay root-owned and read-only to the server: {writable[:5]}"
     # No package manager at run time (bookworm-slim: plain Debian plus the node binary).
     assert "/usr/local/bin/node" in files
     assert not [p for p in files if p in ("/usr/local/bin/npm", "/usr/local/bin/npx", "/usr/local/bin/corepack")]
@@ -406,3 +422,23 @@ def test_distroless_dockerfile_on_a_debian_standin_runtime(engine, base_args, se
     config = engine.inspect(tag)["Config"]
     assert config["User"] == "65532:65532" and config["Entrypoint"] == ["tini", "--"]
     assert_serves_mcp_with_jwt(engine, tag)
+
+
+def test_build_context_carries_no_secret_at_any_depth(engine, baked, tmp_path):
+    """What the engine actually receives: nested .env, .npmrc and key files never reach it."""
+    project = baked(**VARIANTS[0])
+    context = tmp_path / "context"
+    shutil.copytree(project, context)
+    planted = ["src/.env", "config/.env.production", "config/.npmrc", "certs/tls.key", "certs/server.pem",
+               "deploy/secrets/token.txt", ".env", ".env.local"]  # fmt: skip
+    for relative in planted:
+        (context / relative).parent.mkdir(parents=True, exist_ok=True)
+        (context / relative).write_text("secret\n")
+    (context / "config" / ".env.example").write_text("DOCUMENTED=1\n")
+    dockerfile = tmp_path / "Dockerfile.context"
+    dockerfile.write_text("FROM scratch\nCOPY . /\n")
+    received = tmp_path / "received"
+    engine.cmd("build", "--file", str(dockerfile), "--output", f"type=local,dest={received}", str(context))
+    sent = {str(p.relative_to(received)) for p in received.rglob("*") if p.is_file()}
+    assert not sorted(set(planted) & sent), "secrets reached the build context"
+    assert {"package.json", "package-lock.json", "tsconfig.json", "src/index.ts", "config/.env.example"} <= sent

@@ -140,8 +140,20 @@ def test_shellcheck_standin_image_script():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_dockerignore_keeps_secrets_and_local_state_out_of_the_context():
-    """What the build context sends: .dockerignore keeps secrets and local state out."""
-    ignore = render_file(".dockerignore").splitlines()
-    for pattern in (".env", ".env.*", "!.env.example", ".npmrc", "node_modules/", "dist/", ".git/", "test/"):
-        assert pattern in ignore
+SECRET_PATTERNS = ("**/.env", "**/.env.*", "!**/.env.example", "**/.npmrc", "**/*.pem", "**/*.key", "**/secrets/")
+
+
+@pytest.mark.parametrize("ignore_file", [".dockerignore", ".gcloudignore"])
+def test_ignore_files_keep_secrets_out_at_any_depth(ignore_file):
+    """Build contexts (docker, Cloud Build uploads) never carry secrets, however deep they sit."""
+    patterns = render_file(ignore_file).splitlines()
+    missing = [pattern for pattern in SECRET_PATTERNS if pattern not in patterns]
+    assert not missing, f"{ignore_file} lacks {missing}"
+    for needed in ("src", "package.json", "package-lock.json", "tsconfig.json", "Dockerfile.production"):
+        assert needed not in patterns and f"{needed}/" not in patterns, f"{ignore_file} drops {needed}"
+
+
+def test_dockerignore_keeps_local_state_out_of_the_context():
+    patterns = render_file(".dockerignore").splitlines()
+    for pattern in ("node_modules/", "dist/", ".git/", "test/"):
+        assert pattern in patterns

@@ -21,6 +21,7 @@ FILES_ONLY_WHEN = {
     ("bundler", "esbuild"): {"esbuild.config.mjs"},
     ("cloud_run", True): {
         "cloudbuild.yaml",
+        ".gcloudignore",
         "scripts/deploy-cloud-run.sh",
         "deploy/cloud-run/service.yaml",
         "deploy/cloud-run/README.md",
