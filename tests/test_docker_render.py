@@ -47,7 +47,7 @@ BASE_SPECIFIC = [
         r"^# ---- (init|runtime):",
         r"^FROM \$\{(BUILD|RUNTIME)_IMAGE\} AS (init|runtime)$",
         r"\b(apt-get|apk)\b",
-        r"^&& rm -rf /var/(lib/apt/lists|cache/apk)/\*$",
+        r"^&& rm -rf /var/(lib/apt/lists|cache/apk)/\* ?",
         r"^RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm ",
         r"^COPY --from=(init|deps) /usr/(local/)?bin/\S+ /usr/local/bin/\S+$",
     )
