@@ -92,9 +92,13 @@ def validate_version(value: object) -> str | None:
     return None
 
 
+PORT_PATTERN = re.compile(r"[1-9][0-9]{0,4}")
+
+
 def validate_port(value: object) -> str | None:
     text = str(value)
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    # ASCII digits without a leading zero: str.isdigit() would let "８０８０" or "²" through.
+    if not PORT_PATTERN.fullmatch(text) or not 1 <= int(text) <= 65535:
         return f"{value!r} is not a TCP port: use a whole number from 1 to 65535"
     return None
 

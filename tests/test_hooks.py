@@ -45,6 +45,9 @@ INVALID_ANSWERS = [
     ("port", "65536", "not a TCP port"),
     ("port", "80a", "not a TCP port"),
     ("port", "-1", "not a TCP port"),
+    ("port", "0080", "not a TCP port"),
+    ("port", "８０８０", "not a TCP port"),
+    ("port", "²", "not a TCP port"),
 ]
 
 
@@ -60,9 +63,8 @@ def test_invalid_answer_is_refused_naming_the_field_and_nothing_is_left(tmp_path
 @pytest.mark.parametrize("field", ["cloud_run", "security_scanning", "multi_platform"])
 def test_a_non_boolean_is_refused(tmp_path, field):
     # cookiecutter itself refuses strings it cannot read as yes/no, before any hook runs.
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(ValueError, match=f"maybe provided for variable {field} could not be converted to a boolean"):
         bake(tmp_path, **{field: "maybe"})
-    assert "maybe" in str(raised.value) or field in str(raised.value)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import socket
 import subprocess
 import time
 
@@ -140,10 +141,42 @@ def test_oversized_body_is_refused_with_413(jwks_server):
     assert response.status == 413
 
 
-def test_an_unauthenticated_oversized_body_is_refused_before_it_is_read(jwks_server):
+def raw_exchange(server: ServerProcess, head: bytes, body: bytes = b"", wait: float = 3.0) -> tuple[bytes, bool]:
+    """Send raw bytes, read until the server closes or `wait` passes: (what came back, closed?)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=wait) as sock:
+        sock.sendall(head + body)
+        received, closed = b"", False
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                closed = True
+                break
+            received += chunk
+        return received, closed
+
+
+def test_an_unauthenticated_body_is_never_read(jwks_server):
+    """A 401 closes the connection: a client announcing 500 MB cannot make the server read it."""
     server, _ = jwks_server
-    response = post_initialize(mcp_url(server), {}, b"x" * (MAX_BODY_BYTES * 4))
-    assert response.status == 401
+    head = (
+        f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nContent-Type: application/json\r\n"
+        f"Accept: application/json, text/event-stream\r\nContent-Length: {500 * 1024 * 1024}\r\n\r\n"
+    ).encode()
+    received, closed = raw_exchange(server, head, b"x" * 1024)
+    assert received.startswith(b"HTTP/1.1 401"), received[:200]
+    assert b"connection: close" in received.lower()
+    assert closed, "the server kept the connection open to drain the announced body"
+
+
+@pytest.mark.parametrize("target", ["http://[/mcp", "//[::1", "http://localhost:99999/health"])
+def test_a_malformed_request_target_is_400_not_500(jwks_server, target):
+    server, _ = jwks_server
+    received, _ = raw_exchange(server, f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    assert received.startswith(b"HTTP/1.1 400"), received[:200]
 
 
 # --- token handling ------------------------------------------------------------------------
@@ -201,6 +234,7 @@ def bad_tokens(server: ServerProcess, issuer: JwksIssuer) -> dict[str, str]:
         "hs256 with the public key": _hs256_with_public_key(issuer, claims),
         "not a jwt": "definitely-not-a-jwt",
         "very long": "a" * 8000,
+        "non-string subject": good_token(server, issuer, sub={"admin": True}),
     }
 
 
@@ -277,6 +311,10 @@ BAD_CONFIG = [
     ("AUTH_API_KEYS_FILE", {"AUTH_MODE": "api_key", "AUTH_API_KEYS_FILE": "/nonexistent/keys"}),
     ("PUBLIC_URL", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "PUBLIC_URL": "not a url"}),
     ("LOG_LEVEL", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "LOG_LEVEL": "loud"}),
+    ("AUTH_MODE", {"AUTH_MODE": "none", "NODE_ENV": "Production"}),
+    ("AUTH_REQUIRED_SCOPES", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "AUTH_REQUIRED_SCOPES": "a"}),
+    ("PUBLIC_URL", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "PUBLIC_URL": "https://:pw@x.example"}),
+    ("HOST", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "HOST": "not.a.real.host.invalid"}),
 ]
 
 

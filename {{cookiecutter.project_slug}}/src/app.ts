@@ -57,6 +57,34 @@ function sendJson(
   res.end(payload);
 }
 
+/**
+ * Answer before the request body was read, and close the connection: otherwise Node would
+ * read (and discard) whatever body the client keeps sending, however large.
+ */
+function refuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  sendJson(res, status, body, { ...headers, Connection: "close" });
+  res.once("finish", () => req.destroy());
+}
+
+/** Credentials stop here: nothing after authentication (transport, tools) can read them. */
+const CREDENTIAL_HEADERS = new Set(["authorization", "proxy-authorization", "cookie"]);
+
+function stripCredentials(req: IncomingMessage): void {
+  for (const name of CREDENTIAL_HEADERS) delete req.headers[name];
+  const raw: string[] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i] ?? "";
+    if (!CREDENTIAL_HEADERS.has(name.toLowerCase())) raw.push(name, req.rawHeaders[i + 1] ?? "");
+  }
+  req.rawHeaders.splice(0, req.rawHeaders.length, ...raw);
+}
+
 /** JSON-RPC error body, for answers the MCP client will try to parse. */
 function rpcError(code: number, message: string) {
   return { jsonrpc: "2.0", error: { code, message }, id: null };
@@ -85,6 +113,15 @@ function hostnameOf(hostHeader: string | undefined): string | undefined {
   }
 }
 
+/** The path of a request target, or undefined when it is not a valid URL path. */
+function pathOf(target: string | undefined): string | undefined {
+  try {
+    return new URL(target ?? "/", "http://request.invalid").pathname;
+  } catch {
+    return undefined;
+  }
+}
+
 function originOf(originHeader: string): string | undefined {
   try {
     const origin = new URL(originHeader).origin;
@@ -98,8 +135,11 @@ export function createApp(
   config: Config,
   logger: Logger,
   authenticate: Authenticator = createAuthenticator(config),
+  mcpServerFactory: typeof createMcpServer = createMcpServer,
 ): App {
   let draining = false;
+  /** Responses not finished yet: told to close their connection when draining starts. */
+  const inFlight = new Set<ServerResponse>();
   const metadata = protectedResourceMetadata(config, SERVER_NAME);
   const anyHost = config.allowedHosts.includes("*");
   const anyOrigin = config.allowedOrigins.includes("*");
@@ -127,13 +167,13 @@ export function createApp(
     const log = ctx.log;
     if (!hostAllowed(req)) {
       log.warn({ host: req.headers.host }, "rejected: Host not allowed");
-      sendJson(res, 403, rpcError(-32000, "Forbidden: Host not allowed"));
+      refuse(req, res, 403, rpcError(-32000, "Forbidden: Host not allowed"));
       return;
     }
     const origin = checkOrigin(req);
     if (origin === false) {
       log.warn({ origin: req.headers.origin }, "rejected: Origin not allowed");
-      sendJson(res, 403, rpcError(-32000, "Forbidden: Origin not allowed"));
+      refuse(req, res, 403, rpcError(-32000, "Forbidden: Origin not allowed"));
       return;
     }
     if (origin !== undefined) {
@@ -152,7 +192,7 @@ export function createApp(
     }
     if (req.method !== "POST") {
       // Stateless server: no standalone SSE stream (GET) and no session to end (DELETE).
-      sendJson(res, 405, rpcError(-32000, "Method not allowed"), { Allow: MCP_ALLOWED_METHODS });
+      refuse(req, res, 405, rpcError(-32000, "Method not allowed"), { Allow: MCP_ALLOWED_METHODS });
       return;
     }
 
@@ -164,7 +204,8 @@ export function createApp(
         "Cache-Control": "no-store",
       };
       if (auth.status === 503) headers["Retry-After"] = "5";
-      sendJson(
+      refuse(
+        req,
         res,
         auth.status,
         {
@@ -175,6 +216,7 @@ export function createApp(
       );
       return;
     }
+    stripCredentials(req);
     const identity = auth.identity;
     ctx.subject = identity.subject;
     const callerLog = log.child({ subject: identity.subject });
@@ -184,15 +226,14 @@ export function createApp(
       body = JSON.parse((await readBody(req, config.maxBodyBytes)).toString("utf8"));
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
-        sendJson(res, 413, rpcError(-32600, "Request body too large"), { Connection: "close" });
-        res.once("finish", () => req.destroy());
+        refuse(req, res, 413, rpcError(-32600, "Request body too large"));
         return;
       }
       sendJson(res, 400, rpcError(-32700, "Parse error: invalid JSON"));
       return;
     }
 
-    const server = createMcpServer(identity, callerLog);
+    const server = mcpServerFactory(identity, callerLog);
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,
@@ -209,14 +250,19 @@ export function createApp(
     const started = process.hrtime.bigint();
     const requestId = randomUUID();
     // Log the path only: a query string may carry credentials.
-    const path = new URL(req.url ?? "/", "http://request.invalid").pathname;
+    const path = pathOf(req.url);
     const log = logger.child({ requestId });
     const ctx: RequestContext = { log, subject: undefined };
     res.setHeader("X-Content-Type-Options", "nosniff");
     res.setHeader("X-Request-Id", requestId);
     if (draining) res.setHeader("Connection", "close");
+    inFlight.add(res);
+    res.once("close", () => inFlight.delete(res));
 
     res.once("finish", () => {
+      inFlight.delete(res);
+      // While draining, a kept-alive connection would hold shutdown open: end it now.
+      if (draining) req.socket.end();
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const entry = {
         method: req.method,
@@ -229,6 +275,7 @@ export function createApp(
       else log.info(entry, "request");
     });
 
+    if (path === undefined) return refuse(req, res, 400, { error: "bad_request" });
     const isRead = req.method === "GET" || req.method === "HEAD";
     if (path === "/health") {
       if (!isRead)
@@ -270,6 +317,7 @@ export function createApp(
   function shutdown(): Promise<void> {
     closing ??= new Promise<void>((resolve) => {
       draining = true;
+      for (const res of inFlight) if (!res.headersSent) res.setHeader("Connection", "close");
       const timer = setTimeout(() => {
         logger.warn("shutdown timeout reached: closing remaining connections");
         server.closeAllConnections();

@@ -113,7 +113,13 @@ export function isLoopbackHost(hostname: string): boolean {
 function parsePublicUrl(env: Env, port: number): string {
   const value = parse(env, "PUBLIC_URL", httpUrl, `http://localhost:${port}`);
   const url = new URL(value);
-  if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash || url.username) {
+  if (
+    (url.pathname !== "/" && url.pathname !== "") ||
+    url.search ||
+    url.hash ||
+    url.username ||
+    url.password
+  ) {
     throw new ConfigError(
       "PUBLIC_URL",
       "must be an origin only (scheme://host[:port]), without path, query or credentials",
@@ -246,13 +252,19 @@ export function loadConfig(env: Env = process.env): Config {
   const publicUrl = parsePublicUrl(env, port);
   const authMode = parse(env, "AUTH_MODE", authModeSchema, DEFAULT_AUTH_MODE);
 
-  if (authMode === "none" && nodeEnv === "production") {
+  if (authMode === "none" && nodeEnv.toLowerCase() === "production") {
     throw new ConfigError("AUTH_MODE", "AUTH_MODE=none is refused when NODE_ENV=production");
   }
 
   const jwt = authMode === "jwt" ? parseJwt(env, publicUrl) : undefined;
   const apiKeys = authMode === "api_key" ? parseApiKeys(env) : [];
   const requiredScopes = (raw(env, "AUTH_REQUIRED_SCOPES") ?? "").split(/\s+/).filter(Boolean);
+  if (requiredScopes.length > 0 && authMode !== "jwt") {
+    throw new ConfigError(
+      "AUTH_REQUIRED_SCOPES",
+      "scopes come from JWTs: set it with AUTH_MODE=jwt only",
+    );
+  }
 
   return Object.freeze({
     port,

@@ -20,8 +20,11 @@ if (config.authMode === "none") {
 }
 const app = createApp(config, logger);
 
-app.server.on("error", (error) => {
-  logger.fatal({ err: error }, "server error");
+app.server.on("error", (error: NodeJS.ErrnoException) => {
+  // Listening failed (taken port, unknown or foreign address): name the settings to fix.
+  process.stderr.write(
+    `Configuration error: HOST/PORT: cannot listen on ${config.host}:${config.port} (${error.code ?? error.message})\n`,
+  );
   process.exit(1);
 });
 app.server.listen(config.port, config.host, () => {
@@ -37,6 +40,9 @@ app.server.listen(config.port, config.host, () => {
 });
 
 function onSignal(signal: NodeJS.Signals): void {
+  // A last resort, not unref'd: whatever hangs (a stuck log pipe, a stuck handler), the
+  // process is gone shortly after the drain deadline, inside an orchestrator's grace period.
+  setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 1000);
   logger.info({ signal }, "shutting down: draining in-flight requests");
   app.shutdown().then(
     () => {

@@ -305,8 +305,14 @@ describe("graceful shutdown", () => {
       }, 200);
     });
     assert.equal(await response, 200);
+    const answeredAt = Date.now();
     const [code] = await exited;
     assert.equal(code, 0);
+    // The kept-alive connection must not hold the drain open until a timeout.
+    assert.ok(
+      Date.now() - answeredAt < 2000,
+      `exited ${Date.now() - answeredAt} ms after answering`,
+    );
     assert.match(server.output(), /shutdown complete/);
   });
 });

@@ -77,6 +77,9 @@ export function createJwtVerifier(options: JwtVerifierOptions): Verifier {
       } catch (error) {
         return describe(error);
       }
+      if (payload.sub !== undefined && typeof payload.sub !== "string") {
+        return deny(401, "token subject is not a string", "invalid_token");
+      }
       const subject =
         payload.sub ??
         (typeof payload.client_id === "string" ? payload.client_id : undefined) ??
