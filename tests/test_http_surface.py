@@ -172,10 +172,44 @@ def test_an_unauthenticated_body_is_never_read(jwks_server):
     assert closed, "the server kept the connection open to drain the announced body"
 
 
-@pytest.mark.parametrize("target", ["http://[/mcp", "//[::1", "http://localhost:99999/health"])
+def test_a_refused_client_that_sends_its_whole_body_first_still_reads_the_401(jwks_server):
+    """Clients like Python's http.client send the body before reading: they must get the challenge,
+    not a connection reset (the body is within the limit, so the server reads and discards it)."""
+    server, _ = jwks_server
+    body = b"x" * (MAX_BODY_BYTES - 100)
+    head = (
+        f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nContent-Type: application/json\r\n"
+        f"Accept: application/json, text/event-stream\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(head)
+        for start in range(0, len(body), 1024):  # trickled, so the answer comes mid-upload
+            time.sleep(0.02)
+            sock.sendall(body[start : start + 1024])
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert b"www-authenticate: bearer" in answer.lower()
+
+
+def test_expect_100_continue_is_answered_only_after_authentication(jwks_server):
+    server, issuer = jwks_server
+    head = (
+        f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nContent-Type: application/json\r\n"
+        f"Accept: application/json, text/event-stream\r\nContent-Length: 100\r\nExpect: 100-continue\r\n"
+    )
+    refused, _ = raw_exchange(server, (head + "Connection: close\r\n\r\n").encode())
+    assert refused.startswith(b"HTTP/1.1 401"), refused[:200]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        token = good_token(server, issuer)
+        sock.sendall((head + f"Authorization: Bearer {token}\r\n\r\n").encode())
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue")
+
+
+@pytest.mark.parametrize("target", ["http://[/mcp", "//[::1", "http://localhost:99999/health", "//evil.example/mcp"])
 def test_a_malformed_request_target_is_400_not_500(jwks_server, target):
     server, _ = jwks_server
-    received, _ = raw_exchange(server, f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    request = f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    received, _ = raw_exchange(server, request.encode())
     assert received.startswith(b"HTTP/1.1 400"), received[:200]
 
 

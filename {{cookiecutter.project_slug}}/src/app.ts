@@ -34,6 +34,9 @@ const CORS_ALLOWED_HEADERS =
   "Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID";
 const CORS_EXPOSED_HEADERS = "WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version";
 
+/** How long a refused client may take to finish sending a body we discard. */
+const DISCARD_TIMEOUT_MS = 5_000;
+
 class BodyTooLargeError extends Error {}
 
 interface RequestContext {
@@ -55,21 +58,6 @@ function sendJson(
     "Content-Length": Buffer.byteLength(payload),
   });
   res.end(payload);
-}
-
-/**
- * Answer before the request body was read, and close the connection: otherwise Node would
- * read (and discard) whatever body the client keeps sending, however large.
- */
-function refuse(
-  req: IncomingMessage,
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  sendJson(res, status, body, { ...headers, Connection: "close" });
-  res.once("finish", () => req.destroy());
 }
 
 /** Credentials stop here: nothing after authentication (transport, tools) can read them. */
@@ -115,6 +103,8 @@ function hostnameOf(hostHeader: string | undefined): string | undefined {
 
 /** The path of a request target, or undefined when it is not a valid URL path. */
 function pathOf(target: string | undefined): string | undefined {
+  // "//host/path" would parse as another host's URL: not a path this server serves.
+  if (target?.startsWith("//")) return undefined;
   try {
     return new URL(target ?? "/", "http://request.invalid").pathname;
   } catch {
@@ -148,6 +138,38 @@ export function createApp(
     if (anyHost) return true;
     const hostname = hostnameOf(req.headers.host);
     return hostname !== undefined && config.allowedHosts.includes(hostname);
+  }
+
+  /**
+   * Answer before the body was read. A body within the size limit is read and discarded
+   * (a client that sends it all before reading would otherwise get a connection reset
+   * instead of this answer); a larger or slower one is cut off with the connection, so no
+   * client can make the server read more than the limit.
+   */
+  function refuse(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (req.readableEnded || req.destroyed || declared > config.maxBodyBytes) {
+      sendJson(res, status, body, { ...headers, Connection: "close" });
+      res.once("finish", () => req.destroy());
+      return;
+    }
+    // Keep the connection until the body is in: closing it now would reset the upload.
+    sendJson(res, status, body, headers);
+    let discarded = 0;
+    const deadline = setTimeout(() => req.destroy(), DISCARD_TIMEOUT_MS);
+    deadline.unref();
+    req.once("close", () => clearTimeout(deadline));
+    req.on("data", (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > config.maxBodyBytes) req.destroy();
+    });
+    req.resume();
   }
 
   /** undefined: no Origin header (non-browser client); false: foreign origin. */
@@ -217,6 +239,8 @@ export function createApp(
       return;
     }
     stripCredentials(req);
+    // Expect: 100-continue is answered only now: a refused client never starts its upload.
+    if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
     const identity = auth.identity;
     ctx.subject = identity.subject;
     const callerLog = log.child({ subject: identity.subject });
@@ -304,13 +328,16 @@ export function createApp(
     return sendJson(res, 404, { error: "not_found" });
   }
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((error: unknown) => {
       logger.error({ err: error }, "unhandled error while serving a request");
       if (!res.headersSent) sendJson(res, 500, rpcError(-32603, "Internal error"));
       else res.end();
     });
-  });
+  };
+  const server = createServer(listener);
+  // Without this, Node answers "100 Continue" itself, before authentication.
+  server.on("checkContinue", listener);
   server.requestTimeout = 60_000;
 
   let closing: Promise<void> | undefined;
