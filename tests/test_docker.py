@@ -37,8 +37,9 @@ import pytest
 import yaml
 
 from support.bake import bake
-from support.docker_engine import Engine, bookworm_base_images, find_engine, free_port
+from support.docker_engine import Engine, bookworm_base_images, find_engine
 from support.mcp_client import post_initialize, run_session
+from support.server_process import free_port
 from support.tokens import JwksIssuer
 
 pytestmark = pytest.mark.docker

@@ -15,24 +15,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2]
+from support.bake import TEMPLATE_DIR
+
 PROJECT_TEMPLATE = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
 STANDIN_SCRIPT = Path(__file__).resolve().parent / "build_standin_images.sh"
 STANDIN_PREFIX = "standin.local/"
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now (containers run on the host network here)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # ---------------------------------------------------------------- rendering
