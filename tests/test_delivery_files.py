@@ -9,10 +9,10 @@ files are validated against check-jsonschema's vendored (offline) schemas.
 
 from __future__ import annotations
 
-import os
-import re
 import importlib.util
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from cookiecutter.exceptions import FailedHookException
+
 from support.bake import TEMPLATE_DIR, bake
 from variants import OPTIONS
 
@@ -531,7 +531,8 @@ def test_gitlab_ci_publishes_signed_images(baked):
     assert publish["id_tokens"] == {"SIGSTORE_ID_TOKEN": {"aud": "sigstore"}}
     assert publish["rules"] == [{"if": "$CI_COMMIT_TAG"}, {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
     script = "\n".join(publish["script"])
-    for fragment in ("--provenance=mode=max", "--sbom=true", "--push", '$CI_REGISTRY_IMAGE@$digest"', "cosign sign --yes"):
+    signed = '$CI_REGISTRY_IMAGE@$digest"'
+    for fragment in ("--provenance=mode=max", "--sbom=true", "--push", "cosign sign --yes", signed):
         assert fragment in script, fragment
     assert gitlab["stages"][-1] == "publish"
     # Nothing else pushes or logs in to the registry.

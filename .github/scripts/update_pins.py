@@ -57,7 +57,8 @@ def drift(versions: dict[str, str], files: tuple[Path, ...] = CI_FILES) -> list[
         for key, value in versions.items():
             for match in pin_line(key).finditer(text):
                 if match["value"] != value:
-                    problems.append(f"{path.relative_to(REPO)}: {key} is {match['value']!r}, versions.json says {value!r}")
+                    where = path.relative_to(REPO)
+                    problems.append(f"{where}: {key} is {match['value']!r}, versions.json says {value!r}")
     return problems
 
 
@@ -93,9 +94,8 @@ def refreshed(versions: dict[str, str]) -> dict[str, str]:
     trivy_tag = latest_tag("aquasecurity/trivy")
     trivy = trivy_tag.removeprefix("v")
     new["TRIVY_VERSION"] = trivy
-    new["TRIVY_SHA256"] = checksum_for(
-        release_file("aquasecurity/trivy", trivy_tag, f"trivy_{trivy}_checksums.txt"), f"trivy_{trivy}_Linux-64bit.tar.gz"
-    )
+    trivy_checksums = release_file("aquasecurity/trivy", trivy_tag, f"trivy_{trivy}_checksums.txt")
+    new["TRIVY_SHA256"] = checksum_for(trivy_checksums, f"trivy_{trivy}_Linux-64bit.tar.gz")
     cosign = latest_tag("sigstore/cosign")
     new["COSIGN_VERSION"] = cosign
     new["COSIGN_SHA256"] = checksum_for(
