@@ -23,6 +23,7 @@ import yaml
 from cookiecutter.exceptions import FailedHookException
 
 from support.bake import TEMPLATE_DIR, bake
+from support.tools import find_tool
 from variants import OPTIONS
 
 TEMPLATE_PROJECT = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
@@ -722,3 +723,40 @@ def test_template_and_project_have_license_and_editorconfig(baked):
     for folder in (TEMPLATE_DIR, baked("defaults")):
         editorconfig = (folder / ".editorconfig").read_text(encoding="utf-8")
         assert "root = true" in editorconfig and "end_of_line = lf" in editorconfig, folder
+
+
+# --- the CI scripts themselves -------------------------------------------------------------
+
+EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+
+
+def shellcheck(script: str, shell: str) -> subprocess.CompletedProcess:
+    # SC2154: variables come from the job's env/variables. SC1091: sourced files are not there.
+    command = [find_tool("shellcheck"), "--norc", f"--shell={shell}", "-e", "SC2154,SC1091", "-"]
+    return subprocess.run(command, input=script, capture_output=True, text=True, timeout=60)
+
+
+def test_github_run_steps_are_clean_under_shellcheck(baked):
+    """What actionlint does on GitHub: every `run:` block through shellcheck (bash, expressions replaced)."""
+    scripts = [
+        EXPRESSION.sub("placeholder", step["run"])
+        for path in (baked("defaults") / ".github/workflows/ci.yml", *TEMPLATE_WORKFLOWS)
+        for job in yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"].values()
+        for step in job["steps"]
+        if "run" in step
+    ]
+    assert len(scripts) > 10
+    for script in scripts:
+        result = shellcheck(script, "bash")
+        assert result.returncode == 0, script + result.stdout
+
+
+def test_gitlab_scripts_are_clean_under_shellcheck(baked):
+    """GitLab runs each script line in the image's sh (busybox ash on docker:cli): POSIX sh."""
+    gitlab = yaml.safe_load((baked("all-on") / ".gitlab-ci.yml").read_text(encoding="utf-8"))
+    jobs = [job for job in gitlab.values() if isinstance(job, dict)]
+    scripts = [line for job in jobs for key in ("before_script", "script") for line in job.get(key, [])]
+    assert len(scripts) > 10
+    for script in scripts:
+        result = shellcheck(script, "sh")
+        assert result.returncode == 0, script + result.stdout
