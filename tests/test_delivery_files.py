@@ -760,3 +760,32 @@ def test_gitlab_scripts_are_clean_under_shellcheck(baked):
     for script in scripts:
         result = shellcheck(script, "sh")
         assert result.returncode == 0, script + result.stdout
+
+
+SPDX_LABEL = {
+    "MIT": "MIT",
+    "Apache-2.0": "Apache-2.0",
+    "BSD-3-Clause": "BSD-3-Clause",
+    "proprietary": "LicenseRef-Proprietary",
+}
+
+
+@pytest.mark.parametrize("license_choice", OPTIONS["license"])
+def test_image_licenses_label_follows_the_answer(bake_cached, license_choice):
+    project = bake_cached(license=license_choice)
+    dockerfile = (project / "Dockerfile.production").read_text(encoding="utf-8")
+    labels = re.findall(r'org\.opencontainers\.image\.licenses="([^"]*)"', dockerfile)
+    if not labels:
+        pytest.skip("Dockerfile.production has no org.opencontainers.image.licenses label on this branch")
+    assert labels == [SPDX_LABEL[license_choice]]
+
+
+def test_published_image_keeps_the_projects_licence_label(baked):
+    """metadata-action would label the image with GitHub's licence guess; the publish job sets the project's."""
+    workflow = yaml.safe_load((baked("defaults") / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    publish = workflow["jobs"]["publish"]
+    (inputs,) = [s for s in publish["steps"] if s.get("id") == "inputs"]
+    assert "require('./package.json').license" in inputs["run"] and "LicenseRef-Proprietary" in inputs["run"]
+    (meta,) = [s for s in publish["steps"] if s.get("id") == "meta"]
+    expected = "org.opencontainers.image.licenses=${{ steps.inputs.outputs.license }}"
+    assert meta["with"]["labels"] == expected and meta["with"]["annotations"] == expected
