@@ -513,7 +513,7 @@ def test_github_ci_publishes_signed_images_with_least_privilege(baked):
     sign = [s for s in publish["steps"] if "cosign sign" in s.get("run", "")]
     assert sign and "@${DIGEST}" in sign[0]["run"]
     attest = step(publish, "actions/attest-build-provenance")["with"]
-    assert attest["push-to-registry"] is True
+    assert attest["push-to-registry"] is True and attest["create-storage-record"] is False
     # Pull requests (every other job) build and test without pushing or logging in.
     for name, job in jobs.items():
         if name == "publish":
