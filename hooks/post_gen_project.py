@@ -24,6 +24,7 @@ MULTI_PLATFORM_FILES = ("scripts/docker-buildx.sh",)
 ESBUILD_FILES = ("esbuild.config.mjs",)
 GITHUB_CI_FILES = (".github",)
 GITLAB_CI_FILES = (".gitlab-ci.yml", ".gitlab")
+NPM_REGISTRY_FILES = (".npmrc",)
 
 
 def remove_paths(project: Path, paths: tuple[str, ...]) -> None:
@@ -75,6 +76,10 @@ def remove_multi_platform_files(project: Path) -> None:
     remove_paths(project, MULTI_PLATFORM_FILES)
 
 
+def remove_npm_registry_files(project: Path) -> None:
+    remove_paths(project, NPM_REGISTRY_FILES)
+
+
 def keep_only_ci(project: Path, ci: str) -> None:
     if ci != "github":
         remove_paths(project, GITHUB_CI_FILES)
@@ -93,6 +98,8 @@ def main(answers: dict, project: Path) -> None:
     if not answers["multi_platform"]:
         remove_multi_platform_files(project)
     keep_only_ci(project, answers["ci"])
+    if not answers.get("npm_registry"):
+        remove_npm_registry_files(project)
 
 
 if __name__ == "__main__":

@@ -117,6 +117,46 @@ def validate_boolean(value: object) -> str | None:
     return None
 
 
+# --- registries and the identity provider (teams) ---------------------------------------
+# host[:port][/path]: a registry host (dotted, localhost, or with a port, so Docker never reads
+# it as a Docker Hub namespace) and lowercase repository path components, as image names need.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_PORT = r"(?::[0-9]+)"
+# (No f-strings here: this file is rendered by Jinja first, and a doubled brace would be Jinja's.)
+REGISTRY_PATTERN = re.compile(
+    r"(?:(?:localhost|" + _LABEL + r"(?:\." + _LABEL + r")+)" + _PORT + r"?|" + _LABEL + _PORT + r")"
+    r"(?:/" + _PATH_COMPONENT + r")*"
+)
+# https://host[:port][/path]: no credentials, query, fragment, spaces, quotes or `$`.
+HTTPS_URL_PATTERN = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9._~%/:+=-]*)?")
+
+
+def validate_container_registry(value: object) -> str | None:
+    if value == "":
+        return None
+    text = str(value)
+    if REGISTRY_PATTERN.fullmatch(text):
+        return None
+    return (
+        f"{value!r} is not a registry host with an optional path (e.g. mirror.example.com/dockerhub "
+        "or registry.example.com:5000): no scheme (https://), no trailing slash, no spaces, "
+        "no credentials, lowercase path; or leave it empty for the public image names"
+    )
+
+
+def validate_https_url(value: object) -> str | None:
+    if value == "":
+        return None
+    text = str(value)
+    if not HTTPS_URL_PATTERN.fullmatch(text):
+        return (
+            f"{value!r} is not an https URL (https://host[:port]/path): no other scheme, "
+            "no user:password@, no query, no spaces; or leave it empty"
+        )
+    return None
+
+
 def collect_errors(answers: dict) -> list[str]:
     """Every problem with the answers, each as 'field: message'."""
     checks: list[tuple[str, str | None]] = [(field, validate_free_text(answers.get(field))) for field in FREE_TEXT]
@@ -126,6 +166,12 @@ def collect_errors(answers: dict) -> list[str]:
         ("author_email", validate_author_email(answers.get("author_email", ""))),
         ("version", validate_version(answers.get("version"))),
         ("port", validate_port(answers.get("port"))),
+    ]
+    checks += [
+        ("container_registry", validate_container_registry(answers.get("container_registry", ""))),
+        ("npm_registry", validate_https_url(answers.get("npm_registry", ""))),
+        ("auth_issuer", validate_https_url(answers.get("auth_issuer", ""))),
+        ("auth_jwks_url", validate_https_url(answers.get("auth_jwks_url", ""))),
     ]
     checks += [(field, validate_choice(field, answers.get(field))) for field in CHOICES]
     checks += [(field, validate_boolean(answers.get(field))) for field in BOOLEANS]

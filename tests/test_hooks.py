@@ -32,7 +32,6 @@ INVALID_ANSWERS = [
     ("project_slug", "-leading-hyphen", "not a valid npm package and Docker image name"),
     ("project_slug", "under_score", "not a valid npm package and Docker image name"),
     ("project_slug", "a" * 129, "at most 128"),
-    ("project_slug", "a" * 50, "Cloud Run service name"),
     ("project_name", "   ", "must not be empty"),
     ("project_name", "two\nlines", "single line"),
     ("description", "tab\there", "single line"),
@@ -58,6 +57,14 @@ def test_invalid_answer_is_refused_naming_the_field_and_nothing_is_left(tmp_path
     err = capfd.readouterr().err
     assert f"{field}: " in err and message in err, err
     assert list(tmp_path.iterdir()) == [], "a refused answer must leave nothing on disk"
+
+
+def test_a_slug_too_long_for_a_cloud_run_service_is_refused_with_cloud_run(tmp_path, capfd):
+    with pytest.raises(FailedHookException):
+        bake(tmp_path, project_slug="a" * 50, cloud_run=True)
+    err = capfd.readouterr().err
+    assert "project_slug: " in err and "Cloud Run service name" in err, err
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("field", ["cloud_run", "security_scanning", "multi_platform"])

@@ -33,6 +33,8 @@ FILES_ONLY_WHEN = {
     ("ci", "github"): {".github/workflows/ci.yml", ".github/dependabot.yml"},
     ("ci", "gitlab"): {".gitlab-ci.yml", ".gitlab/ci-variables.yml"},
 }
+# Which files a free-text answer adds when it is set (not empty).
+FILES_ONLY_WHEN_SET = {"npm_registry": {".npmrc"}}
 # Files every variant has, whatever the answers (besides the template's own files).
 CORE_FILES = {
     "package.json",
@@ -76,8 +78,11 @@ def template_files() -> set[str]:
 
 
 def expected_files(answers: dict) -> set[str]:
-    optional = set().union(*FILES_ONLY_WHEN.values())
+    optional = set().union(*FILES_ONLY_WHEN.values(), *FILES_ONLY_WHEN_SET.values())
     selected = set().union(*(files for (key, value), files in FILES_ONLY_WHEN.items() if answers[key] == value))
+    selected |= set().union(
+        *(files for key, files in FILES_ONLY_WHEN_SET.items() if answers.get(key, COOKIECUTTER_JSON[key]))
+    )
     return (template_files() - optional) | selected
 
 
