@@ -100,7 +100,15 @@ def test_without_the_option_there_are_no_manifests(bake_cached):
 def test_overlay_holds_exactly_the_expected_resources(rendered):
     _, project, resources = rendered
     assert sorted(r["kind"] for r in resources) == sorted(
-        ["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount"]
+        [
+            "ConfigMap",
+            "Deployment",
+            "HorizontalPodAutoscaler",
+            "NetworkPolicy",
+            "PodDisruptionBudget",
+            "Service",
+            "ServiceAccount",
+        ]
     )
     assert sorted(r["kind"] for r in build(project / BASE)) == sorted(r["kind"] for r in resources)
 
@@ -135,7 +143,8 @@ def test_every_manifest_validates_against_the_newest_kubernetes_schemas(rendered
         try:
             kubernetes_validate.validate(resource, version, strict=True)
         except kubernetes_validate.ValidationError as error:
-            pytest.fail(f"{resource['kind']}/{resource['metadata']['name']} is invalid for Kubernetes {version}: {error.message}")
+            name = f"{resource['kind']}/{resource['metadata']['name']}"
+            pytest.fail(f"{name} is invalid for Kubernetes {version}: {error.message}")
 
 
 def test_validation_catches_a_broken_manifest(rendered):
@@ -219,7 +228,11 @@ def test_grace_period_outlasts_pre_stop_and_drain(rendered):
     spec = pod_spec(resources)
     pre_stop = server_container(resources)["lifecycle"]["preStop"]["sleep"]["seconds"]
     drain = _drain_seconds(project, by_kind(resources)["ConfigMap"])
-    assert spec["terminationGracePeriodSeconds"] > pre_stop + drain, (spec["terminationGracePeriodSeconds"], pre_stop, drain)
+    assert spec["terminationGracePeriodSeconds"] > pre_stop + drain, (
+        spec["terminationGracePeriodSeconds"],
+        pre_stop,
+        drain,
+    )
 
 
 def test_resources_and_topology_spread(rendered):
@@ -246,7 +259,11 @@ def test_labels_and_selectors_agree_across_resources(rendered):
     assert kinds["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"] == selector
     assert kinds["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"] == selector
     target = kinds["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]
-    assert (target["apiVersion"], target["kind"], target["name"]) == ("apps/v1", "Deployment", deployment["metadata"]["name"])
+    assert (target["apiVersion"], target["kind"], target["name"]) == (
+        "apps/v1",
+        "Deployment",
+        deployment["metadata"]["name"],
+    )
     assert pod_spec(resources)["serviceAccountName"] == kinds["ServiceAccount"]["metadata"]["name"]
     # The Service and the NetworkPolicy point at the container's named port.
     port_names = {port["name"] for port in server_container(resources)["ports"]}
@@ -301,7 +318,10 @@ def test_production_overlay_sets_image_bounds_and_public_url(rendered):
     assert "replicas" not in kinds["Deployment"]["spec"], "the HPA owns the replica count"
     hpa = kinds["HorizontalPodAutoscaler"]["spec"]
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 10)
-    assert (base["HorizontalPodAutoscaler"]["spec"]["minReplicas"], base["HorizontalPodAutoscaler"]["spec"]["maxReplicas"]) == (2, 5)
+    assert (
+        base["HorizontalPodAutoscaler"]["spec"]["minReplicas"],
+        base["HorizontalPodAutoscaler"]["spec"]["maxReplicas"],
+    ) == (2, 5)
     assert hpa["minReplicas"] >= 2, "one replica would make every rollout and node drain an outage"
     assert kinds["ConfigMap"]["data"]["PUBLIC_URL"].startswith("https://")
     assert "PUBLIC_URL" not in base["ConfigMap"]["data"]
@@ -327,7 +347,14 @@ MANIFEST_TEMPLATES = sorted(TEMPLATE_KUBERNETES.rglob("*.yaml"))
 def test_an_unhandled_choice_fails_rendering_by_name(field, sentinel):
     """Every Jinja branch on a choice ends in a sentinel: a value nobody handled cannot render silently."""
     environment = StrictEnvironment(keep_trailing_newline=True)
-    answers = {**DEFAULTS, "kubernetes": True, "project_slug": "probe", "port": "8080", "version": "0.1.0", field: "unheard-of"}
+    answers = {
+        **DEFAULTS,
+        "kubernetes": True,
+        "project_slug": "probe",
+        "port": "8080",
+        "version": "0.1.0",
+        field: "unheard-of",
+    }
     failed = []
     for path in MANIFEST_TEMPLATES:
         text = path.read_text(encoding="utf-8")
@@ -362,7 +389,9 @@ async def _drive_session(url: str, token: str, mode: str, number: int) -> dict:
     """One MCP client session: list the tools, call both; every call must succeed."""
     async with (
         httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
-        Client(streamable_http_client(url, http_client=http, terminate_on_close=False), mode=mode, cache=None) as client,
+        Client(
+            streamable_http_client(url, http_client=http, terminate_on_close=False), mode=mode, cache=None
+        ) as client,
     ):
         tools = await client.list_tools()
         echo = await client.call_tool("echo", {"text": f"call {number}"})
@@ -425,4 +454,3 @@ def test_replicas_behind_a_round_robin_proxy_serve_any_request(build_project, ba
     # Each session makes at least three requests (list + two calls), all answered.
     assert sum(proxy.served.values()) >= 3 * SESSIONS, proxy.served
     assert codes == [0] * REPLICAS, f"every replica must exit 0 on SIGTERM, got {codes}"
-

@@ -58,7 +58,13 @@ def config_map_hash(config_map: dict) -> str:
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for char, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         encoded = encoded.replace(char, escaped)
     digest = hashlib.sha256(encoded.encode()).hexdigest()[:10]
     # kustomize swaps some characters so the suffix never looks like a number or a bad word.
@@ -105,7 +111,9 @@ def _generate_config_map(generator: dict, generated: list[dict], folder: Path) -
     if behavior == "create":
         if existing:
             raise ValueError(f"{folder}: ConfigMap {generator['name']} generated twice")
-        generated.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": generator["name"]}, "data": data})
+        generated.append(
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": generator["name"]}, "data": data}
+        )
     elif behavior == "merge":
         if not existing:
             raise ValueError(f"{folder}: behavior: merge, but no ConfigMap {generator['name']} in the bases")

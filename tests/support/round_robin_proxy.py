@@ -94,7 +94,9 @@ class RoundRobinProxy:
         length = next((int(value) for name, value in headers if name.strip().lower() == "content-length"), 0)
         body = await reader.readexactly(length) if length else b""
         # One upstream connection per request: keep-alive would pin a client to one replica.
-        kept = [f"{name}:{value}" for name, value in headers if name.strip().lower() not in {"connection", "keep-alive"}]
+        kept = [
+            f"{name}:{value}" for name, value in headers if name.strip().lower() not in {"connection", "keep-alive"}
+        ]
         upstream_head = "\r\n".join([request_line, *kept, "Connection: close", "", ""]).encode("latin-1")
 
         index = self._pick()
