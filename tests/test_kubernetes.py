@@ -11,9 +11,12 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import os
 import re
 import shutil
 import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import anyio
@@ -28,9 +31,11 @@ from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from support.bake import TEMPLATE_DIR, bake_with_cli
+from support.docker_engine import bookworm_base_images, find_engine
 from support.kustomize import build
+from support.mcp_client import run_session
 from support.round_robin_proxy import RoundRobinProxy
-from support.server_process import ServerProcess
+from support.server_process import ServerProcess, free_port
 from support.tokens import JwksIssuer
 from variants import DEFAULTS, OPTIONS, PROJECT_VARIANTS, variant_id
 
@@ -454,3 +459,100 @@ def test_replicas_behind_a_round_robin_proxy_serve_any_request(build_project, ba
     # Each session makes at least three requests (list + two calls), all answered.
     assert sum(proxy.served.values()) >= 3 * SESSIONS, proxy.served
     assert codes == [0] * REPLICAS, f"every replica must exit 0 on SIGTERM, got {codes}"
+
+
+# ------------------------------------------------------------------ the pod spec on the real image
+
+
+DOCKER_VARIANT = {
+    **DEFAULTS,
+    "kubernetes": True,
+    "base_image": "bookworm-slim",
+    "auth_mode": "api_key",
+    "node_version": "24",
+}
+
+
+@pytest.fixture(scope="module")
+def engine():
+    found, reason = find_engine()
+    if found is None:
+        pytest.skip(reason)
+    yield found
+    found.cleanup()
+
+
+def _wait_for_ok(url: str, deadline_seconds: float = 60) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+                last = response.status
+        except OSError as error:
+            last = error
+        time.sleep(0.25)
+    raise AssertionError(f"{url} did not answer 200 within {deadline_seconds} s (last: {last})")
+
+
+@pytest.mark.docker
+def test_the_image_runs_under_the_pod_spec_with_the_secret_mounted(engine, bake_cached, tmp_path):
+    """The production image, run with the Deployment's security context translated to docker
+    flags, the ConfigMap's environment and the API-key Secret mounted as kubelet mounts it
+    (root-owned, group fsGroup, mode 0440): probes answer, an MCP session works, SIGTERM exits 0
+    inside the grace period."""
+    project = bake_cached(**DOCKER_VARIANT)
+    resources = build(project / PRODUCTION)
+    spec, container = pod_spec(resources), server_container(resources)
+    pod_security, security = spec["securityContext"], container["securityContext"]
+    base_args, note = bookworm_base_images(engine, DOCKER_VARIANT["node_version"])
+    print(f"base images: {note}")
+    ca = "/etc/ssl/certs/ca-certificates.crt"
+    tag, _ = engine.build(
+        project, build_args=base_args, extra=["--secret", f"id=ca,src={ca}"] if Path(ca).is_file() else []
+    )
+    uid, gid = pod_security["runAsUser"], pod_security["runAsGroup"]
+    assert engine.inspect(tag)["Config"]["User"] == f"{uid}:{gid}", "the image's own user is the pod's user"
+
+    flags = ["--user", f"{uid}:{gid}", "--group-add", str(pod_security["fsGroup"])]
+    assert security["readOnlyRootFilesystem"] is True and security["capabilities"]["drop"] == ["ALL"]
+    flags += ["--read-only", "--cap-drop", "ALL"]
+    assert security["allowPrivilegeEscalation"] is False
+    flags += ["--security-opt", "no-new-privileges"]
+    empty_dirs = {volume["name"] for volume in spec["volumes"] if "emptyDir" in volume}
+    flags += [arg for m in container["volumeMounts"] if m["name"] in empty_dirs for arg in ("--tmpfs", m["mountPath"])]
+
+    env = {
+        **by_kind(resources)["ConfigMap"]["data"],
+        **{v["name"]: v["value"] for v in container["env"] if "value" in v},
+    }
+    key = os.urandom(24).hex()
+    keys_file = tmp_path / "api-keys"
+    keys_file.write_text(f"{key}\n", encoding="utf-8")
+    secret_volume = next(volume for volume in spec["volumes"] if "secret" in volume)
+    if os.geteuid() == 0:
+        os.chown(keys_file, 0, pod_security["fsGroup"])
+        keys_file.chmod(secret_volume["secret"]["defaultMode"])
+    else:
+        keys_file.chmod(0o444)  # cannot chown as a normal user: readable by all instead
+    mount = next(m for m in container["volumeMounts"] if m["name"] == secret_volume["name"])
+    flags += ["--volume", f"{keys_file}:{Path(mount['mountPath']) / 'api-keys'}:ro"]
+    assert env["AUTH_API_KEYS_FILE"] == str(Path(mount["mountPath"]) / "api-keys")
+
+    # Containers share the host network here: a free port instead of the configured one.
+    port = free_port()
+    env["PORT"] = str(port)
+    publish = [] if engine.network == "host" else ["--publish", f"127.0.0.1:{port}:{port}"]
+    cid = engine.run(tag, *flags, *publish, env=env)
+    try:
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            _wait_for_ok(f"http://127.0.0.1:{port}{container[probe]['httpGet']['path']}")
+        session = run_session(f"http://127.0.0.1:{port}/mcp", key, echo="from the pod spec")
+        assert session.echo_text == "from the pod spec"
+    except Exception:
+        print(engine.logs(cid))
+        raise
+    code, seconds = engine.stop_with_sigterm(cid, timeout=spec["terminationGracePeriodSeconds"])
+    assert code == 0, engine.logs(cid)
