@@ -496,10 +496,13 @@ def _base_image_args(engine, base_image: str, node_version: str) -> tuple[dict[s
     return docker_engine.bookworm_base_images(engine, node_version)
 
 
-def _wait_for_ok(url: str, deadline_seconds: float = 60) -> None:
+def _wait_for_ok(url: str, running, deadline_seconds: float = 60) -> None:
+    """Poll until `url` answers 200; fail at once if `running()` turns false, or at the deadline."""
     deadline = time.monotonic() + deadline_seconds
     last: object = None
     while time.monotonic() < deadline:
+        if not running():
+            raise AssertionError(f"the container exited before {url} answered")
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 if response.status == 200:
@@ -562,7 +565,8 @@ def test_the_image_runs_under_the_pod_spec_with_the_secret_mounted(engine, bake_
     cid = engine.run(tag, *flags, *publish, env=env)
     try:
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-            _wait_for_ok(f"http://127.0.0.1:{port}{container[probe]['httpGet']['path']}")
+            path = container[probe]["httpGet"]["path"]
+            _wait_for_ok(f"http://127.0.0.1:{port}{path}", lambda: engine.health(cid) != "exited")
         session = run_session(f"http://127.0.0.1:{port}/mcp", key, echo="from the pod spec")
         assert session.echo_text == "from the pod spec"
     except Exception:
