@@ -8,6 +8,7 @@ Kubernetes release it ships, in strict mode (unknown fields are errors).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import json
@@ -437,7 +438,10 @@ def test_replicas_behind_a_round_robin_proxy_serve_any_request(build_project, ba
         extra = {**config, "AUTH_ISSUER": issuer.issuer, "AUTH_JWKS_URL": issuer.jwks_url, "LOG_LEVEL": "warn"}
         replicas = [ServerProcess(project, env, extra) for _ in range(REPLICAS)]
         token = issuer.mint(sub="replica-tester", aud=audience, scopes=["mcp:tools"])
-        with replicas[0], replicas[1], replicas[2], RoundRobinProxy([r.base_url for r in replicas]) as proxy:
+        with contextlib.ExitStack() as running:
+            for replica in replicas:
+                running.enter_context(replica)
+            proxy = running.enter_context(RoundRobinProxy([replica.base_url for replica in replicas]))
             url = f"{proxy.base_url}/mcp"
             # One session on its own: its consecutive requests land on different replicas.
             alone = anyio.run(_drive_session, url, token, mode, 0)
@@ -446,6 +450,7 @@ def test_replicas_behind_a_round_robin_proxy_serve_any_request(build_project, ba
             logs = "\n".join(replica.log()[-3000:] for replica in replicas)
             assert not proxy.errors, f"proxy errors: {proxy.errors}\n{logs}"
         codes = [replica.exit_code for replica in replicas]
+        assert issuer.requests >= REPLICAS, "every replica verified tokens itself, against the JWKS"
 
     for number, session in enumerate([alone, *together]):
         assert session["tools"] == ["echo", "whoami"], session
