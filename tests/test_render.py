@@ -42,7 +42,7 @@ FILES_ONLY_WHEN = {
         "deploy/kubernetes/overlays/production/replicas.yaml",
         "deploy/kubernetes/overlays/production/.gitignore",
     },
-    ("ci", "github"): {".github/workflows/ci.yml"},
+    ("ci", "github"): {".github/workflows/ci.yml", ".github/dependabot.yml"},
     ("ci", "gitlab"): {".gitlab-ci.yml", ".gitlab/ci-variables.yml"},
 }
 # Files every variant has, whatever the answers (besides the template's own files).
