@@ -314,6 +314,44 @@ def test_auth_configuration_comes_from_a_config_map_and_a_secret_never_the_image
     assert "deploy/" in (project / ".dockerignore").read_text(encoding="utf-8"), "manifests never enter the image"
 
 
+def test_commented_secret_generator_works_once_uncommented(rendered, tmp_path):
+    """The overlay's declarative alternative to `kubectl create secret`: uncommented, with the file
+    it names created (and git-ignored), kustomize generates the Secret the pods reference."""
+    command = _kustomize_command()
+    if command is None:
+        pytest.skip("neither kustomize nor kubectl is on PATH: secretGenerator is not implemented offline")
+    answers, project, _ = rendered
+    tree = tmp_path / "kubernetes"
+    shutil.copytree(project / KUBERNETES_DIR, tree)
+    overlay = tree / "overlays/production"
+    text = (overlay / "kustomization.yaml").read_text(encoding="utf-8")
+    head, marker, commented = text.partition("# secretGenerator:")
+    assert marker, "the overlay shows a commented secretGenerator"
+    uncommented = "\n".join(line[2:] for line in (marker + commented).splitlines())
+    (overlay / "kustomization.yaml").write_text(head + uncommented + "\n", encoding="utf-8")
+    (source,) = re.findall(r"=(secrets/[\w.-]+)", uncommented)
+    assert (overlay / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "secrets/"
+    (overlay / source).parent.mkdir()
+    (overlay / source).write_text("not-a-real-secret-only-for-this-test\n", encoding="utf-8")
+
+    result = subprocess.run([*command, str(overlay)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    resources = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    secret = by_kind(resources)["Secret"]
+    assert secret["metadata"]["name"].startswith(f"{project.name}-auth-"), "hash-named: a change rolls the pods"
+    container = server_container(resources)
+    if answers["auth_mode"] == "api_key":
+        (volume,) = [v for v in pod_spec(resources)["volumes"] if "secret" in v]
+        assert volume["secret"]["secretName"] == secret["metadata"]["name"]
+        assert list(secret["data"]) == ["api-keys"]
+    elif answers["auth_mode"] == "jwt":
+        (variable,) = [v for v in container["env"] if v["name"] == "AUTH_JWT_SECRET"]
+        assert variable["valueFrom"]["secretKeyRef"]["name"] == secret["metadata"]["name"]
+        assert list(secret["data"]) == ["jwt-secret"]
+    else:
+        pytest.fail(f"unhandled auth_mode {answers['auth_mode']}")
+
+
 def test_production_overlay_sets_image_bounds_and_public_url(rendered):
     answers, project, resources = rendered
     base = by_kind(build(project / BASE))
