@@ -23,6 +23,8 @@ SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 SLUG_MAX_LENGTH = 128
 # Cloud Run service names (the slug, with cloud_run=yes) must be under 50 characters.
 CLOUD_RUN_SERVICE_MAX_LENGTH = 49
+# Kubernetes Service names and label values (the slug, with kubernetes=yes) are at most 63 characters.
+KUBERNETES_NAME_MAX_LENGTH = 63
 # Semantic Versioning 2.0.0, https://semver.org (the official regular expression).
 SEMVER_PATTERN = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -44,7 +46,7 @@ CHOICES = {
     "ci": ("github", "gitlab", "none"),
     "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "proprietary"),
 }
-BOOLEANS = ("cloud_run", "security_scanning", "multi_platform")
+BOOLEANS = ("cloud_run", "security_scanning", "multi_platform", "kubernetes")
 FREE_TEXT = ("project_name", "description", "author_name")
 FREE_TEXT_MAX_LENGTH = 200
 
@@ -157,12 +159,22 @@ def validate_https_url(value: object) -> str | None:
     return None
 
 
+def validate_kubernetes_name(slug: object, kubernetes: object) -> str | None:
+    if kubernetes is True and isinstance(slug, str) and len(slug) > KUBERNETES_NAME_MAX_LENGTH:
+        return (
+            f"must be at most {KUBERNETES_NAME_MAX_LENGTH} characters with kubernetes=yes "
+            "(it becomes the Kubernetes Service name and the pods' label value)"
+        )
+    return None
+
+
 def collect_errors(answers: dict) -> list[str]:
     """Every problem with the answers, each as 'field: message'."""
     checks: list[tuple[str, str | None]] = [(field, validate_free_text(answers.get(field))) for field in FREE_TEXT]
     checks += [
         ("project_slug", validate_project_slug(answers.get("project_slug"))),
         ("project_slug", validate_cloud_run_service_name(answers.get("project_slug"), answers.get("cloud_run"))),
+        ("project_slug", validate_kubernetes_name(answers.get("project_slug"), answers.get("kubernetes"))),
         ("author_email", validate_author_email(answers.get("author_email", ""))),
         ("version", validate_version(answers.get("version"))),
         ("port", validate_port(answers.get("port"))),
