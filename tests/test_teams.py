@@ -134,6 +134,12 @@ def assert_project_follows(project: Path, answers: dict) -> None:
     if answers["ci"] == "gitlab":
         variables = yaml.safe_load(read(".gitlab/ci-variables.yml"))["variables"]
         assert variables["IMAGE_PREFIX"] == (f"{prefix}/" if prefix else "")
+    if answers.get("kubernetes") and answers["auth_mode"] == "jwt" and answers.get("auth_issuer"):
+        literals = yaml.safe_load(read("deploy/kubernetes/overlays/production/kustomization.yaml"))[
+            "configMapGenerator"
+        ][0]["literals"]
+        assert f"AUTH_ISSUER={answers['auth_issuer']}" in literals
+        assert f"AUTH_JWKS_URL={answers['auth_jwks_url']}" in literals
     if answers["cloud_run"] and answers["auth_mode"] == "jwt" and answers.get("auth_issuer"):
         service = yaml.safe_load(read("deploy/cloud-run/service.yaml"))
         env = {item["name"]: item.get("value") for item in service["spec"]["template"]["spec"]["containers"][0]["env"]}
@@ -265,11 +271,12 @@ def test_no_npm_registry_means_no_npmrc_and_every_npmrc_kept_out(bake_cached):
         assert [p for p in patterns if "npmrc" in p and not p.startswith("#")] == ["**/.npmrc"], ignore_file
 
 
-def test_identity_provider_answers_reach_cloud_run(bake_cached):
+def test_identity_provider_answers_reach_cloud_run_and_kubernetes(bake_cached):
     first = {key: values[0] for key, values in OPTIONS.items()}
     answers = {
         **first,
         "cloud_run": True,
+        "kubernetes": True,
         "auth_mode": "jwt",
         "ci": "gitlab",
         "auth_issuer": ISSUER,
