@@ -42,7 +42,7 @@ FILES_ONLY_WHEN = {
         "deploy/kubernetes/overlays/production/replicas.yaml",
         "deploy/kubernetes/overlays/production/.gitignore",
     },
-    ("ci", "github"): {".github/workflows/ci.yml", ".github/dependabot.yml"},
+    ("ci", "github"): {".github/workflows/ci.yml", ".github/dependabot.yml", ".github/ci-variables.env"},
     ("ci", "gitlab"): {".gitlab-ci.yml", ".gitlab/ci-variables.yml"},
 }
 # Which files a free-text answer adds when it is set (not empty).

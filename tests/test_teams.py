@@ -250,6 +250,27 @@ def test_gitlab_ci_images_follow_the_container_registry(bake_cached):
     assert mirrored == [f"{MIRROR}/{image}" for image in public]
 
 
+def test_github_ci_takes_buildkit_from_the_registry_and_npm_credentials_from_a_secret(bake_cached):
+    project = bake_cached(ci="github", container_registry=MIRROR)
+    env_file = (project / ".github/ci-variables.env").read_text(encoding="utf-8")
+    assert f"IMAGE_PREFIX={MIRROR}/" in env_file.splitlines()
+    assert "IMAGE_PREFIX=" in (bake_cached(ci="github") / ".github/ci-variables.env").read_text().splitlines()
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    for name in ("docker", "scan", "publish"):
+        steps = workflow["jobs"][name]["steps"]
+        runs = [step.get("run", "") for step in steps]
+        loads = next(i for i, run in enumerate(runs) if ".github/ci-variables.env" in run)
+        assert "NPM_CONFIG_USERCONFIG=" in runs[loads], name
+        buildx = [i for i, step in enumerate(steps) if step.get("uses", "").startswith("docker/setup-buildx-action@")]
+        assert buildx and all(i > loads for i in buildx), name
+        for i in buildx:
+            assert steps[i]["with"]["driver-opts"] == "image=${{ env.IMAGE_PREFIX }}moby/buildkit:buildx-stable-1"
+        builds = [step for step in steps if step.get("uses", "").startswith("docker/build-push-action@")]
+        assert builds and all(b["with"]["secret-files"] == "npmrc=${{ env.NPM_CONFIG_USERCONFIG }}" for b in builds)
+    node_runs = [step.get("run", "") for step in workflow["jobs"]["node"]["steps"]]
+    assert node_runs.index(next(r for r in node_runs if "NPM_CONFIG_USERCONFIG" in r)) < node_runs.index("npm ci")
+
+
 def test_npm_registry_writes_a_project_npmrc_without_credentials(bake_cached):
     project = bake_cached(npm_registry="https://npm.example.com/repository/npm-group")
     lines = (project / ".npmrc").read_text(encoding="utf-8").splitlines()
