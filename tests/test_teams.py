@@ -20,6 +20,7 @@ import yaml
 from cookiecutter.exceptions import FailedHookException
 
 from support.bake import TEMPLATE_DIR, bake
+from support.docker_engine import render_file
 from variants import COOKIECUTTER_JSON, OPTIONS
 
 GIT = ["git", "-c", "user.name=team-tests", "-c", "user.email=team@example.com", "-c", "init.defaultBranch=main"]
@@ -248,6 +249,50 @@ def test_gitlab_ci_images_follow_the_container_registry(bake_cached):
     assert "node:22-trixie-slim" in public and all("/" not in image.split(":")[0] for image in public), public
     mirrored = gitlab_images(bake_cached(ci="gitlab", node_version="22", container_registry=MIRROR))
     assert mirrored == [f"{MIRROR}/{image}" for image in public]
+
+
+IMAGE_ARG = re.compile(r"^ARG (?P<name>\w*IMAGE)=(?P<image>\S+)$", re.MULTILINE)
+DOCKERFILES = ("Dockerfile.production", "Dockerfile.development")
+
+
+def image_args(dockerfile: str, **answers) -> dict[str, str]:
+    return {m["name"]: m["image"] for m in IMAGE_ARG.finditer(render_file(dockerfile, **answers))}
+
+
+@pytest.mark.parametrize("base_image", OPTIONS["base_image"])
+@pytest.mark.parametrize("registry", [MIRROR, "registry.example.com:5000/hub"])
+def test_every_base_image_follows_the_container_registry(base_image, registry):
+    """One rule for every image, Docker Hub's and others' (gcr.io/...): <registry>/<reference as written>."""
+    for dockerfile in DOCKERFILES:
+        public = image_args(dockerfile, base_image=base_image)
+        mirrored = image_args(dockerfile, base_image=base_image, container_registry=registry)
+        assert public and all(not image.startswith(registry) for image in public.values()), public
+        assert mirrored == {name: f"{registry}/{image}" for name, image in public.items()}, dockerfile
+
+
+def test_renovate_still_sees_base_images_behind_a_registry_with_a_port(bake_cached):
+    """Renovate's whole-image regex must not read a registry's :port as the tag."""
+    from test_delivery_files import renovate_matches
+
+    registry = "registry.example.com:5000/hub"
+    project = bake_cached(base_image="distroless", container_registry=registry)
+    config = json.loads((project / "renovate.json").read_text(encoding="utf-8"))
+    for dockerfile in DOCKERFILES:
+        text = (project / dockerfile).read_text(encoding="utf-8")
+        found = {(m["depName"], m["currentValue"]) for m in renovate_matches(config, dockerfile, text)}
+        for image in image_args(dockerfile, base_image="distroless", container_registry=registry).values():
+            if "${" not in image:
+                name, _, tag = image.partition("@")[0].rpartition(":")
+                assert (name, tag) in found and name.startswith(registry), (image, found)
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES)
+def test_image_builds_read_the_project_npmrc_only_when_there_is_one(dockerfile):
+    with_registry = render_file(dockerfile, npm_registry=NPM_REGISTRY)
+    copies = re.findall(r"^COPY package\.json package-lock\.json(.*) \./$", with_registry, re.MULTILINE)
+    assert copies and set(copies) == {" .npmrc"}, copies
+    without = re.findall(r"^COPY package\.json package-lock\.json(.*) \./$", render_file(dockerfile), re.MULTILINE)
+    assert len(without) == len(copies) and set(without) == {""}
 
 
 def test_github_ci_takes_buildkit_from_the_registry_and_npm_credentials_from_a_secret(bake_cached):
