@@ -489,3 +489,35 @@ def test_template_gitlab_ci_runs_the_suite_and_names_no_repository():
     text = path.read_text(encoding="utf-8")
     for hard_coded in ("gitlab.com/", "registry.gitlab", "ghcr.io", "docker.io/", "CI_PROJECT_PATH", "github.com/"):
         assert hard_coded not in text, hard_coded
+
+
+# --- the docker tier: registries proven on a real engine -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from support.docker_engine import find_engine
+
+    found, reason = find_engine()
+    if found is None:
+        pytest.skip(reason)
+    yield found
+    found.cleanup()
+
+
+@pytest.mark.docker
+def test_the_build_context_gets_the_project_npmrc_and_no_nested_one(engine, bake_cached, tmp_path):
+    """What the engine receives: the root .npmrc (the registry), never a nested one (a secret)."""
+    project = bake_cached(npm_registry=NPM_REGISTRY)
+    context = tmp_path / "context"
+    shutil.copytree(project, context)
+    for nested in ("config/.npmrc", "src/.npmrc", "packages/a/.npmrc"):
+        (context / nested).parent.mkdir(parents=True, exist_ok=True)
+        (context / nested).write_text("//npm.example.com/:_authToken=secret\n")
+    dockerfile = tmp_path / "Dockerfile.context"
+    dockerfile.write_text("FROM scratch\nCOPY . /\n")
+    received = tmp_path / "received"
+    engine.cmd("build", "--file", str(dockerfile), "--output", f"type=local,dest={received}", str(context))
+    sent = {str(p.relative_to(received)) for p in received.rglob("*") if p.is_file()}
+    assert ".npmrc" in sent and (received / ".npmrc").read_text() == (project / ".npmrc").read_text()
+    assert not [path for path in sent if path.endswith("/.npmrc")], "a nested .npmrc reached the build context"
