@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -33,12 +34,17 @@ STANDIN_PREFIX = "standin.local/"
 
 def template_context(**answers) -> dict:
     """The `cookiecutter` dict a no-input bake with these answers renders with."""
+    return dict(_template_context(tuple(sorted(answers.items()))))
+
+
+@functools.lru_cache(maxsize=512)
+def _template_context(answers: tuple[tuple[str, object], ...]) -> dict:
     from cookiecutter.generate import generate_context
     from cookiecutter.prompt import prompt_for_config
 
     context = generate_context(
         context_file=str(TEMPLATE_DIR / "cookiecutter.json"),
-        extra_context={key: value for key, value in answers.items()},
+        extra_context=dict(answers),
     )
     return dict(prompt_for_config(context, no_input=True))
 
