@@ -32,7 +32,9 @@ DOCKER_SCRIPTS = ("scripts/docker-build.sh", "scripts/test-docker.sh")
 DOCKER_FILES = (*DOCKERFILES, *DOCKER_SCRIPTS, "docker-compose.yml", ".dockerignore", ".hadolint.yaml")
 
 # Lines that name the base: the image references and the comment saying what the base is.
-IMAGE_LINES = re.compile(r"^(ARG (BUILD|RUNTIME|DEV)_IMAGE=|# (trixie-slim|bookworm-slim|distroless|alpine): |# The Node image of)")
+IMAGE_LINES = re.compile(
+    r"^(ARG (BUILD|RUNTIME|DEV)_IMAGE=|# (trixie-slim|bookworm-slim|distroless|alpine): |# The Node image of)"
+)
 # Stages a base may add: node (with its libraries) and an init, copied onto a base without them.
 BASE_STAGES = {"node-files", "init"}
 # The app's uid (distroless' `nonroot` is 65532) and the comment saying why.
