@@ -45,7 +45,12 @@ die() {
   exit 1
 }
 
+# Images made by this run: FORCE=1 rebuilds each once, not once per image that needs it.
+declare -A MADE=()
+
 have_image() {
+  [ -n "${MADE[$1]:-}" ] && return 0
+  MADE[$1]=1
   [ "${FORCE}" != "1" ] && "${DOCKER}" image inspect "$1" >/dev/null 2>&1
 }
 
