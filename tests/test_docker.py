@@ -7,6 +7,7 @@ is built (in parallel, sharing stages) and run hardened: read-only, no capabilit
 no-new-privileges, a numeric non-root uid; healthy by its own HEALTHCHECK, /health 200, an
 authenticated MCP session. Each image's size and its overhead above its floor (the runtime
 base + node + the libraries node needs) is printed; an esbuild image's overhead is at most 3 MB.
+A Node 26 image whose libraries were dropped fails to build (the runtime's `node --version`).
 
 For a covering set of variants on the default base (both bundlers, each init system, security
 scanning on and off), the production image built from the generated files unchanged also:
@@ -340,6 +341,30 @@ def test_every_base_and_node_line_builds_and_runs_hardened(engine, matrix, size_
     assert overhead <= ESBUILD_OVERHEAD_LIMIT, (
         f"{key}: {overhead / 1e6:.2f} MB above base + node + its libraries (limit {ESBUILD_OVERHEAD_LIMIT / 1e6} MB)"
     )
+
+
+def test_build_fails_when_node_cannot_start_in_the_runtime(engine, secret_args, baked, tmp_path):
+    """The guard behind the library copy: with the libraries the node-files stage found taken
+    away again (what a hand-kept list that forgot one would do), the build itself fails at the
+    runtime stage's `node --version`, naming the missing library, instead of the deployment."""
+    answers = {"base_image": "distroless", "node_version": "26", "bundler": "esbuild", "init_system": "none"}
+    args, note = base_images(engine, answers["base_image"], answers["node_version"])
+    if args is None:
+        pytest.skip(note)
+    project = baked(**answers, security_scanning=False)
+    dockerfile = (project / "Dockerfile.production").read_text(encoding="utf-8")
+    found_libraries = "       done < /tmp/libraries\n"
+    assert found_libraries in dockerfile, "the node-files stage changed shape; update this test"
+    broken = tmp_path / "Dockerfile.libraries-dropped"
+    broken.write_text(dockerfile.replace(found_libraries, found_libraries + "RUN rm -rf /staging/usr/lib\n"))
+    build_args = [item for key, value in args.items() for item in ("--build-arg", f"{key}={value}")]
+    result = engine.cmd(
+        "build", "--progress", "plain", "--file", str(broken), *engine.network_args(), *build_args, *secret_args,
+        str(project), check=False,
+    )  # fmt: skip
+    log = result.stdout + result.stderr
+    assert result.returncode != 0, "the image built although node cannot start in it"
+    assert "libatomic.so.1" in log and "/usr/local/bin/node --version" in log, log[-3000:]
 
 
 # ---------------------------------------------------------------- production image
