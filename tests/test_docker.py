@@ -411,7 +411,7 @@ def test_image_holds_only_what_runs(engine, built, base_args):
     assert not [p for p in files if p.startswith("/usr/local/lib/node_modules/npm/")]
     init = answers["init_system"]
     if init != "none":
-        assert f"/usr/bin/{init}" in files
+        assert f"/usr/local/bin/{init}" in files
     config = engine.inspect(tag)["Config"]
     assert config["Env"] and "NODE_ENV=production" in config["Env"]
     assert config["Cmd"] == ["node", "dist/index.js"]

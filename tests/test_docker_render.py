@@ -39,8 +39,9 @@ IMAGE_LINES = re.compile(
 BASE_STAGES = {"node-files", "init"}
 # The app's uid (distroless' `nonroot` is 65532) and the comment saying why.
 UID_LINES = re.compile(r"^(ARG APP_UID=|# \(\d+)")
-# Where the runtime stage's common part starts, after the per-family block.
-COMMON_RUNTIME_START = 'RUN ["/usr/local/bin/node", "--version"]'
+# Where the runtime stage's common part starts, after the per-family block: the build-time check
+# that the entrypoint starts node (`RUN ["<init>", "--", "/usr/local/bin/node", "--version"]`).
+COMMON_RUNTIME_START = re.compile(r'^RUN \[.*"/usr/local/bin/node", "--version"\]$')
 
 
 def stages(text: str) -> dict[str, list[str]]:
@@ -68,8 +69,9 @@ def without(lines: list[str], pattern: re.Pattern) -> list[str]:
 
 
 def common_runtime(lines: list[str]) -> list[str]:
-    assert COMMON_RUNTIME_START in lines, "the runtime stage must check that node starts"
-    return without(lines[lines.index(COMMON_RUNTIME_START) :], UID_LINES)
+    starts = [i for i, line in enumerate(lines) if COMMON_RUNTIME_START.match(line)]
+    assert len(starts) == 1, "the runtime stage must check once that node starts"
+    return without(lines[starts[0] :], UID_LINES)
 
 
 @pytest.mark.parametrize("bundler,init,scanning", list(itertools.product(BUNDLERS, INITS, SCANNING)), ids=str)
