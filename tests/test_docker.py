@@ -17,8 +17,9 @@ scanning on and off), the production image built from the generated files unchan
 - holds no TypeScript sources, tests, .env files, .npmrc, npm cache or devDependencies
   (and, for esbuild, no node_modules and no npm at all);
 - rebuilt after a source-only change, reuses the dependency-install layers (CACHED in the log).
-Plus the development compose service (reload on change under the bind mount) and the generated
-scripts/test-docker.sh.
+Plus the development compose service (built by docker-compose 1.29 with BuildKit as the generated
+README says, refused by its legacy builder; reload on change under the bind mount) and the
+generated scripts/test-docker.sh.
 
 Base images: the official ones where a registry is reachable; otherwise offline stand-ins built
 by tests/support/build_standin_images.sh (tagged standin.local/...). Only --build-arg
@@ -503,25 +504,37 @@ def test_development_compose_reloads_on_source_change(engine, base_args, secret_
     service["environment"].update(
         {"PORT": str(port), "PUBLIC_URL": f"http://127.0.0.1:{port}", "AUTH_MODE": "api_key", "AUTH_API_KEYS": api_key}
     )
+    # The stand-in (or mirror) image the CLI build used, for compose's own build below.
+    service["build"]["args"] = {"DEV_IMAGE": base_args["BUILD_IMAGE"]}
     if engine.network == "host":
         service.pop("ports")
         service["network_mode"] = "host"
+        service["build"]["network"] = "host"
     compose_file = project / f"docker-compose.test-{uuid.uuid4().hex[:8]}.yml"
     compose_file.write_text(yaml.safe_dump(spec), encoding="utf-8")
     name = f"mcpdev{uuid.uuid4().hex[:8]}"
     base = [*compose, "--project-name", name, "--file", str(compose_file)]
-    env = {**os.environ, "PORT": str(port)}
+    # The engine's own client first on PATH: with COMPOSE_DOCKER_CLI_BUILD=1 compose runs `docker build`.
+    env = {**os.environ, "PORT": str(port), "PATH": f"{Path(engine.docker).parent}:{os.environ.get('PATH', '')}"}
     tool = project / "src" / "tools" / "echo.ts"
     original = tool.read_text(encoding="utf-8")
 
-    def compose_run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run([*base, *args], cwd=project, env=env, capture_output=True, text=True, timeout=300)
+    def compose_run(*args: str, check: bool = True, **extra_env: str) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [*base, *args], cwd=project, env={**env, **extra_env}, capture_output=True, text=True, timeout=300
+        )
         if check:
             assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
         return result
 
     url = f"http://127.0.0.1:{port}/mcp"
     try:
+        # What the generated README tells docker-compose 1.29 users: BuildKit through the docker CLI
+        # (the layers come from the CLI build above). Without it, the legacy builder refuses RUN --mount.
+        if compose_run("version", "--short").stdout.startswith("1."):
+            legacy = compose_run("build", check=False, COMPOSE_DOCKER_CLI_BUILD="0", DOCKER_BUILDKIT="0")
+            assert legacy.returncode != 0 and "requires BuildKit" in legacy.stdout + legacy.stderr, legacy.stderr
+        compose_run("build", COMPOSE_DOCKER_CLI_BUILD="1", DOCKER_BUILDKIT="1")
         compose_run("up", "--detach", "--no-build")
         cid = compose_run("ps", "--quiet", "dev").stdout.strip()
         assert cid
