@@ -152,7 +152,7 @@ def baked(tmp_path_factory):
 
 
 @pytest.fixture(scope="module", params=VARIANTS, ids=variant_id)
-def built(request, engine, base_args, secret_args, baked):
+def built(request, engine, base_args, secret_args, baked, size_report):
     """(answers, project folder, image tag, build log, seconds) for one production variant."""
     answers = request.param
     project = baked(**answers)
@@ -160,6 +160,9 @@ def built(request, engine, base_args, secret_args, baked):
     tag, log = engine.build(project, build_args=base_args, extra=secret_args)
     seconds = time.monotonic() - start
     print(f"built {variant_id(answers)} in {seconds:.0f} s")
+    # Printed, not asserted: tsc ships node_modules, and OS upgrades add whatever was published.
+    size, floor = image_size(engine, tag), floor_size(engine, tag, base_args["RUNTIME_IMAGE"])
+    size_report.append((f"{BASE_IMAGE}-node{NODE_VERSION}-{variant_id(answers)}", size, floor, size - floor))
     return answers, project, tag, log, seconds
 
 
