@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -521,3 +522,61 @@ def test_the_build_context_gets_the_project_npmrc_and_no_nested_one(engine, bake
     sent = {str(p.relative_to(received)) for p in received.rglob("*") if p.is_file()}
     assert ".npmrc" in sent and (received / ".npmrc").read_text() == (project / ".npmrc").read_text()
     assert not [path for path in sent if path.endswith("/.npmrc")], "a nested .npmrc reached the build context"
+
+
+MIRROR_UNDER_TEST = "teams-mirror.local/dockerhub"
+# The public registry, spelled so that only a read .npmrc makes npm report it (its default has no :443).
+NPM_REGISTRY_UNDER_TEST = "https://registry.npmjs.org:443/"
+
+
+@pytest.fixture(scope="module")
+def ca_secret() -> list[str]:
+    """The system CA as an extra CA for npm in the build (this machine's TLS-intercepting proxy)."""
+    for candidate in (os.environ.get("NODE_EXTRA_CA_CERTS"), "/etc/ssl/certs/ca-certificates.crt"):
+        if candidate and Path(candidate).is_file():
+            return ["--secret", f"id=ca,src={candidate}"]
+    return []
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("base_image", OPTIONS["base_image"])
+def test_a_project_generated_with_a_mirror_builds_against_standins_under_the_mirror_name(
+    engine, ca_secret, tmp_path, base_image
+):
+    """Every base image tagged only under the mirror's name; the generated project builds with
+    no --build-arg, runs hardened and serves MCP, and npm in the build reads the project .npmrc."""
+    from test_docker import assert_serves_mcp_with_jwt, image_files
+
+    from support.docker_engine import base_images
+
+    node_version = "24"
+    public = {
+        name: image.replace("${NODE_VERSION}", node_version)
+        for dockerfile in DOCKERFILES
+        for name, image in image_args(dockerfile, base_image=base_image, node_version=node_version).items()
+    }
+    local, note = base_images(engine, base_image, node_version)
+    if local is None:
+        pytest.skip(f"{base_image}: {note}")
+    local["DEV_IMAGE"] = local["BUILD_IMAGE"]  # the development image is the build stage's Node image
+    for name, image in public.items():
+        mirrored = f"{MIRROR_UNDER_TEST}/{image}"
+        engine.cmd("tag", local[name], mirrored)
+        engine.images.append(mirrored)  # removes the tag only, at cleanup
+
+    answers = {"base_image": base_image, "node_version": node_version, "auth_mode": "jwt"}
+    project = bake(tmp_path, **answers, container_registry=MIRROR_UNDER_TEST, npm_registry=NPM_REGISTRY_UNDER_TEST)
+    # No --build-arg: the Dockerfiles' ARG defaults name the mirror.
+    tag, log = engine.build(project, tag=f"teams-mirror-test/{base_image}:{uuid.uuid4().hex[:8]}", extra=ca_secret)
+    for name in ("BUILD_IMAGE", "RUNTIME_IMAGE"):
+        assert f"{MIRROR_UNDER_TEST}/{public[name]}" in log, f"{name} did not come from the mirror:\n{log[-3000:]}"
+    assert_serves_mcp_with_jwt(engine, tag)
+    files, _ = image_files(engine, tag)
+    assert not [path for path in files if path.endswith("/.npmrc")], "an .npmrc is in the runtime image"
+
+    # npm in the build read the project's .npmrc (the registry it names).
+    deps, _ = engine.build(
+        project, tag=f"teams-mirror-test/deps:{uuid.uuid4().hex[:8]}", extra=[*ca_secret, "--target", "deps"]
+    )
+    registry = engine.cmd("run", "--rm", "--entrypoint", "npm", deps, "config", "get", "registry").stdout.strip()
+    assert registry == NPM_REGISTRY_UNDER_TEST
