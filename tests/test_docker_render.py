@@ -20,7 +20,7 @@ import pytest
 
 from support.docker_engine import PROJECT_TEMPLATE, render_file, template_context
 from support.tools import find_tool
-from variants import OPTIONS
+from variants import COOKIECUTTER_JSON, OPTIONS
 
 BASES = tuple(OPTIONS["base_image"])
 BUNDLERS = tuple(OPTIONS["bundler"])
@@ -173,10 +173,13 @@ def test_an_unhandled_choice_fails_loudly(relpath, field):
 
 
 def test_docker_files_branch_only_where_listed():
-    """docker-compose.yml and .dockerignore do not branch on a choice; the files above are all that do."""
+    """docker-compose.yml and .dockerignore do not branch on a choice; the files above are all that do.
+    (.dockerignore lets the project .npmrc in when npm_registry, a free-text answer, is set.)"""
+    choices = [key for key, value in COOKIECUTTER_JSON.items() if isinstance(value, list) and not key.startswith("_")]
     for relpath in ("docker-compose.yml", ".dockerignore"):
         source = (PROJECT_TEMPLATE / relpath).read_text(encoding="utf-8")
-        assert "{%" not in source, f"{relpath} branches: list it in BRANCHES"
+        for field in choices:
+            assert f"cookiecutter.{field}" not in source, f"{relpath} branches on {field}: list it in BRANCHES"
 
 
 SECRET_PATTERNS = ("**/.env", "**/.env.*", "!**/.env.example", "**/.npmrc", "**/*.pem", "**/*.key", "**/secrets/")
