@@ -122,6 +122,10 @@ def assert_project_follows(project: Path, answers: dict) -> None:
     assert read(".nvmrc").strip() == answers["node_version"]
     assert answers["base_image"] in read("Dockerfile.production")
     assert re.search(rf"^AUTH_MODE={answers['auth_mode']}$", read(".env.example"), re.MULTILINE)
+    if answers.get("auth_issuer"):
+        example = read(".env.example").splitlines()
+        assert f"AUTH_ISSUER={answers['auth_issuer']}" in example
+        assert f"AUTH_JWKS_URL={answers['auth_jwks_url']}" in example
     assert package["license"] == ("UNLICENSED" if answers["license"] == "proprietary" else answers["license"])
     if "author_name" in answers:
         assert answers["author_name"] in json.dumps(package, ensure_ascii=False)
@@ -294,6 +298,16 @@ def test_image_builds_read_the_project_npmrc_only_when_there_is_one(dockerfile):
     assert copies and set(copies) == {" .npmrc"}, copies
     without = re.findall(r"^COPY package\.json package-lock\.json(.*) \./$", render_file(dockerfile), re.MULTILINE)
     assert len(without) == len(copies) and set(without) == {""}
+
+
+def test_cloud_build_step_images_follow_the_container_registry(bake_cached):
+    def step_images(**answers) -> list[str]:
+        build = yaml.safe_load((bake_cached(cloud_run=True, **answers) / "cloudbuild.yaml").read_text(encoding="utf-8"))
+        return [step["name"] for step in build["steps"]]
+
+    public = step_images()
+    assert public and all(image.startswith("gcr.io/") for image in public), public
+    assert step_images(container_registry=MIRROR) == [f"{MIRROR}/{image}" for image in public]
 
 
 def test_github_ci_takes_buildkit_from_the_registry_and_npm_credentials_from_a_secret(bake_cached):
