@@ -171,6 +171,24 @@ def test_readme_team_defaults_file_answers_every_question(tmp_path):
     assert_project_follows(project, answers)
 
 
+def test_interactive_prompts_offer_the_team_defaults(tmp_path):
+    """Without --no-input every question is asked (each prompt renders) and Enter takes the file's answer."""
+    text = readme_team_defaults()
+    team = yaml.safe_load(text)["default_context"]
+    config = tmp_path / "team-defaults.yaml"
+    config.write_text(f"{text}replay_dir: {tmp_path / 'replay'}\n", encoding="utf-8")
+    command = [sys.executable, "-m", "cookiecutter", "--config-file", str(config), "-o", str(tmp_path / "out")]
+    result = subprocess.run(
+        [*command, str(TEMPLATE_DIR)], cwd=tmp_path, input="\n" * 60, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    questions = len([key for key in COOKIECUTTER_JSON if not key.startswith("_")])
+    asked = {int(n) for n, total in re.findall(r"\[(\d+)/(\d+)\]", result.stdout) if int(total) == questions}
+    assert asked == set(range(1, questions + 1)), result.stdout[-3000:]
+    answers = replayed_answers(tmp_path / "replay")
+    assert {key: answers[key] for key in team} == team
+
+
 def test_a_defaults_file_moving_every_option_is_followed(tmp_path):
     """Every option off its template default, only from the file: each answer is the file's."""
     moved = moved_defaults(COOKIECUTTER_JSON)
