@@ -315,7 +315,9 @@ def test_image_builds_read_the_project_npmrc_only_when_there_is_one(dockerfile):
     with_registry = render_file(dockerfile, npm_registry=NPM_REGISTRY)
     copies = re.findall(r"^COPY package\.json package-lock\.json(.*) \./$", with_registry, re.MULTILINE)
     assert copies and set(copies) == {" .npmrc"}, copies
-    without = re.findall(r"^COPY package\.json package-lock\.json(.*) \./$", render_file(dockerfile), re.MULTILINE)
+    without = re.findall(
+        r"^COPY package\.json package-lock\.json(.*) \./$", render_file(dockerfile, npm_registry=""), re.MULTILINE
+    )
     assert len(without) == len(copies) and set(without) == {""}
 
 
@@ -354,7 +356,7 @@ def test_github_ci_takes_buildkit_from_the_registry_and_npm_credentials_from_a_s
 
 
 def test_npm_registry_writes_a_project_npmrc_without_credentials(bake_cached):
-    project = bake_cached(npm_registry="https://npm.example.com/repository/npm-group")
+    project = bake_cached(npm_registry="https://npm.example.com/repository/npm-group", cloud_run=True)
     lines = (project / ".npmrc").read_text(encoding="utf-8").splitlines()
     settings = [line for line in lines if line.strip() and not line.lstrip().startswith(("#", ";"))]
     assert settings == ["registry=https://npm.example.com/repository/npm-group/"]
@@ -367,7 +369,7 @@ def test_npm_registry_writes_a_project_npmrc_without_credentials(bake_cached):
 
 
 def test_no_npm_registry_means_no_npmrc_and_every_npmrc_kept_out(bake_cached):
-    project = bake_cached(npm_registry="")
+    project = bake_cached(npm_registry="", cloud_run=True)
     assert not (project / ".npmrc").exists()
     for ignore_file in (".dockerignore", ".gcloudignore"):
         patterns = (project / ignore_file).read_text(encoding="utf-8").splitlines()
@@ -387,7 +389,10 @@ def test_identity_provider_answers_reach_cloud_run_and_kubernetes(bake_cached):
     }
     assert_project_follows(bake_cached(**answers), answers)
     placeholder = yaml.safe_load(
-        (bake_cached(cloud_run=True, auth_mode="jwt") / "deploy/cloud-run/service.yaml").read_text(encoding="utf-8")
+        (
+            bake_cached(cloud_run=True, auth_mode="jwt", auth_issuer="", auth_jwks_url="")
+            / "deploy/cloud-run/service.yaml"
+        ).read_text(encoding="utf-8")
     )
     env = {item["name"]: item["value"] for item in placeholder["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["AUTH_ISSUER"].startswith("https://auth.example.com/")
