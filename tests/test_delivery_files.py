@@ -555,13 +555,21 @@ def js_to_python_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(re.sub(r"\(\?<(?![=!])", "(?P<", pattern))
 
 
+# A port of the parts of Renovate (lib/modules/manager/custom/regex, manager/dockerfile/extract.ts,
+# workers/repository/update/branch/auto-replace.ts) that decide what renovate.json sees in the
+# Dockerfiles and whether an update can be written back. Renovate itself needs the network.
+
+
 def renovate_matches(config: dict, relative: str, text: str) -> list[dict]:
-    """What Renovate's custom regex managers extract from one file (managerFilePatterns are /regex/)."""
+    """What Renovate's custom regex managers extract from one file (managerFilePatterns are /regex/).
+
+    Renovate compiles matchStrings with the `g` flag only: `^` and `$` are the file's ends."""
     found = []
     for manager in config["customManagers"]:
         patterns = [js_to_python_regex(p.strip("/")) for p in manager["managerFilePatterns"]]
         if not any(p.search(relative) for p in patterns):
             continue
+        assert manager.get("matchStringsStrategy", "any") == "any", "only the `any` strategy is modelled here"
         for match_string in manager["matchStrings"]:
             for match in js_to_python_regex(match_string).finditer(text):
                 groups = {k: v for k, v in match.groupdict().items() if v is not None}
@@ -571,33 +579,181 @@ def renovate_matches(config: dict, relative: str, text: str) -> list[dict]:
     return found
 
 
+DOCKERFILE_ARG = re.compile(r"^[ \t]*ARG(?:\\[ \t]*\r?\n| |\t|#.*?\r?\n)+(?P<name>\w+)[ =](?P<value>\S*)", re.I | re.M)
+DOCKERFILE_FROM = re.compile(
+    r"^[ \t]*FROM(?:\\[ \t]*\r?\n| |\t|#.*?\r?\n|--platform=\S+)+(?P<image>\S+)"
+    r"(?:(?:\\[ \t]*\r?\n| |\t|#.*?\r?\n)+as[ \t]+(?P<name>\S+))?",
+    re.I | re.M,
+)
+DOCKERFILE_VARIABLE = re.compile(r"(?P<full>\\?\$(?P<simple>\w+)|\\?\$\{(?P<complex>\w+)(?::.+?)?\}+)", re.I)
+CONTINUED = re.compile(r"\\[ \t]*$|^[ \t]*#", re.M)
+
+
+def _split_image(image: str) -> dict:
+    if "$" in image:
+        default = re.fullmatch(r"\$\{.+?:-\"?(?P<value>.*?)\"?\}", image)
+        if default:
+            image = default["value"]
+        if "$" in image:
+            return {"skipReason": "contains-variable"}
+    tag_part, _, digest = image.partition("@")
+    parts = tag_part.split(":")
+    if len(parts) == 1 or "/" in parts[-1]:
+        dep = {"depName": tag_part}
+    else:
+        dep = {"depName": ":".join(parts[:-1]), "currentValue": parts[-1]}
+    if digest:
+        dep["currentDigest"] = digest
+    return dep
+
+
+def _auto_replace_template(dep: dict) -> str:
+    template = dep["replaceString"]
+    if dep.get("currentValue"):
+        placeholder = "{{#if newValue}}{{newValue}}{{/if}}"
+        if not dep.get("currentDigest"):
+            placeholder += "{{#if newDigest}}@{{newDigest}}{{/if}}"
+        template = template.replace(dep["currentValue"], placeholder, 1)
+    if dep.get("currentDigest"):
+        template = template.replace(dep["currentDigest"], "{{#if newDigest}}{{newDigest}}{{/if}}", 1)
+    return template
+
+
+def renovate_dockerfile_deps(text: str) -> list[dict]:
+    """Renovate's dockerfile manager: FROM images, with ARG defaults substituted (one level)."""
+    lines = text.split("\n")
+    deps, stages, args, arg_lines = [], [], {}, {}
+    number = 0
+    while number < len(lines):
+        start, instruction, lookahead = number, lines[number], lines[number]
+        while not instruction.lstrip().startswith("#") and CONTINUED.search(lookahead):
+            number += 1
+            lookahead = lines[number] if number < len(lines) else ""
+            instruction += "\n" + lookahead
+        arg = DOCKERFILE_ARG.search(instruction)
+        if arg:
+            arg_lines[arg["name"]] = (start, number)
+            args[arg["name"]] = arg["value"].strip("\"'")
+        source = DOCKERFILE_FROM.search(instruction)
+        if source:
+            image, ranges = source["image"], [(start, number)]
+            if "$" in image:
+                for match in list(DOCKERFILE_VARIABLE.finditer(image)):
+                    name = match["simple"] or match["complex"]
+                    if name in args:
+                        image = image.replace(match["full"], args[name])
+                        ranges.append(arg_lines[name])
+            if source["name"]:
+                stages.append(source["name"])
+            if image != "scratch" and image not in stages:
+                dep = {**_split_image(image), "datasource": "docker", "replaceString": image}
+                dep["autoReplaceStringTemplate"] = (
+                    "{{depName}}{{#if newValue}}:{{newValue}}{{/if}}{{#if newDigest}}@{{newDigest}}{{/if}}"
+                )
+                wanted = [
+                    r
+                    for r in ranges
+                    for line in range(r[0], r[1] + 1)
+                    if (dep.get("currentValue") and dep["currentValue"] in lines[line])
+                    or (dep.get("currentDigest") and dep["currentDigest"] in lines[line])
+                ]
+                if len(ranges) > 1 and wanted:
+                    first, last = min(r[0] for r in wanted), max(r[1] for r in wanted)
+                    dep["replaceString"] = "\n".join(lines[first : last + 1]) + (
+                        "" if dep.get("currentDigest") else "\n"
+                    )
+                    dep["autoReplaceStringTemplate"] = _auto_replace_template(dep)
+                deps.append(dep)
+        number += 1
+    return deps
+
+
+def handlebars(template: str, values: dict) -> str:
+    """The subset of Handlebars the templates above use: {{x}}, {{{x}}}, {{#if x}}...{{/if}}."""
+    text = re.sub(
+        r"\{\{#if (\w+)\}\}(.*?)\{\{/if\}\}", lambda m: m[2] if values.get(m[1]) else "", template, flags=re.S
+    )
+    text = re.sub(r"\{\{\{?(\w+)\}?\}\}", lambda m: str(values.get(m[1]) or ""), text)
+    assert "{{" not in text, f"unsupported Handlebars in {template!r}"
+    return text
+
+
+def renovate_docker_deps(config: dict, relative: str, text: str) -> list[dict]:
+    """Every docker-datasource dependency the managers renovate.json enables find in a Dockerfile."""
+    deps = []
+    if "dockerfile" in config["enabledManagers"]:
+        deps += [dep for dep in renovate_dockerfile_deps(text) if "skipReason" not in dep]
+    if "custom.regex" in config["enabledManagers"]:
+        for manager in config["customManagers"]:
+            if manager.get("datasourceTemplate") != "docker":
+                continue
+            one = {**config, "customManagers": [manager]}
+            for groups in renovate_matches(one, relative, text):
+                (match,) = [
+                    m
+                    for s in manager["matchStrings"]
+                    for m in js_to_python_regex(s).finditer(text)
+                    if m.groupdict().get("depName") == groups["depName"]
+                    and m.groupdict().get("currentValue") == groups.get("currentValue")
+                ]
+                template = manager.get("autoReplaceStringTemplate")
+                deps.append({**groups, "replaceString": match[0], "autoReplaceStringTemplate": template})
+    return deps
+
+
+def renovate_write_update(config: dict, relative: str, text: str, index: int, new_value: str, new_digest: str) -> str:
+    """Renovate's doAutoReplace for deps[index]: the new file, or AssertionError where Renovate's own
+    check (re-extract, compare value and digest) would fail the branch ("update failure")."""
+    dep = renovate_docker_deps(config, relative, text)[index]
+    upgrade = {**dep, "newValue": new_value, "newDigest": new_digest}
+    if dep.get("autoReplaceStringTemplate"):
+        replacement = handlebars(dep["autoReplaceStringTemplate"], upgrade)
+    else:
+        replacement = dep["replaceString"]
+        if dep.get("currentValue"):
+            replacement = replacement.replace(dep["currentValue"], new_value)
+        if dep.get("currentDigest"):
+            replacement = replacement.replace(dep["currentDigest"], new_digest)
+    position = text.index(dep["replaceString"])
+    while position != -1:
+        candidate = text[:position] + replacement + text[position + len(dep["replaceString"]) :]
+        after = renovate_docker_deps(config, relative, candidate)
+        if len(after) > index and after[index].get("currentValue") == new_value:
+            if after[index].get("currentDigest") == new_digest:
+                return candidate
+        position = text.find(dep["replaceString"], position + 1)
+    raise AssertionError(f"Renovate could not write {new_value}@{new_digest} for {dep['depName']} in {relative}")
+
+
 ARG_DEFAULT = re.compile(r"^ARG (?P<name>\w+)=(?P<value>\S+)", re.MULTILINE)
 FROM_ARG = re.compile(r"^FROM (?:--platform=\S+ )?\$\{?(?P<name>\w+)\}?", re.MULTILINE)
+DOCKERFILES = ("Dockerfile.production", "Dockerfile.development")
 
 
 @pytest.mark.parametrize("ci", ["github", "gitlab"])
 @pytest.mark.parametrize("base_image", OPTIONS["base_image"])
 def test_renovate_sees_every_base_image_declared_through_arg(bake_cached, base_image, ci):
-    """Apply renovate.json's regexes to the rendered Dockerfiles: every image a FROM takes from an
-    ARG default is extracted, either whole (name:tag[@digest]) or through ARG NODE_VERSION."""
+    """Every image a FROM takes from an ARG default is seen: whole by the dockerfile manager (which
+    substitutes ARG defaults), or through ARG NODE_VERSION by the Node.js regex, never by both."""
     project = bake_cached(base_image=base_image, ci=ci, node_version=OPTIONS["node_version"][0])
     config = json.loads((project / "renovate.json").read_text(encoding="utf-8"))
     node_major = (project / ".nvmrc").read_text(encoding="utf-8").strip()
-    for dockerfile in ("Dockerfile.production", "Dockerfile.development"):
+    for dockerfile in DOCKERFILES:
         text = (project / dockerfile).read_text(encoding="utf-8")
-        matches = renovate_matches(config, dockerfile, text)
+        node = [m for m in renovate_matches(config, dockerfile, text) if m["depName"] == "node"]
+        docker = renovate_docker_deps(config, dockerfile, text)
         defaults = {m["name"]: m["value"] for m in ARG_DEFAULT.finditer(text)}
         images = {defaults[m["name"]] for m in FROM_ARG.finditer(text) if m["name"] in defaults}
         assert images, f"{dockerfile}: no FROM takes its image from an ARG default"
         for image in images:
             if "${NODE_VERSION}" in image:
-                node = [m for m in matches if m["depName"] == "node"]
                 assert [m["currentValue"] for m in node] == [defaults["NODE_VERSION"]] == [node_major], dockerfile
             else:
                 name, _, tag = image.partition("@")[0].rpartition(":")
-                assert {"depName": name, "currentValue": tag} in [
-                    {"depName": m["depName"], "currentValue": m["currentValue"]} for m in matches
-                ], f"{dockerfile}: renovate.json does not see {image}"
+                seen = [(d["depName"], d.get("currentValue")) for d in docker]
+                assert (name, tag) in seen, f"{dockerfile}: renovate.json does not see {image}"
+        # One manager per image: two would open two competing pull requests for one line.
+        assert len({d["replaceString"] for d in docker}) == len(docker), docker
     # .nvmrc moves with the Dockerfiles (one Node.js group).
     assert [m["currentValue"] for m in renovate_matches(config, ".nvmrc", node_major + "\n")] == [node_major]
     if ci == "gitlab":
@@ -611,25 +767,72 @@ def test_renovate_sees_every_base_image_declared_through_arg(bake_cached, base_i
         ]
 
 
-def test_renovate_regex_sees_literal_and_digest_pinned_images(baked):
-    """The whole-image regex on the ARG shapes the Dockerfiles use (values here are examples)."""
-    config = json.loads((baked("all-on") / "renovate.json").read_text(encoding="utf-8"))
+def _pins_digests(config: dict) -> bool:
+    return any(
+        rule.get("pinDigests") and "docker" in rule.get("matchDatasources", []) for rule in config["packageRules"]
+    )
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+@pytest.mark.parametrize("base_image", OPTIONS["base_image"])
+def test_renovate_can_pin_and_refresh_every_whole_base_image_digest(bake_cached, base_image, ci):
+    """renovate.json asks for digests on the whole base images: Renovate must be able to write the
+    pin (where the ARG has no digest yet), then a newer digest, and a new tag, into the ARG line."""
+    project = bake_cached(base_image=base_image, ci=ci, node_version=OPTIONS["node_version"][0])
+    config = json.loads((project / "renovate.json").read_text(encoding="utf-8"))
+    assert _pins_digests(config)
+    first, second = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    for dockerfile in DOCKERFILES:
+        text = (project / dockerfile).read_text(encoding="utf-8")
+        for index, dep in enumerate(renovate_docker_deps(config, dockerfile, text)):
+            pinned = renovate_write_update(config, dockerfile, text, index, dep["currentValue"], first)
+            changed = [(a, b) for a, b in zip(text.split("\n"), pinned.split("\n"), strict=True) if a != b]
+            assert changed == [(changed[0][0], changed[0][0] + f"@{first}")], changed
+            assert changed[0][0].startswith("ARG "), "the ARG default is what changes, never the FROM"
+            refreshed = renovate_write_update(config, dockerfile, pinned, index, dep["currentValue"], second)
+            assert f"{dep['depName']}:{dep['currentValue']}@{second}\n" in refreshed
+            retagged = renovate_write_update(config, dockerfile, refreshed, index, "new-tag", first)
+            assert f"{dep['depName']}:new-tag@{first}\n" in retagged
+
+
+def test_renovate_model_on_the_arg_shapes_the_dockerfiles_use():
+    """The dockerfile-manager port on literal, digest-pinned and ${NODE_VERSION} images (example values)."""
     text = (
         "ARG NODE_VERSION=26\n"
         "ARG BUILD_IMAGE=node:${NODE_VERSION}-trixie-slim\n"
         "ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian13:nonroot\n"
         f"ARG DEV_IMAGE=debian:trixie-slim@sha256:{'0' * 64}\n"
+        "FROM ${BUILD_IMAGE} AS build\n"
+        "FROM build AS test\n"
+        "FROM ${DEV_IMAGE} AS dev\n"
+        "FROM ${RUNTIME_IMAGE} AS runtime\n"
     )
-    found = renovate_matches(config, "Dockerfile.production", text)
-    assert {"depName": "node", "currentValue": "26", "datasource": "node-version"} in found
-    assert {"depName": "gcr.io/distroless/cc-debian13", "currentValue": "nonroot", "datasource": "docker"} in found
-    assert {
-        "depName": "debian",
-        "currentValue": "trixie-slim",
-        "currentDigest": f"sha256:{'0' * 64}",
-        "datasource": "docker",
-    } in found
-    assert len(found) == 3  # node:${NODE_VERSION}-... is the NODE_VERSION match, not a second image
+    deps = renovate_dockerfile_deps(text)
+    assert [d.get("skipReason") for d in deps] == ["contains-variable", None, None]
+    assert [(d["depName"], d["currentValue"], d.get("currentDigest")) for d in deps[1:]] == [
+        ("debian", "trixie-slim", f"sha256:{'0' * 64}"),
+        ("gcr.io/distroless/cc-debian13", "nonroot", None),
+    ]
+    config = {"enabledManagers": ["dockerfile"], "customManagers": []}
+    new = "sha256:" + "f" * 64
+    assert f"ARG DEV_IMAGE=debian:trixie-slim@{new}\n" in renovate_write_update(
+        config, "Dockerfile", text, 0, "trixie-slim", new
+    )
+    # A regex manager without autoReplaceStringTemplate can swap a digest but never add one:
+    # Renovate's pin fails for it (the reason the whole images are the dockerfile manager's).
+    regex = {
+        "enabledManagers": ["custom.regex"],
+        "customManagers": [
+            {
+                "customType": "regex",
+                "managerFilePatterns": ["/Dockerfile/"],
+                "matchStrings": ["ARG \\w*IMAGE=(?<depName>[^\\s:@$]+):(?<currentValue>[^\\s@$]+)\\s"],
+                "datasourceTemplate": "docker",
+            }
+        ],
+    }
+    with pytest.raises(AssertionError, match="could not write"):
+        renovate_write_update(regex, "Dockerfile", text, 0, "nonroot", new)
 
 
 def test_update_bots_cover_npm_images_and_actions(baked):
@@ -639,9 +842,10 @@ def test_update_bots_cover_npm_images_and_actions(baked):
     assert set(ecosystems) == {"npm", "github-actions"}
     assert all(u.get("groups") for u in ecosystems.values())
     renovate_github = json.loads((github / "renovate.json").read_text(encoding="utf-8"))
-    assert renovate_github["enabledManagers"] == ["custom.regex"]  # Dependabot does npm and actions
+    # Dependabot does npm and actions; Renovate the base images (dockerfile) and the Node.js major (regex).
+    assert set(renovate_github["enabledManagers"]) == {"dockerfile", "custom.regex"}
     renovate_gitlab = json.loads((baked("all-on") / "renovate.json").read_text(encoding="utf-8"))
-    assert set(renovate_gitlab["enabledManagers"]) == {"npm", "gitlabci", "custom.regex"}
+    assert set(renovate_gitlab["enabledManagers"]) == {"npm", "gitlabci", "dockerfile", "custom.regex"}
     groups = {rule.get("groupName") for rule in renovate_gitlab["packageRules"]}
     assert {"Node.js", "base images", "CI images", "npm minor and patch"} <= groups
     assert not (baked("all-on") / ".github").exists()
