@@ -718,9 +718,9 @@ def renovate_write_update(config: dict, relative: str, text: str, index: int, ne
     while position != -1:
         candidate = text[:position] + replacement + text[position + len(dep["replaceString"]) :]
         after = renovate_docker_deps(config, relative, candidate)
-        if len(after) > index and after[index].get("currentValue") == new_value:
-            if after[index].get("currentDigest") == new_digest:
-                return candidate
+        found = after[index] if len(after) > index else {}
+        if (found.get("currentValue"), found.get("currentDigest")) == (new_value, new_digest):
+            return candidate
         position = text.find(dep["replaceString"], position + 1)
     raise AssertionError(f"Renovate could not write {new_value}@{new_digest} for {dep['depName']} in {relative}")
 
