@@ -530,7 +530,18 @@ def test_gitlab_ci_publishes_signed_images(baked):
     assert [name for name, job in jobs.items() if "id_tokens" in job] == ["publish"]
     publish = jobs["publish"]
     assert publish["id_tokens"] == {"SIGSTORE_ID_TOKEN": {"aud": "sigstore"}}
-    assert publish["rules"] == [{"if": "$CI_COMMIT_TAG"}, {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
+    (tag_rule, branch_rule) = publish["rules"]
+    assert branch_rule == {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}
+    # Version tags only, as on GitHub (on.push.tags: v*): `$CI_COMMIT_TAG =~ /regex/`.
+    tag_match = re.fullmatch(r"\$CI_COMMIT_TAG =~ /(.+)/", tag_rule["if"])
+    assert tag_match, tag_rule
+    for tag, publishes in (("v1.2.3", True), ("v0.1.0-rc.1", True), ("docs-snapshot", False), ("latest", False)):
+        assert bool(re.search(tag_match.group(1), tag)) is publishes, tag
+    # A newer pipeline never cancels a publish half-way (pushed but unsigned, or half the tags).
+    assert publish.get("interruptible", gitlab.get("default", {}).get("interruptible", False)) is False
+    # The published image carries the project's licence, whatever the Dockerfile labels.
+    assert '--label org.opencontainers.image.licenses="$license"' in "\n".join(publish["script"])
+    assert "require('./package.json').license" in "\n".join(publish["script"])
     script = "\n".join(publish["script"])
     signed = '$CI_REGISTRY_IMAGE@$digest"'
     for fragment in ("--provenance=mode=max", "--sbom=true", "--push", "cosign sign --yes", signed):
