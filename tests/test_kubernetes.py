@@ -34,7 +34,7 @@ from mcp.client.streamable_http import streamable_http_client
 from support import docker_engine
 from support.bake import TEMPLATE_DIR, bake_with_cli
 from support.docker_engine import find_engine
-from support.kustomize import build
+from support.kustomize import Unsupported, build
 from support.mcp_client import run_session
 from support.round_robin_proxy import RoundRobinProxy
 from support.server_process import ServerProcess, free_port
@@ -312,6 +312,51 @@ def test_auth_configuration_comes_from_a_config_map_and_a_secret_never_the_image
     assert not [name for name in config_map["data"] if secretish.search(name)], "secrets never go in the ConfigMap"
     assert not [name for name, variable in env.items() if secretish.search(name) and "value" in variable]
     assert "deploy/" in (project / ".dockerignore").read_text(encoding="utf-8"), "manifests never enter the image"
+
+
+# Patches a user may add to the overlay. Each one: the offline renderer gives what kustomize gives,
+# or refuses it with Unsupported; it never renders something else in silence.
+USER_PATCHES = {
+    "env-added": {"env": [{"name": "LOG_LEVEL", "value": "debug"}, {"name": "EXTRA", "value": "1"}]},
+    "env-changed": {"env": [{"name": "PORT", "value": "9999"}]},
+    "env-mixed": {"env": [{"name": "EXTRA", "value": "1"}, {"name": "PORT", "value": "9999"}]},
+    "volume-mount-by-mount-path": {"volumeMounts": [{"name": "tmp", "mountPath": "/var/tmp"}]},
+    "container-port-by-number": {"ports": [{"name": "metrics", "containerPort": 9464}]},
+    "resources": {"resources": {"limits": {"memory": "1Gi"}}},
+    "delete-directive": {"$patch": "delete"},
+}
+
+
+@pytest.mark.parametrize("patch_name", USER_PATCHES)
+def test_offline_renderer_matches_kustomize_or_refuses_a_patch(bake_cached, tmp_path, patch_name):
+    command = _kustomize_command()
+    if command is None:
+        pytest.skip("neither kustomize nor kubectl is on PATH: nothing to compare the renderer with")
+    project = bake_cached(**VARIANTS[0])
+    tree = tmp_path / "kubernetes"
+    shutil.copytree(project / KUBERNETES_DIR, tree)
+    overlay = tree / "overlays/production"
+    container = {"name": "server", **USER_PATCHES[patch_name]}
+    patch = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": project.name},
+        "spec": {"template": {"spec": {"containers": [container]}}},
+    }
+    (overlay / "user-patch.yaml").write_text(yaml.safe_dump(patch), encoding="utf-8")
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text(encoding="utf-8"))
+    kustomization["patches"].append({"path": "user-patch.yaml"})
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
+
+    result = subprocess.run([*command, str(overlay)], capture_output=True, text=True, timeout=120)
+    try:
+        offline = build(overlay)
+    except Unsupported:
+        return  # refused, which is honest
+    assert result.returncode == 0, f"kustomize refused what the renderer accepted: {result.stderr}"
+    real = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    key = lambda resource: (resource["kind"], resource["metadata"]["name"])  # noqa: E731
+    assert sorted(offline, key=key) == sorted(real, key=key)
 
 
 def test_commented_secret_generator_works_once_uncommented(rendered, tmp_path):
