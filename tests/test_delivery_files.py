@@ -985,14 +985,19 @@ SPDX_LABEL = {
 }
 
 
+# Was a skip whenever the label was missing, i.e. always: no Dockerfile.production has carried it,
+# although the README promises it. The images branch owns that file; strict, so the marker must go
+# the moment the label lands. (Published images get it from the CI publish jobs meanwhile.)
+@pytest.mark.xfail(
+    strict=True,
+    reason="Dockerfile.production has no org.opencontainers.image.licenses label yet (images branch owns it)",
+)
 @pytest.mark.parametrize("license_choice", OPTIONS["license"])
 def test_image_licenses_label_follows_the_answer(bake_cached, license_choice):
     project = bake_cached(license=license_choice)
     dockerfile = (project / "Dockerfile.production").read_text(encoding="utf-8")
     labels = re.findall(r'org\.opencontainers\.image\.licenses="([^"]*)"', dockerfile)
-    if not labels:
-        pytest.skip("Dockerfile.production has no org.opencontainers.image.licenses label on this branch")
-    assert labels == [SPDX_LABEL[license_choice]]
+    assert labels == [SPDX_LABEL[license_choice]], "Dockerfile.production must label the image with the licence"
 
 
 def test_published_image_keeps_the_projects_licence_label(baked):
