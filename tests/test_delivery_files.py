@@ -524,6 +524,161 @@ def test_github_ci_publishes_signed_images_with_least_privilege(baked):
                 assert s["with"]["push"] is False, name
 
 
+# --- GitHub Actions expressions ------------------------------------------------------------
+# A small evaluator for the subset the workflows' `if:` use (contexts, literals, ==, !=, !, &&,
+# ||, parentheses, startsWith, contains, format), with GitHub's semantics: string comparison
+# ignores case, && and || return an operand, a missing property is null.
+
+EXPRESSION_TOKEN = re.compile(
+    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>\d+(?:\.\d+)?)|(?P<op>==|!=|&&|\|\||[!(),])"
+    r"|(?P<name>[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*))"
+)
+
+
+def github_expression(source: str, context: dict):
+    source = source.strip()
+    if source.startswith("${{") and source.endswith("}}"):
+        source = source[3:-2]
+    tokens, position = [], 0
+    while position < len(source.rstrip()):
+        match = EXPRESSION_TOKEN.match(source, position)
+        assert match and match.end() > position, f"cannot read {source[position:]!r}"
+        tokens.append({k: v for k, v in match.groupdict().items() if v is not None})
+        position = match.end()
+    tokens.append({"end": ""})
+    index = 0
+
+    def peek(kind: str, value: str | None = None) -> bool:
+        return kind in tokens[index] and (value is None or tokens[index][kind] == value)
+
+    def take(kind: str, value: str | None = None) -> str:
+        nonlocal index
+        assert peek(kind, value), f"expected {value or kind} in {source!r}"
+        index += 1
+        return tokens[index - 1][kind]
+
+    def equal(left, right) -> bool:
+        if isinstance(left, str) and isinstance(right, str):
+            return left.lower() == right.lower()
+        return left == right
+
+    def primary():
+        if peek("op", "!"):
+            take("op")
+            return not primary()
+        if peek("op", "("):
+            take("op")
+            value = either()
+            take("op", ")")
+            return value
+        if peek("string"):
+            return take("string")[1:-1].replace("''", "'")
+        if peek("number"):
+            return float(take("number"))
+        name = take("name")
+        if peek("op", "("):
+            take("op")
+            args = [] if peek("op", ")") else [either()]
+            while peek("op", ","):
+                take("op")
+                args.append(either())
+            take("op", ")")
+            functions = {
+                "startswith": lambda text, prefix: str(text or "").lower().startswith(str(prefix).lower()),
+                "contains": lambda text, part: str(part).lower() in str(text or "").lower(),
+                "format": lambda pattern, *values: re.sub(r"\{(\d+)\}", lambda m: str(values[int(m[1])]), pattern),
+            }
+            return functions[name.lower()](*args)
+        literals = {"true": True, "false": False, "null": None}
+        if name in literals:
+            return literals[name]
+        value = context
+        for part in name.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    def comparison():
+        left = primary()
+        while peek("op", "==") or peek("op", "!="):
+            operator, right = take("op"), primary()
+            left = equal(left, right) if operator == "==" else not equal(left, right)
+        return left
+
+    def both():
+        left = comparison()
+        while peek("op", "&&"):
+            take("op")
+            right = comparison()
+            left = right if left else left
+        return left
+
+    def either():
+        left = both()
+        while peek("op", "||"):
+            take("op")
+            right = both()
+            left = left if left else right
+        return left
+
+    value = either()
+    take("end")
+    return value
+
+
+def github_event(event: str, ref: str, default_branch: str = "main", private: bool = False, **variables) -> dict:
+    return {
+        "github": {
+            "event_name": event,
+            "ref": ref,
+            "event": {"repository": {"default_branch": default_branch, "private": private}},
+        },
+        "vars": variables,
+    }
+
+
+def test_the_expression_evaluator_follows_github_semantics():
+    context = {"github": {"ref": "refs/heads/Main", "n": None}, "vars": {}}
+    assert github_expression("github.ref == 'refs/heads/main'", context) is True  # case-insensitive
+    assert github_expression("${{ !github.n && 'x' || 'y' }}", context) == "x"
+    assert github_expression("format('refs/heads/{0}', 'a') != github.ref", context) is True
+    assert github_expression("startsWith(github.ref, 'refs/tags/') || vars.MISSING", context) is None
+
+
+def test_publish_runs_only_for_pushes_to_the_default_branch_and_version_tags(baked):
+    """The publish job's `if:` evaluated on the events it must and must not publish for."""
+    workflow = yaml.safe_load((baked("defaults") / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    condition = workflow["jobs"]["publish"]["if"]
+    cases = {
+        ("push", "refs/heads/main", "main"): True,
+        ("push", "refs/heads/master", "master"): True,
+        ("push", "refs/tags/v1.2.3", "main"): True,
+        ("push", "refs/heads/master", "main"): False,  # a branch that is not the default
+        ("push", "refs/heads/feature", "main"): False,
+        ("pull_request", "refs/pull/7/merge", "main"): False,
+        ("pull_request", "refs/heads/main", "main"): False,
+        ("workflow_dispatch", "refs/heads/main", "main"): False,
+        ("schedule", "refs/heads/main", "main"): False,
+    }
+    for (event, ref, default_branch), publishes in cases.items():
+        result = bool(github_expression(condition, github_event(event, ref, default_branch)))
+        assert result is publishes, (event, ref, default_branch)
+
+
+def test_build_provenance_attestation_is_skipped_where_github_offers_none(baked):
+    """Artifact attestations exist for public repositories, and for private ones on Enterprise
+    Cloud only: a private repository skips the step unless it opts in."""
+    workflow = yaml.safe_load((baked("defaults") / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    (attest,) = [s for s in workflow["jobs"]["publish"]["steps"] if "attest" in s.get("uses", "")]
+    assert "if" in attest, "without a condition the publish job fails in every private repository"
+    push = ("push", "refs/heads/main")
+    assert github_expression(attest["if"], github_event(*push, private=False))
+    assert not github_expression(attest["if"], github_event(*push, private=True))
+    assert github_expression(attest["if"], github_event(*push, private=True, BUILD_PROVENANCE_ATTESTATION="true"))
+    # Signing happens in every repository.
+    (sign,) = [s for s in workflow["jobs"]["publish"]["steps"] if "cosign sign" in s.get("run", "")]
+    assert "if" not in sign
+
+
 def test_gitlab_ci_publishes_signed_images(baked):
     gitlab = yaml.safe_load((baked("all-on") / ".gitlab-ci.yml").read_text(encoding="utf-8"))
     jobs = {name: job for name, job in gitlab.items() if isinstance(job, dict) and "script" in job}
