@@ -1021,6 +1021,11 @@ def test_template_repository_ci_update_workflow_and_dependabot():
     ci = yaml.safe_load((TEMPLATE_DIR / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
     runs = [s.get("run", "") for job in ci["jobs"].values() for s in job["steps"]]
     assert "scripts/run-tests.sh" in runs  # the README's test command, the full suite
+    # GitHub's Ubuntu runners restrict user namespaces; the offline-generation test needs one.
+    hooks_test = (TEMPLATE_DIR / "tests/test_hooks.py").read_text(encoding="utf-8")
+    if '"unshare", "--net", "--map-root-user"' in hooks_test:
+        before = runs[: runs.index("scripts/run-tests.sh")]
+        assert any("sysctl -w kernel.apparmor_restrict_unprivileged_userns=0" in run for run in before)
     # No repository names or registry paths: a fork runs it unchanged.
     for path in TEMPLATE_WORKFLOWS:
         text = path.read_text(encoding="utf-8")
