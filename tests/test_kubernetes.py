@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -277,6 +278,44 @@ def test_labels_and_selectors_agree_across_resources(rendered):
     assert {port["targetPort"] for port in kinds["Service"]["spec"]["ports"]} <= port_names
     for rule in kinds["NetworkPolicy"]["spec"]["ingress"]:
         assert {port["port"] for port in rule["ports"]} <= port_names
+
+
+def _admits(rules: list[dict], port: int, protocol: str, named: dict[str, int]) -> bool:
+    """Whether any NetworkPolicy rule lets (port, protocol) through to or from anywhere."""
+    for rule in rules:
+        peers = rule.get("to", rule.get("from"))
+        if peers:  # restricted to some peers: not "anywhere"
+            continue
+        for allowed in rule.get("ports") or [{}]:
+            number = named.get(allowed.get("port"), allowed.get("port"))
+            if allowed.get("protocol", "TCP") == protocol and number in (None, port):
+                return True
+    return False
+
+
+def test_network_policy_admits_the_server_port_dns_and_the_identity_provider_only(rendered):
+    """Evaluated, not string-matched: ingress to the server's port; egress to DNS and, for JWT,
+    to the JWKS URL's port; nothing else (API keys are checked locally)."""
+    answers, _, resources = rendered
+    kinds = by_kind(resources)
+    policy = kinds["NetworkPolicy"]["spec"]
+    assert set(policy["policyTypes"]) == {"Ingress", "Egress"}, "without both types, the other direction is open"
+    named = {port["name"]: port["containerPort"] for port in server_container(resources)["ports"]}
+    server_port = int(answers["port"])
+    assert _admits(policy["ingress"], server_port, "TCP", named)
+    assert not _admits(policy["ingress"], server_port + 1, "TCP", named), "only the server's port"
+    egress = policy["egress"]
+    assert _admits(egress, 53, "UDP", named) and _admits(egress, 53, "TCP", named), "DNS"
+    jwks = kinds["ConfigMap"]["data"].get("AUTH_JWKS_URL")
+    if answers["auth_mode"] == "jwt":
+        url = urllib.parse.urlsplit(jwks)
+        assert _admits(egress, url.port or {"https": 443, "http": 80}[url.scheme], "TCP", named), jwks
+    elif answers["auth_mode"] == "api_key":
+        assert jwks is None
+        assert not _admits(egress, 443, "TCP", named), "API keys need no egress beyond DNS"
+    else:
+        pytest.fail(f"unhandled auth_mode {answers['auth_mode']}")
+    assert not _admits(egress, 25, "TCP", named) and not _admits(egress, 5432, "TCP", named), "no open egress"
 
 
 # ------------------------------------------------------------------ configuration and secrets
