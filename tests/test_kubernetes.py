@@ -398,6 +398,45 @@ def test_offline_renderer_matches_kustomize_or_refuses_a_patch(bake_cached, tmp_
     assert sorted(offline, key=key) == sorted(real, key=key)
 
 
+def test_offline_renderer_matches_kustomize_or_refuses_a_cron_job(bake_cached, tmp_path):
+    """A CronJob added to the overlay: kustomize sets its image and renames its ConfigMap
+    reference; the renderer must do the same or refuse it."""
+    command = _kustomize_command()
+    if command is None:
+        pytest.skip("neither kustomize nor kubectl is on PATH: nothing to compare the renderer with")
+    project = bake_cached(**VARIANTS[0])
+    tree = tmp_path / "kubernetes"
+    shutil.copytree(project / KUBERNETES_DIR, tree)
+    overlay = tree / "overlays/production"
+    container = {
+        "name": "job",
+        "image": project.name,
+        "envFrom": [{"configMapRef": {"name": f"{project.name}-config"}}],
+    }
+    cron_job = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "nightly"},
+        "spec": {
+            "schedule": "0 3 * * *",
+            "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [container]}}}},
+        },
+    }
+    (overlay / "cron-job.yaml").write_text(yaml.safe_dump(cron_job), encoding="utf-8")
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text(encoding="utf-8"))
+    kustomization["resources"].append("cron-job.yaml")
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
+    result = subprocess.run([*command, str(overlay)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    try:
+        offline = build(overlay)
+    except Unsupported:
+        return
+    real = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    key = lambda resource: (resource["kind"], resource["metadata"]["name"])  # noqa: E731
+    assert sorted(offline, key=key) == sorted(real, key=key)
+
+
 def test_commented_secret_generator_works_once_uncommented(rendered, tmp_path):
     """The overlay's declarative alternative to `kubectl create secret`: uncommented, with the file
     it names created (and git-ignored), kustomize generates the Secret the pods reference."""

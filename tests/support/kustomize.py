@@ -29,6 +29,9 @@ import yaml
 
 SUPPORTED_FIELDS = {"apiVersion", "kind", "resources", "configMapGenerator", "images", "patches"}
 POD_SPEC_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
+# Pods kept elsewhere than spec.template.spec: kustomize sets their images and renames their
+# ConfigMap references; this renderer would skip them in silence, so it refuses them.
+OTHER_POD_KINDS = {"Pod", "CronJob", "PodTemplate"}
 
 
 class Unsupported(Exception):
@@ -88,7 +91,11 @@ def _build(folder: Path) -> tuple[list[dict], list[dict]]:
             resources += child_resources
             generated += child_generated
         else:
-            resources += [doc for doc in yaml.safe_load_all(target.read_text(encoding="utf-8")) if doc]
+            documents = [doc for doc in yaml.safe_load_all(target.read_text(encoding="utf-8")) if doc]
+            refused = sorted({doc.get("kind") for doc in documents} & OTHER_POD_KINDS)
+            if refused:
+                raise Unsupported(f"{target}: resources of kind {refused} (pod specs outside spec.template)")
+            resources += documents
     for generator in kustomization.get("configMapGenerator", []):
         _generate_config_map(generator, generated, folder)
     for image in kustomization.get("images", []):
