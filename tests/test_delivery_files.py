@@ -9,6 +9,7 @@ files are validated against check-jsonschema's vendored (offline) schemas.
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import json
 import os
@@ -1044,7 +1045,15 @@ def test_template_repository_ci_update_workflow_and_dependabot():
     dependabot = yaml.safe_load((TEMPLATE_DIR / ".github/dependabot.yml").read_text(encoding="utf-8"))
     ecosystems = {u["package-ecosystem"]: u for u in dependabot["updates"]}
     assert ecosystems["pip"]["directory"] == "/"
-    assert set(ecosystems["github-actions"]["directories"]) == {"/", "/{{cookiecutter.project_slug}}"}
+    directories = ecosystems["github-actions"]["directories"]
+    assert "/" in directories
+    # The generated project's workflows are found, by a glob without braces (Dependabot's glob
+    # matching may read {..} as alternatives): fnmatch here, as Dependabot matches folder names.
+    folders = [path.name for path in TEMPLATE_DIR.iterdir() if path.is_dir()]
+    (project_glob,) = [d for d in directories if d != "/"]
+    assert "{" not in project_glob and "}" not in project_glob, project_glob
+    assert fnmatch.filter(folders, project_glob.lstrip("/")) == ["{{cookiecutter.project_slug}}"]
+    assert (TEMPLATE_DIR / "{{cookiecutter.project_slug}}/.github/workflows/ci.yml").exists()
 
 
 # --- licence -------------------------------------------------------------------------------
