@@ -458,6 +458,85 @@ def test_pinned_tools_carry_checksums_and_match_versions_json():
     assert "cosign-release: ${{ env.COSIGN_VERSION }}" in github
 
 
+def _fake_tool_download(tmp_path: Path, name: str, archive: bool) -> tuple[Path, str]:
+    """A stand-in release asset: a `name` script (in a .tar.gz when archive), and its sha256."""
+    import hashlib
+    import io
+    import tarfile
+
+    script = f"#!/bin/sh\necho '{name} stand-in version'\n".encode()
+    asset = tmp_path / "asset"
+    if archive:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(script), 0o755
+            tar.addfile(info, io.BytesIO(script))
+        asset.write_bytes(buffer.getvalue())
+    else:
+        asset.write_bytes(script)
+    return asset, hashlib.sha256(asset.read_bytes()).hexdigest()
+
+
+def _run_install_script(tmp_path: Path, script: str, shell: str, asset: Path, env: dict[str, str]):
+    """Run a CI install snippet with curl replaced by a copy of `asset` and every system path
+    (/usr/local/bin, /tmp, sudo) moved into tmp_path; returns (result, fake bin, curl's URLs)."""
+    fake_bin, fake_tmp, stubs = tmp_path / "usr-local-bin", tmp_path / "tmp", tmp_path / "stubs"
+    for folder in (fake_bin, fake_tmp, stubs):
+        folder.mkdir()
+    urls = tmp_path / "urls"
+    arguments = f'case "$1" in -o) out=$2; shift 2;; https://*) echo "$1" >> "{urls}"; shift;; *) shift;; esac'
+    stub(stubs, "curl", f'while [ $# -gt 0 ]; do {arguments}; done\ncp "{asset}" "$out"')
+    moved = script.replace("sudo ", "").replace("/usr/local/bin", "\0bin").replace("/tmp/", "\0tmp/")
+    script = moved.replace("\0bin", str(fake_bin)).replace("\0tmp", str(fake_tmp))
+    command = (
+        [shell, "-e", "-c", script]
+        if shell == "sh"
+        else ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script]
+    )
+    path = f"{stubs}:{fake_bin}:{os.environ['PATH']}"
+    result = run(command, tmp_path, clean_env(path, RUNNER_TEMP=str(fake_tmp), **env))
+    return result, fake_bin, urls.read_text(encoding="utf-8").split() if urls.exists() else []
+
+
+def _install_steps() -> list[tuple[str, str, str, str, bool]]:
+    """(where, tool, shell, script, archive) for every pinned download in the generated CI files."""
+    github = yaml.safe_load((TEMPLATE_PROJECT / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    gitlab = yaml.safe_load((TEMPLATE_PROJECT / ".gitlab-ci.yml").read_text(encoding="utf-8"))
+    (github_trivy,) = [s["run"] for s in github["jobs"]["scan"]["steps"] if "trivy_" in s.get("run", "")]
+    (gitlab_trivy,) = [line for line in gitlab["scan"]["before_script"] if "trivy_" in line]
+    (gitlab_cosign,) = [line for line in gitlab["publish"]["before_script"] if "cosign-linux" in line]
+    return [
+        ("github", "trivy", "bash", github_trivy, True),
+        ("gitlab", "trivy", "sh", gitlab_trivy, True),
+        ("gitlab", "cosign", "sh", gitlab_cosign, False),
+    ]
+
+
+@pytest.mark.parametrize("index", range(3), ids=["github-trivy", "gitlab-trivy", "gitlab-cosign"])
+def test_pinned_downloads_run_only_when_their_checksum_matches(tmp_path, index):
+    """The CI install snippets themselves, run against a stand-in download: the pinned version's
+    URL is fetched; a matching sha256 installs a working tool; any other stops the job first."""
+    where, tool, shell, script, archive = _install_steps()[index]
+    asset, digest = _fake_tool_download(tmp_path, tool, archive)
+    version_key, sha_key = f"{tool.upper()}_VERSION", f"{tool.upper()}_SHA256"
+    env = {version_key: VERSIONS[version_key], sha_key: digest}
+
+    (tmp_path / "good").mkdir()
+    good, fake_bin, urls = _run_install_script(tmp_path / "good", script, shell, asset, env)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert urls and all(VERSIONS[version_key].lstrip("v") in url for url in urls), urls
+    tool_path = fake_bin / tool
+    assert run([str(tool_path)], tmp_path, clean_env(os.environ["PATH"])).stdout.strip() == f"{tool} stand-in version"
+
+    (tmp_path / "bad").mkdir()
+    bad, fake_bin, _ = _run_install_script(tmp_path / "bad", script, shell, asset, {**env, sha_key: "0" * 64})
+    assert bad.returncode != 0, f"{where} {tool}: installed despite a wrong checksum\n{bad.stdout}{bad.stderr}"
+    assert "stand-in version" not in bad.stdout, "the tool ran although its checksum did not match"
+    if archive:
+        assert not (fake_bin / tool).exists(), "nothing is unpacked before the checksum matched"
+
+
 def test_update_pins_rewrites_and_detects_drift(tmp_path):
     sys.path.insert(0, str(TEMPLATE_DIR / ".github/scripts"))
     try:
