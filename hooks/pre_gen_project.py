@@ -35,11 +35,11 @@ EMAIL_PATTERN = re.compile(r"^[^@\s\"'<>,;]+@[^@\s\"'<>,;]+\.[^@\s\"'<>,;.]+$")
 # Control characters (newlines, tabs, escapes) would break YAML, .env files and shell.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
-NODE_VERSIONS = ("24", "22", "26", "20")
+NODE_VERSIONS = ("26", "24", "22", "20")
 END_OF_LIFE_NODE_VERSIONS = {"20": "2026-04-30"}
 CHOICES = {
     "node_version": NODE_VERSIONS,
-    "base_image": ("alpine", "bookworm-slim", "distroless"),
+    "base_image": ("trixie-slim", "bookworm-slim", "alpine", "distroless"),
     "bundler": ("tsc", "esbuild"),
     "init_system": ("dumb-init", "tini", "none"),
     "auth_mode": ("jwt", "api_key"),

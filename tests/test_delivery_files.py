@@ -99,7 +99,7 @@ def test_copy_without_render_files_are_copied_verbatim(baked, name):
 
 
 def test_node_version_follows_the_answer(baked):
-    assert (baked("defaults") / ".nvmrc").read_text(encoding="utf-8").strip() == "24"
+    assert (baked("defaults") / ".nvmrc").read_text(encoding="utf-8").strip() == VARIANTS["defaults"]["node_version"]
     on = baked("all-on")
     assert (on / ".nvmrc").read_text(encoding="utf-8").strip() == "22"
     gitlab_vars = yaml.safe_load((on / ".gitlab/ci-variables.yml").read_text(encoding="utf-8"))

@@ -659,15 +659,10 @@ def engine():
 
 def _base_image_args(engine, base_image: str, node_version: str) -> tuple[dict[str, str], str]:
     """Build args for the base images: official where pullable, else the offline stand-ins."""
-    # The images branch generalises bookworm_base_images() into base_images(); this works with
-    # either until both are merged (then keep only the first branch).
-    if hasattr(docker_engine, "base_images"):
-        args, note = docker_engine.base_images(engine, base_image, node_version)
-        if args is None:
-            pytest.skip(note)
-        return args, note
-    assert base_image == "bookworm-slim"
-    return docker_engine.bookworm_base_images(engine, node_version)
+    args, note = docker_engine.base_images(engine, base_image, node_version)
+    if args is None:
+        pytest.skip(note)
+    return args, note
 
 
 def _wait_for_ok(url: str, running, deadline_seconds: float = 60) -> None:
