@@ -1232,13 +1232,6 @@ SPDX_LABEL = {
 }
 
 
-# Was a skip whenever the label was missing, i.e. always: no Dockerfile.production has carried it,
-# although the README promises it. The images branch owns that file; strict, so the marker must go
-# the moment the label lands. (Published images get it from the CI publish jobs meanwhile.)
-@pytest.mark.xfail(
-    strict=True,
-    reason="Dockerfile.production has no org.opencontainers.image.licenses label yet (images branch owns it)",
-)
 @pytest.mark.parametrize("license_choice", OPTIONS["license"])
 def test_image_licenses_label_follows_the_answer(bake_cached, license_choice):
     project = bake_cached(license=license_choice)
