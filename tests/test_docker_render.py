@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from support.docker_engine import render_file
+from support.template import render_file
 from support.tools import find_tool
 
 BASES = ("alpine", "bookworm-slim", "distroless")
