@@ -159,7 +159,9 @@ def collect_errors(answers: dict, options: dict) -> list[str]:
         ("version", validate_version(answers.get("version"))),
         ("port", validate_port(answers.get("port"))),
     ]
-    checks += [(field, validate_choice(answers.get(field), allowed)) for field, allowed in choice_options(options).items()]
+    checks += [
+        (field, validate_choice(answers.get(field), allowed)) for field, allowed in choice_options(options).items()
+    ]
     checks += [(field, validate_boolean(answers.get(field))) for field in boolean_options(options)]
     return [f"{field}: {message}{SLUG_HINT if field == 'project_slug' else ''}" for field, message in checks if message]
 

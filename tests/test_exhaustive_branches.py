@@ -167,9 +167,8 @@ def branch_problems(relpath: str) -> dict[str, list[str]]:
                 problems[field].append(f"line {test.lineno}: {problem}")
         for field in sorted(fields):
             if not renders_only(node.else_, sentinel(field)):
-                problems[field].append(
-                    f"line {node.lineno}: the chain does not end in {{%- else %}}{{{{ {sentinel(field)} }}}}{{%- endif %}}"
-                )
+                ending = f"{{%- else %}}{{{{ {sentinel(field)} }}}}{{%- endif %}}"
+                problems[field].append(f"line {node.lineno}: the chain does not end in {ending}")
     for node in tree.find_all(nodes.CondExpr):
         for field in fields_read(node.test, aliases):
             problems.setdefault(field, []).append(
@@ -260,7 +259,9 @@ def bake_param(field: str):
     files = [relpath for relpath, site_field in BRANCH_SITES if site_field == field]
     owners = {NOT_YET_EXHAUSTIVE[(relpath, field)] for relpath in files if (relpath, field) in NOT_YET_EXHAUSTIVE}
     waiting = files and all((relpath, field) in NOT_YET_EXHAUSTIVE for relpath in files)
-    marks = [pytest.mark.xfail(reason=f"its branches are fixed by the {', '.join(owners)}", strict=True)] if waiting else []
+    marks = (
+        [pytest.mark.xfail(reason=f"its branches are fixed by the {', '.join(owners)}", strict=True)] if waiting else []
+    )
     return pytest.param(field, marks=marks, id=field)
 
 

@@ -65,7 +65,9 @@ INVALID_ANSWERS = [
 
 
 @pytest.mark.parametrize(("field", "value", "message"), INVALID_ANSWERS, ids=lambda v: str(v)[:20])
-def test_invalid_answer_is_refused_naming_the_field_and_nothing_is_left(cookies, tmp_path, capfd, field, value, message):
+def test_invalid_answer_is_refused_naming_the_field_and_nothing_is_left(
+    cookies, tmp_path, capfd, field, value, message
+):
     result = cookies.bake(extra_context={field: value})
     assert isinstance(result.exception, FailedHookException), result
     err = capfd.readouterr().err
@@ -142,7 +144,9 @@ def test_node_20_generates_with_an_end_of_life_warning(cookies, capfd):
     assert json.loads((project / "package.json").read_text())["engines"]["node"].startswith(">=20")
 
 
-@pytest.mark.parametrize("node_version", [v for v in OPTIONS["node_version"] if v not in pre_gen.END_OF_LIFE_NODE_VERSIONS])
+@pytest.mark.parametrize(
+    "node_version", [v for v in OPTIONS["node_version"] if v not in pre_gen.END_OF_LIFE_NODE_VERSIONS]
+)
 def test_supported_node_versions_generate_without_warning(cookies, capfd, node_version):
     project_of(cookies.bake(extra_context={"node_version": node_version}))
     assert "end-of-life" not in capfd.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -11,11 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.bake import TEMPLATE_DIR
+from support.template import PROJECT_TEMPLATE
 from support.tools import find_tool
 from variants import COOKIECUTTER_JSON, RENDER_VARIANTS, variant_id
-
-TEMPLATE_PROJECT = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
 
 # Which files each answer adds. Written out here on purpose (not read from the hook),
 # so a hook that removes the wrong file fails these tests.
@@ -49,8 +48,10 @@ CORE_FILES = {
     ".hadolint.yaml",
     ".pre-commit-config.yaml",
     ".nvmrc",
+    "scripts/lib.sh",
     "scripts/docker-build.sh",
     "scripts/test-docker.sh",
+    ".shellcheckrc",
     "src/index.ts",
     "src/config.ts",
     "src/app.ts",
@@ -69,8 +70,8 @@ LEFTOVER = re.compile(r"\{\{|\{%|cookiecutter", re.IGNORECASE)
 def template_files() -> set[str]:
     """Every file path the template can produce (before the post-gen hook)."""
     return {
-        str(path.relative_to(TEMPLATE_PROJECT))
-        for path in TEMPLATE_PROJECT.rglob("*")
+        str(path.relative_to(PROJECT_TEMPLATE))
+        for path in PROJECT_TEMPLATE.rglob("*")
         if path.is_file() and ".lockfiles" not in path.parts
     } | {"package-lock.json"}
 
@@ -157,14 +158,48 @@ def test_answers_reach_the_files_that_use_them(rendered):
     assert "8080" in (project / "Dockerfile.production").read_text()
 
 
+SHELL_LIBRARY = "scripts/lib.sh"
+SOURCE_LIBRARY = '# shellcheck source=lib.sh\nsource "$(dirname "${BASH_SOURCE[0]}")/lib.sh"\n'
+
+
 def test_every_shell_script_is_strict_executable_and_shellcheck_clean(rendered):
+    """Scripts: strict mode, executable, sourcing the shared scripts/lib.sh; all clean under shellcheck."""
     _, project = rendered
-    scripts = sorted(project.rglob("*.sh"))
+    library = project / SHELL_LIBRARY
+    scripts = sorted(path for path in project.rglob("*.sh") if path != library)
     assert scripts, "every variant has scripts"
+    assert library.read_text(encoding="utf-8").startswith("# shellcheck shell=bash\n")
+    assert not library.stat().st_mode & 0o111, "lib.sh is sourced, not run"
     shellcheck = find_tool("shellcheck")
     for script in scripts:
         text = script.read_text(encoding="utf-8")
         assert text.startswith("#!/usr/bin/env bash\n") and "\nset -euo pipefail\n" in text, script.name
         assert script.stat().st_mode & 0o111, f"{script.name} is not executable"
-    result = subprocess.run([shellcheck, "--severity=style", *map(str, scripts)], capture_output=True, text=True)
+        if script.parent == library.parent:
+            assert "\nset -euo pipefail\n" + SOURCE_LIBRARY in text, f"{script.name} does not source lib.sh"
+    result = subprocess.run(
+        [shellcheck, "--severity=style", str(library), *map(str, scripts)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
+    # One script on its own, as an editor or a pre-commit hook checks it: lib.sh is found through .shellcheckrc.
+    alone = subprocess.run([shellcheck, "--severity=style", str(scripts[0])], capture_output=True, text=True)
+    assert alone.returncode == 0, alone.stdout + alone.stderr
+
+
+def test_the_generated_scripts_repeat_no_block(bake_cached):
+    """What several scripts need (usage, die, package.json, build secrets...) lives once, in lib.sh.
+
+    Checked on the variant that has every script (a subset cannot repeat more).
+    """
+    duplicates = shutil.which("duplicates")
+    if duplicates is None:
+        pytest.skip("the `duplicates` tool is not installed on this machine")
+    booleans = {key: True for key, value in COOKIECUTTER_JSON.items() if isinstance(value, bool)}
+    project = bake_cached(**booleans)
+    assert {path.name for path in (project / "scripts").iterdir()} >= {
+        "deploy-cloud-run.sh",
+        "scan-image.sh",
+        "docker-buildx.sh",
+    }
+    result = subprocess.run([duplicates, "--repo", str(project / "scripts")], capture_output=True, text=True)
+    assert result.stdout.startswith("no duplicates"), result.stdout
