@@ -203,3 +203,49 @@ def test_the_generated_scripts_repeat_no_block(bake_cached):
     }
     result = subprocess.run([duplicates, "--repo", str(project / "scripts")], capture_output=True, text=True)
     assert result.stdout.startswith("no duplicates"), result.stdout
+
+
+# --- the first hour: what the generated README has a user do -----------------------------------
+
+# Files a user makes by following the README or the usual tooling, that must never be committed.
+SECRET_PATHS = (".env", ".env.production", ".env.local", ".npmrc", "corporate-ca.pem", "tls/server.key", "secrets/x")
+COMMITTED_PATHS = (".env.example", ".env.development", "package-lock.json", "src/index.ts")
+
+
+@pytest.fixture(scope="module")
+def defaults_project(bake_cached) -> Path:
+    return bake_cached(**{key: values[0] for key, values in COOKIECUTTER_JSON.items() if isinstance(values, list)})
+
+
+def git_ignored(repository: Path, paths: list[str]) -> set[str]:
+    """The paths git would ignore in this repository, by its .gitignore alone (asked of git itself)."""
+    result = subprocess.run(
+        ["git", "-c", "core.excludesFile=/dev/null", "check-ignore", "--no-index", "--stdin"],
+        cwd=repository,
+        input="\n".join(paths),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    return set(result.stdout.split())
+
+
+def test_files_the_readme_creates_are_git_ignored(defaults_project, tmp_path):
+    readme = (defaults_project / "README.md").read_text(encoding="utf-8")
+    # Every host file the README mounts into a container, or writes with `>`, is such a file.
+    made = set(re.findall(r'"\$PWD/([^":]+):', readme)) | set(re.findall(r"\s> ([\w./-]+)", readme))
+    assert "secrets/api-keys" in made, "the README's docker run example mounts an API key file"
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    project = tmp_path / "project"
+    shutil.copytree(defaults_project, project)
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    ignored = git_ignored(project, [*made, *SECRET_PATHS, *COMMITTED_PATHS])
+    assert ignored >= made | set(SECRET_PATHS), f"not git-ignored: {sorted(made | set(SECRET_PATHS) - ignored)}"
+    assert not ignored & set(COMMITTED_PATHS), f"wrongly ignored: {sorted(ignored & set(COMMITTED_PATHS))}"
+
+
+def test_the_readme_says_git_init_before_pre_commit_install(defaults_project):
+    readme = (defaults_project / "README.md").read_text(encoding="utf-8")
+    assert "git init" in readme and "pre-commit install" in readme
+    assert readme.index("git init") < readme.index("pre-commit install")
