@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support.bake import bake, project_of  # noqa: E402
 from support.node_toolchain import node_env  # noqa: E402
 from support.template import TEMPLATE_DIR  # noqa: E402
+from variants import variant_id  # noqa: E402
 
 
 def pytest_configure(config):
@@ -25,6 +26,30 @@ def pytest_configure(config):
     # make that this template wherever pytest is started from.
     if getattr(config.option, "template", None) == ".":
         config.option.template = str(TEMPLATE_DIR)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """With pytest-xdist (`-n`, `--dist loadgroup`, run-tests.sh's default), keep costly set-up on one worker.
+
+    Every docker test runs on one worker, in order (one engine, stand-in images built once,
+    no two image builds at a time); the tests of one built project (npm ci + build) share a
+    worker, so each variant is built once. Everything else spreads over the workers.
+    """
+    for item in items:
+        group = xdist_group_of(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def xdist_group_of(item) -> str | None:
+    if item.get_closest_marker("docker"):
+        return "docker"
+    if "build_project" in item.fixturenames:
+        params = item.callspec.params.values() if hasattr(item, "callspec") else []
+        variants = [value for value in params if isinstance(value, dict) and "node_version" in value]
+        return "project:" + (variant_id(variants[0]) if variants else item.module.__name__)
+    return None
 
 
 @pytest.fixture(scope="session")
