@@ -16,12 +16,13 @@ import pytest
 
 from support.template import render_file
 from support.tools import find_tool
+from variants import OPTIONS
 
-BASES = ("alpine", "bookworm-slim", "distroless")
-BUNDLERS = ("tsc", "esbuild")
-INITS = ("dumb-init", "tini", "none")
-SCANNING = (True, False)
-NODE_VERSIONS = ("24", "22", "26", "20")
+BASES = tuple(OPTIONS["base_image"])
+BUNDLERS = tuple(OPTIONS["bundler"])
+INITS = tuple(OPTIONS["init_system"])
+SCANNING = tuple(OPTIONS["security_scanning"])
+NODE_VERSIONS = tuple(OPTIONS["node_version"])
 DOCKERFILES = ("Dockerfile.production", "Dockerfile.development")
 
 # What may differ between the Dockerfiles of two base images, and nothing else:
