@@ -26,6 +26,8 @@ RENDERED_ANSWERS = r"""{{ cookiecutter | jsonify }}"""
 # alphanumerics separated by single hyphens, starting with a letter.
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 SLUG_MAX_LENGTH = 128
+# project_slug is derived from project_name unless given: say how to choose it.
+SLUG_HINT = " (by default it is derived from project_name; choose one with project_slug=...)"
 # Cloud Run service names (the slug, with cloud_run=yes) must be under 50 characters.
 CLOUD_RUN_SERVICE_MAX_LENGTH = 49
 # Semantic Versioning 2.0.0, https://semver.org (the official regular expression).
@@ -141,10 +143,6 @@ def validate_boolean(value: object) -> str | None:
     return None
 
 
-# project_slug is derived from project_name unless given: say how to choose it.
-SLUG_HINT = " (by default it is derived from project_name; choose one with project_slug=...)"
-
-
 def collect_errors(answers: dict, options: dict) -> list[str]:
     """Every problem with the answers, each as 'field: message'.
 
@@ -166,25 +164,28 @@ def collect_errors(answers: dict, options: dict) -> list[str]:
     return [f"{field}: {message}{SLUG_HINT if field == 'project_slug' else ''}" for field, message in checks if message]
 
 
-def warn_end_of_life_node(node_version: str) -> None:
+def warn_end_of_life_node(node_version: str, options: dict) -> None:
     if node_version in END_OF_LIFE_NODE_VERSIONS:
+        versions = options.get("node_version") or []
+        recommended = f"the default, {versions[0]}," if versions else "a supported LTS line"
         print(
             f"WARNING: node_version: Node.js {node_version} reached end-of-life on "
             f"{END_OF_LIFE_NODE_VERSIONS[node_version]} and gets no security fixes; "
-            "choose 24 (LTS) unless you must run on it.",
+            f"choose {recommended} unless you must run on it.",
             file=sys.stderr,
         )
 
 
 def main() -> int:
     answers = json.loads(RENDERED_ANSWERS)
-    errors = collect_errors(answers, template_options(answers))
+    options = template_options(answers)
+    errors = collect_errors(answers, options)
     if errors:
         print("ERROR: the template answers are invalid; nothing was generated.", file=sys.stderr)
         for error in errors:
             print(f"  - {error}", file=sys.stderr)
         return 1
-    warn_end_of_life_node(answers["node_version"])
+    warn_end_of_life_node(answers["node_version"], options)
     return 0
 
 
