@@ -22,7 +22,7 @@ import pytest
 from cookiecutter.environment import StrictEnvironment
 from jinja2 import UndefinedError, nodes
 
-from support.template import PROJECT_FOLDER_NAME, PROJECT_TEMPLATE, TEMPLATE_DIR, render_file
+from support.template import PROJECT_TEMPLATE, TEMPLATE_DIR, render_file
 from variants import CHOICE_OPTIONS, COOKIECUTTER_JSON, OPTIONS
 
 FAKE_VALUE = "fake-choice-for-tests"
@@ -64,9 +64,8 @@ class Alias:
         self.fields, self.plain = fields, plain
 
 
-def parse(relpath: str) -> nodes.Template:
-    env = StrictEnvironment(context={"cookiecutter": {}}, keep_trailing_newline=True)
-    return env.parse((PROJECT_TEMPLATE / relpath).read_text(encoding="utf-8"))
+def parse(source: str) -> nodes.Template:
+    return StrictEnvironment(context={"cookiecutter": {}}, keep_trailing_newline=True).parse(source)
 
 
 def is_choice(node: nodes.Node) -> str | None:
@@ -151,7 +150,11 @@ def condition_problems(test: nodes.Node, aliases: dict[str, Alias]) -> list[tupl
 
 def branch_problems(relpath: str) -> dict[str, list[str]]:
     """For each choice the file branches on, what is wrong with its branch sites (empty: all fine)."""
-    tree = parse(relpath)
+    return branch_problems_in((PROJECT_TEMPLATE / relpath).read_text(encoding="utf-8"))
+
+
+def branch_problems_in(source: str) -> dict[str, list[str]]:
+    tree = parse(source)
     aliases = find_aliases(tree)
     problems: dict[str, list[str]] = {}
     elifs = {id(elif_) for node in tree.find_all(nodes.If) for elif_ in node.elif_}
@@ -205,14 +208,28 @@ def test_the_checks_find_the_branch_sites_known_today():
         assert site in BRANCH_SITES
 
 
-def test_the_static_check_catches_else_means_the_other_one(tmp_path, monkeypatch):
-    bad = '{% if cookiecutter.bundler != "tsc" %}a{% else %}b{% endif %}{{ "x" if cookiecutter.ci == "none" else "y" }}'
-    monkeypatch.setattr(__import__(__name__), "PROJECT_TEMPLATE", tmp_path)
-    (tmp_path / "bad.txt").write_text(bad)
-    problems = branch_problems("bad.txt")
-    assert any("`ne` does not name" in p for p in problems["bundler"])
-    assert any("does not end in" in p for p in problems["bundler"])
-    assert any("inline" in p for p in problems["ci"])
+@pytest.mark.parametrize(
+    ("source", "field", "problem"),
+    [
+        ('{% if cookiecutter.bundler != "tsc" %}a{% else %}b{% endif %}', "bundler", "`ne` does not name"),
+        ('{% if cookiecutter.bundler == "tsc" %}a{% else %}b{% endif %}', "bundler", "does not end in"),
+        ('{% if cookiecutter.ci == "github" %}a{% endif %}', "ci", "does not end in"),
+        ('{{ "x" if cookiecutter.ci == "none" else "y" }}', "ci", "inline"),
+        ('{% set tsc = cookiecutter.bundler == "tsc" %}{% if tsc %}a{% endif %}', "bundler", "derived from bundler"),
+        ("{% set b = cookiecutter.base_image %}{% if b %}a{% endif %}", "base_image", "tested for truth"),
+        ('{% if cookiecutter.ci == "jenkins" %}a{% else %}{{ unknown_ci_choice }}{% endif %}', "ci", "not values"),
+    ],
+)
+def test_the_static_check_catches_else_means_the_other_one(source, field, problem):
+    assert any(problem in found for found in branch_problems_in(source)[field]), branch_problems_in(source)
+
+
+def test_the_static_check_accepts_the_convention():
+    source = (
+        '{%- if cookiecutter.ci == "github" %}g{%- elif cookiecutter.ci in ["gitlab", "none"] %}o'
+        "{%- else %}{{ unknown_ci_choice }}{%- endif %}"
+    )
+    assert branch_problems_in(source) == {"ci": []}
 
 
 @pytest.mark.parametrize(("relpath", "field"), [param(*site) for site in BRANCH_SITES])
@@ -272,7 +289,3 @@ def test_baking_an_unknown_choice_fails_naming_the_field(cookies, template_with_
     said = f"{result.exception} {getattr(result.exception, 'message', '')} {capfd.readouterr().err}"
     assert sentinel(field) in said or f"{field}={FAKE_VALUE!r}" in said, said
     assert "is not one of" not in said, "the pre-gen hook must take its choices from cookiecutter.json"
-
-
-def test_copied_template_is_this_one(template_with_fake_choices):
-    assert (template_with_fake_choices / PROJECT_FOLDER_NAME / "package.json").is_file()
