@@ -13,7 +13,7 @@
 #   VENV=.venv               where the pinned Python test dependencies go.
 #   TEST_WORKERS=2           pytest-xdist worker processes (`-n`; 0: all in one process).
 #                            Docker tests stay on one worker, in order, and the tests of
-#                            each built project on one (tests/conftest.py groups them).
+#                            each built project on one (tests/conftest.py, xdist_scope).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -112,5 +112,5 @@ export DOCKER_BUILDKIT=1
 DOCKER=$(docker_cli)
 export DOCKER
 workers=${TEST_WORKERS:-2}
-log "running pytest -n $workers --dist loadgroup $*"
-"$VENV/bin/python" -m pytest -n "$workers" --dist loadgroup "$@"
+log "running pytest -n $workers $*"
+"$VENV/bin/python" -m pytest -n "$workers" "$@"

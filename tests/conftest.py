@@ -18,7 +18,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support.bake import bake, project_of  # noqa: E402
 from support.node_toolchain import node_env  # noqa: E402
 from support.template import TEMPLATE_DIR  # noqa: E402
-from variants import variant_id  # noqa: E402
 
 
 def pytest_configure(config):
@@ -28,28 +27,34 @@ def pytest_configure(config):
         config.option.template = str(TEMPLATE_DIR)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(config, items):
-    """With pytest-xdist (`-n`, `--dist loadgroup`, run-tests.sh's default), keep costly set-up on one worker.
-
-    Every docker test runs on one worker, in order (one engine, stand-in images built once,
-    no two image builds at a time); the tests of one built project (npm ci + build) share a
-    worker, so each variant is built once. Everything else spreads over the workers.
-    """
-    for item in items:
-        group = xdist_group_of(item)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
+# Under pytest-xdist (`-n`, run-tests.sh's default) these share a worker, because their
+# set-up is costly or must not run twice at once: every docker test (one engine, the
+# stand-in images built once, never two image builds at a time), test_http_surface (one
+# built server) and the tests of each test_project variant (one npm ci and build per
+# variant). Any other test goes to whichever worker is free. (xdist's own `xdist_group`
+# mark cannot do this here: with pytest 9 the group never reaches the scheduler.)
+SHARED_BY_MODULE = ("tests/test_docker.py", "tests/test_http_surface.py")
+SHARED_BY_PARAMETER = ("tests/test_project.py",)
 
 
-def xdist_group_of(item) -> str | None:
-    if item.get_closest_marker("docker"):
-        return "docker"
-    if "build_project" in item.fixturenames:
-        params = item.callspec.params.values() if hasattr(item, "callspec") else []
-        variants = [value for value in params if isinstance(value, dict) and "node_version" in value]
-        return "project:" + (variant_id(variants[0]) if variants else item.module.__name__)
-    return None
+def xdist_scope(nodeid: str) -> str:
+    """The unit of work a test is scheduled with: tests with the same scope share a worker."""
+    path, _, name = nodeid.partition("::")
+    if path in SHARED_BY_MODULE:
+        return path
+    if path in SHARED_BY_PARAMETER and "[" in name:
+        return f"{path}[{name.split('[', 1)[1]}"
+    return nodeid
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedSetUpScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid)
+
+    return SharedSetUpScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
