@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from support.bake import TEMPLATE_DIR
+from support.template import TEMPLATE_DIR
 
 GIT = ["git", "-c", "user.name=template-tests", "-c", "user.email=tests@example.com", "-c", "init.defaultBranch=main"]
 SKIP_DIRS = {".git", ".venv", "build", "__pycache__", ".pytest_cache", ".ruff_cache"}
