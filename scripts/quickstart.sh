@@ -7,8 +7,9 @@
 #
 # Environment:
 #   OUTPUT_DIR=build/quickstart   where the project is generated (replaced on each run)
-#   PORT                          where the server listens (default: 8080, or a free port
-#                                 when 8080 is taken); a PORT that is taken stops the run
+#   PORT                          where the server listens (default: the port= answer or
+#                                 8080, or a free port when that is taken); a PORT that is
+#                                 taken stops the run
 #   QUICKSTART_CHECK=1            start, make one authenticated MCP call, stop (used by the tests)
 set -euo pipefail
 
@@ -46,14 +47,26 @@ if [ "${1:-}" = "--dry-run" ]; then
   dry_run=1
   shift
 fi
+# A port= answer is the project's default port: serve there unless PORT says otherwise.
+for answer in "$@"; do
+  case "$answer" in
+    port=*) default_port=${answer#port=} ;;
+  esac
+done
+
+# Refuse what is no TCP port (named as given: PORT=... or port=...).
+require_port_number() {
+  [[ "$2" =~ ^[1-9][0-9]{0,4}$ ]] && [ "$2" -le 65535 ] || die "$1=$2 is not a TCP port (1-65535)"
+}
 
 # The port is settled before anything is generated or built: a taken port would
 # otherwise only show as EADDRINUSE after minutes of npm ci and build.
 if [ -n "${PORT:-}" ]; then
-  [[ "$PORT" =~ ^[1-9][0-9]{0,4}$ ]] && [ "$PORT" -le 65535 ] || die "PORT=$PORT is not a TCP port (1-65535)"
+  require_port_number PORT "$PORT"
   port_is_free "$PORT" ||
     die "port $PORT on 127.0.0.1 is already in use: stop what listens there, or choose another port: PORT=<port> $0"
 else
+  require_port_number port "$default_port"
   PORT=$default_port
   if ! port_is_free "$PORT"; then
     PORT=$(any_free_port)

@@ -92,3 +92,12 @@ def test_a_free_port_is_used_as_given(tmp_path):
 def test_a_port_that_is_no_port_is_refused(tmp_path, port):
     result = quickstart(tmp_path, "--dry-run", PORT=port)
     assert result.returncode == 1 and f"PORT={port} is not a TCP port" in result.stderr
+    answered = quickstart(tmp_path, "--dry-run", f"port={port}")
+    assert answered.returncode == 1 and f"port={port} is not a TCP port" in answered.stderr
+
+
+def test_a_port_answer_is_where_the_server_listens(tmp_path):
+    port = free_port()
+    result = quickstart(tmp_path, "--dry-run", f"port={port}")
+    assert result.returncode == 0, result.stderr
+    assert f"serve on http://127.0.0.1:{port}" in result.stderr
