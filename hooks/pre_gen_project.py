@@ -143,12 +143,16 @@ def validate_boolean(value: object) -> str | None:
     return None
 
 
-def collect_errors(answers: dict, options: dict) -> list[str]:
+def collect_errors(answers: dict, options: dict | None = None) -> list[str]:
     """Every problem with the answers, each as 'field: message'.
 
     `options` is the template's cookiecutter.json (see `template_options`): every
-    choice and yes/no option it defines is checked.
+    choice and yes/no option it defines is checked. Left out, as when this file is
+    imported from the template folder (the unit tests), the cookiecutter.json beside
+    the hooks folder is used.
     """
+    if options is None:
+        options = json.loads((Path(__file__).resolve().parents[1] / "cookiecutter.json").read_text(encoding="utf-8"))
     checks: list[tuple[str, str | None]] = [(field, validate_free_text(answers.get(field))) for field in FREE_TEXT]
     checks += [
         ("project_slug", validate_project_slug(answers.get("project_slug"))),

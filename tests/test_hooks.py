@@ -13,7 +13,7 @@ import yaml
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
-from support.bake import bake_with_cli, project_of
+from support.bake import bake, bake_with_cli, project_of
 from support.template import TEMPLATE_DIR, cookiecutter_json
 from variants import CHOICE_OPTIONS, DEFAULTS, OPTIONS
 
@@ -108,6 +108,17 @@ def test_a_replayed_answer_outside_the_choices_is_refused_by_the_hook_naming_the
     assert leftovers(tmp_path / "second") == []
 
 
+def test_bake_outside_the_fixtures_writes_only_the_project(tmp_path):
+    """support.bake.bake (for code without a pytest-cookies fixture): output_dir/<slug>, nothing else."""
+    project = bake(tmp_path / "ok", project_name="Plain Bake")
+    assert project == tmp_path / "ok" / "plain-bake" and sorted(p.name for p in project.parent.iterdir()) == [
+        "plain-bake"
+    ]
+    with pytest.raises(FailedHookException):
+        bake(tmp_path / "refused", port="0")
+    assert list((tmp_path / "refused").iterdir()) == []
+
+
 def test_the_hook_takes_the_variant_space_from_cookiecutter_json():
     options = cookiecutter_json()
     assert pre_gen.choice_options(options) == CHOICE_OPTIONS
@@ -133,7 +144,8 @@ def test_validators_accept_every_legal_value():
 
 
 def test_collect_errors_reports_every_bad_field_at_once():
-    errors = pre_gen.collect_errors({"project_slug": "Bad", "port": "x", "ci": "jenkins"}, cookiecutter_json())
+    # Without options, the hook imported from the template folder reads the cookiecutter.json beside it.
+    errors = pre_gen.collect_errors({"project_slug": "Bad", "port": "x", "ci": "jenkins"})
     fields = {error.split(":")[0] for error in errors}
     assert {"project_slug", "port", "ci", "project_name", "version", "cloud_run"} <= fields
 

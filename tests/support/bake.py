@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -33,22 +34,21 @@ def project_of(result: Result) -> Path:
 
 
 def bake(output_dir: Path, **answers) -> Path:
-    """Bake with --no-input and the given answers into output_dir; returns the project folder."""
-    user_dir = output_dir / ".cookiecutter-user"
-    user_dir.mkdir(parents=True, exist_ok=True)
-    config = user_dir / "config.yaml"
-    # Keep cookiecutter's clone and replay folders out of the user's home, as pytest-cookies does.
-    config.write_text(
-        yaml.safe_dump({"cookiecutters_dir": str(user_dir / "cookiecutters"), "replay_dir": str(user_dir / "replay")}),
-        encoding="utf-8",
-    )
+    """Bake with --no-input and the given answers into output_dir; returns output_dir/<slug>.
 
-    def new_output_dir(name: str) -> Path:
-        folder = output_dir / name
-        folder.mkdir()
-        return folder
-
-    return project_of(Cookies(str(TEMPLATE_DIR), new_output_dir, str(config)).bake(extra_context=answers))
+    Nothing but the project is written to output_dir (a refused answer leaves it empty).
+    """
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="cookiecutter-user-") as user_dir:
+        # Keep cookiecutter's clone and replay folders out of the user's home, as pytest-cookies does.
+        config = Path(user_dir) / "config.yaml"
+        config.write_text(
+            yaml.safe_dump({"cookiecutters_dir": f"{user_dir}/cookiecutters", "replay_dir": f"{user_dir}/replay"}),
+            encoding="utf-8",
+        )
+        # pytest-cookies asks for a new folder per bake ("bake00", ...): this one bake uses output_dir.
+        cookies = Cookies(str(TEMPLATE_DIR), lambda _name: output_dir, str(config))
+        return project_of(cookies.bake(extra_context=answers))
 
 
 def bake_with_cli(output_dir: Path, *answers: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
