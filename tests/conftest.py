@@ -29,21 +29,26 @@ def pytest_configure(config):
 
 # Under pytest-xdist (`-n`, run-tests.sh's default) these share a worker, because their
 # set-up is costly or must not run twice at once: every docker test (one engine, the
-# stand-in images built once, never two image builds at a time), test_http_surface (one
-# built server) and the tests of each test_project variant (one npm ci and build per
-# variant). Any other test goes to whichever worker is free. (xdist's own `xdist_group`
-# mark cannot do this here: with pytest 9 the group never reaches the scheduler.)
-SHARED_BY_MODULE = ("tests/test_docker.py", "tests/test_http_surface.py")
-SHARED_BY_PARAMETER = ("tests/test_project.py",)
+# stand-in images built once, never two image builds at a time), and the tests of each
+# built project (one npm ci and build per variant: test_project's tests of a variant, and
+# for the default answers also test_http_surface and the generated pre-commit test). Any
+# other test goes to whichever worker is free. A renamed test only loses the sharing.
+# (xdist's own `xdist_group` mark cannot do this here: with pytest 9 the group never
+# reaches the scheduler.)
+DOCKER_MODULE = "tests/test_docker.py"
+PROJECT_MODULE = "tests/test_project.py"
+BUILDING_THE_DEFAULTS = ("tests/test_http_surface.py", f"{PROJECT_MODULE}::test_generated_pre_commit_hooks_pass")
 
 
 def xdist_scope(nodeid: str) -> str:
     """The unit of work a test is scheduled with: tests with the same scope share a worker."""
     path, _, name = nodeid.partition("::")
-    if path in SHARED_BY_MODULE:
-        return path
-    if path in SHARED_BY_PARAMETER and "[" in name:
-        return f"{path}[{name.split('[', 1)[1]}"
+    if path == DOCKER_MODULE:
+        return "docker"
+    if path in BUILDING_THE_DEFAULTS or nodeid in BUILDING_THE_DEFAULTS:
+        return "project[defaults]"
+    if path == PROJECT_MODULE and "[" in name:
+        return f"project[{name.split('[', 1)[1]}"
     return nodeid
 
 
