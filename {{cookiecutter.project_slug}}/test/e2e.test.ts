@@ -7,16 +7,37 @@ import { once } from "node:events";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { mintToken, type RunningServer, startServer, TEST_ISSUER, TEST_SECRET } from "./helpers.js";
+import {
+  mintToken,
+  type RunningServer,
+  registeredToolNames,
+  startServer,
+  TEST_ISSUER,
+  TEST_SECRET,
+} from "./helpers.js";
 
 const API_KEY = "e2e-key-0123456789abcdef0123456789";
+const MODERN_REVISION = "2026-07-28";
 
-async function connect(server: RunningServer, token?: string): Promise<Client> {
+/**
+ * How the SDK client picks the protocol revision: pinned to 2026-07-28 (no handshake),
+ * "auto" (probes server/discover, falls back to initialize), or "legacy" (the 2025 handshake).
+ */
+type Negotiation = "legacy" | "auto" | { pin: string };
+
+async function connect(
+  server: RunningServer,
+  token?: string,
+  mode: Negotiation = "auto",
+): Promise<Client> {
   const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
   const transport = new StreamableHTTPClientTransport(new URL(`${server.baseUrl}/mcp`), {
     requestInit: { headers },
   });
-  const client = new Client({ name: "e2e-test", version: "0.0.0" });
+  const client = new Client(
+    { name: "e2e-test", version: "0.0.0" },
+    { versionNegotiation: { mode } },
+  );
   await client.connect(transport);
   return client;
 }
@@ -80,17 +101,55 @@ function commonBehaviour(getServer: () => RunningServer, valid: () => Promise<st
     assert.equal((await fetch(`${getServer().baseUrl}/ready`)).status, 200);
   });
 
-  it("lists and calls tools for a valid caller", async () => {
-    const client = await connect(getServer(), await valid());
-    try {
-      const { tools } = await client.listTools();
-      const names = tools.map((tool) => tool.name).sort();
-      assert.deepEqual(names, ["echo", "whoami"]);
-      const echo = await client.callTool({ name: "echo", arguments: { text: 'héllo "world"' } });
-      assert.equal(textOf(echo), 'héllo "world"');
-    } finally {
-      await client.close();
-    }
+  const revisions: Array<[string, Negotiation, string]> = [
+    ["pinned to 2026-07-28", { pin: MODERN_REVISION }, MODERN_REVISION],
+    ["in automatic mode (ends on 2026-07-28)", "auto", MODERN_REVISION],
+    ["on the handshake (2025-11-25)", "legacy", "2025-11-25"],
+  ];
+  for (const [name, mode, expected] of revisions) {
+    it(`lists and calls tools for a valid caller ${name}`, async () => {
+      const client = await connect(getServer(), await valid(), mode);
+      try {
+        assert.equal(client.getNegotiatedProtocolVersion(), expected);
+        const { tools } = await client.listTools();
+        const names = tools.map((tool) => tool.name).sort();
+        assert.deepEqual(names, registeredToolNames());
+        const echo = await client.callTool({ name: "echo", arguments: { text: 'héllo "world"' } });
+        assert.equal(textOf(echo), 'héllo "world"');
+      } finally {
+        await client.close();
+      }
+    });
+  }
+
+  it("answers an unsupported revision with the protocol's own error, not a 500", async () => {
+    const meta = {
+      "io.modelcontextprotocol/protocolVersion": "2031-01-01",
+      "io.modelcontextprotocol/clientInfo": { name: "future", version: "0" },
+      "io.modelcontextprotocol/clientCapabilities": {},
+    };
+    const body = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/list",
+      params: { _meta: meta },
+    });
+    const response = await post(
+      getServer(),
+      { Authorization: `Bearer ${await valid()}`, "MCP-Protocol-Version": "2031-01-01" },
+      "/mcp",
+      body,
+    );
+    assert.ok(response.status < 500, `status ${response.status}`);
+    const answer = (await response.json()) as { error?: { code: number } };
+    assert.equal(answer.error?.code, -32022, JSON.stringify(answer));
+  });
+
+  it("refuses an empty JSON-RPC batch with 400 and a compressed body with 415", async () => {
+    const auth = { Authorization: `Bearer ${await valid()}` };
+    assert.equal((await post(getServer(), auth, "/mcp", "[]")).status, 400);
+    const gzip = await post(getServer(), { ...auth, "Content-Encoding": "gzip" });
+    assert.equal(gzip.status, 415);
   });
 
   it("refuses a missing token with 401 and a resource_metadata challenge", async () => {
@@ -277,34 +336,38 @@ describe("graceful shutdown", () => {
     const server = await startServer({ AUTH_MODE: "api_key", AUTH_API_KEYS: API_KEY });
     const body = Buffer.from(INITIALIZE);
     const exited = once(server.child, "exit");
-    const response = new Promise<number>((resolve, reject) => {
-      const req = request(
-        {
-          host: "127.0.0.1",
-          port: server.port,
-          path: "/mcp",
-          method: "POST",
-          headers: {
-            Authorization: `Bearer ${API_KEY}`,
-            "Content-Type": "application/json",
-            Accept: "application/json, text/event-stream",
-            "Content-Length": body.length,
+    const response = new Promise<{ status: number; connection: string | undefined }>(
+      (resolve, reject) => {
+        const req = request(
+          {
+            host: "127.0.0.1",
+            port: server.port,
+            path: "/mcp",
+            method: "POST",
+            headers: {
+              Authorization: `Bearer ${API_KEY}`,
+              "Content-Type": "application/json",
+              Accept: "application/json, text/event-stream",
+              "Content-Length": body.length,
+            },
           },
-        },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        },
-      );
-      req.on("error", reject);
-      // Send half the body, signal the server, then send the rest.
-      req.write(body.subarray(0, 10));
-      setTimeout(() => {
-        server.child.kill("SIGTERM");
-        setTimeout(() => req.end(body.subarray(10)), 300);
-      }, 200);
-    });
-    assert.equal(await response, 200);
+          (res) => {
+            res.resume();
+            resolve({ status: res.statusCode ?? 0, connection: res.headers.connection });
+          },
+        );
+        req.on("error", reject);
+        // Send half the body, signal the server, then send the rest.
+        req.write(body.subarray(0, 10));
+        setTimeout(() => {
+          server.child.kill("SIGTERM");
+          setTimeout(() => req.end(body.subarray(10)), 300);
+        }, 200);
+      },
+    );
+    const answer = await response;
+    assert.equal(answer.status, 200);
+    assert.equal(answer.connection, "close", "a response during the drain closes its connection");
     const answeredAt = Date.now();
     const [code] = await exited;
     assert.equal(code, 0);

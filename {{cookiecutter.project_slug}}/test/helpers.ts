@@ -5,11 +5,32 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import type { McpServer } from "@modelcontextprotocol/server";
 import { type JWTPayload, SignJWT } from "jose";
+import { pino } from "pino";
+import { registerTools } from "../src/tools/index.js";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
 export const TEST_ISSUER = "https://issuer.test";
+
+/**
+ * The tool names the registry in src/tools/index.ts declares, read by registering them on a
+ * recorder: tests compare against this, so adding a tool never breaks a test's expected list.
+ */
+export function registeredToolNames(): string[] {
+  const names: string[] = [];
+  const recorder = {
+    registerTool: (name: string) => {
+      names.push(name);
+    },
+  } as unknown as McpServer;
+  registerTools(recorder, {
+    identity: { subject: "registry", scopes: [], method: "none" },
+    logger: pino({ level: "silent" }),
+  });
+  return names.sort();
+}
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -34,7 +55,7 @@ export interface MintOptions {
 export async function mintToken(claims: JWTPayload = {}, options: MintOptions = {}) {
   const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: options.alg ?? "HS256" })
-    .setIssuedAt()
+    .setIssuedAt(claims.iat)
     .setIssuer(options.issuer ?? TEST_ISSUER)
     .setSubject(options.subject ?? "alice");
   if (options.audience !== undefined) jwt.setAudience(options.audience);
