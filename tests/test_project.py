@@ -20,12 +20,15 @@ from mcp.shared.exceptions import MCPError
 
 from conftest import NPM, run
 from support.bake import TEMPLATE_DIR
-from support.mcp_client import post_initialize, run_session
+from support.mcp_client import HANDSHAKE_REVISIONS, MODERN_REVISION, handshake_era_session, post_initialize, run_session
 from support.server_process import ServerProcess, free_port
 from support.tokens import JwksIssuer
-from variants import DEFAULTS, PROJECT_VARIANTS, variant_id
+from variants import COOKIECUTTER_JSON, DEFAULTS, PROJECT_VARIANTS, variant_id
 
 pytestmark = pytest.mark.node
+
+# Baked with the default name: serverInfo must carry it, not the slug derived from it.
+PROJECT_NAME = COOKIECUTTER_JSON["project_name"]
 
 
 @pytest.fixture(scope="module", params=PROJECT_VARIANTS, ids=variant_id)
@@ -102,12 +105,22 @@ def _leaves(error: BaseException) -> list[BaseException]:
 def _exercise(server: ServerProcess, valid: str, invalid: list[str], expected_identity: str | None):
     with server:
         url = f"{server.base_url}/mcp"
-        session = run_session(url, valid, echo="héllo ✓")
-        assert session.tool_names == ["echo", "whoami"]
-        assert session.echo_text == "héllo ✓"
-        if expected_identity:
-            assert expected_identity in json.dumps(session.whoami)
-        assert valid not in json.dumps(session.whoami), "a tool must never see the credential itself"
+        # Every revision the server serves, each from an independent client, authenticated:
+        # pinned to 2026-07-28, automatic (must end on 2026-07-28), and the 2025 handshake.
+        for mode, expected_revision in ((MODERN_REVISION, MODERN_REVISION), ("auto", MODERN_REVISION), ("legacy", "2025-11-25")):
+            session = run_session(url, valid, echo="héllo ✓", mode=mode)
+            assert session.protocol_version == expected_revision, (mode, session)
+            assert session.tool_names == ["echo", "whoami"]
+            assert session.echo_text == "héllo ✓"
+            if expected_identity:
+                assert expected_identity in json.dumps(session.whoami)
+            assert valid not in json.dumps(session.whoami), "a tool must never see the credential itself"
+            if mode == "auto":
+                assert session.server_name == PROJECT_NAME, "serverInfo carries the human-readable project_name"
+        for revision in HANDSHAKE_REVISIONS:
+            init, tool_names, echoed = handshake_era_session(url, valid, revision)
+            assert init["protocolVersion"] == revision and init["serverInfo"]["name"] == PROJECT_NAME
+            assert tool_names == ["echo", "whoami"] and echoed["content"][0]["text"] == revision
 
         for token in [None, *invalid]:
             refused = post_initialize(url, {"Authorization": f"Bearer {token}"} if token else {})
