@@ -31,34 +31,33 @@ export const REDACTED_PATHS = [
  * the same lines made readable by pino-pretty, a devDependency loaded only there.
  */
 export function createLogger(config: Pick<Config, "logLevel" | "nodeEnv">): Logger {
-  const pretty = config.nodeEnv === "development" && prettyAvailable();
-  return pino({
+  const options: pino.LoggerOptions = {
     level: config.logLevel,
     base: { service: SERVICE_NAME, version: SERVER_VERSION },
-    ...(pretty
-      ? {
-          transport: {
-            target: "pino-pretty",
-            options: {
-              colorize: true,
-              translateTime: "SYS:HH:MM:ss.l",
-              ignore: "pid,hostname,service,version",
-            },
-          },
-        }
-      : {}),
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
-  });
+  };
+  const pretty = config.nodeEnv === "development" ? prettyStream() : undefined;
+  return pretty === undefined ? pino(options) : pino(options, pretty);
 }
 
-/** pino-pretty is a devDependency: absent from production images, so fall back to JSON there. */
-function prettyAvailable(): boolean {
+type PrettyFactory = (options: Record<string, unknown>) => pino.DestinationStream;
+
+/**
+ * pino-pretty as an in-process stream (no worker thread, so it also works from an esbuild
+ * bundle). It is a devDependency, absent from production images: then JSON it is.
+ */
+function prettyStream(): pino.DestinationStream | undefined {
   try {
-    createRequire(import.meta.url).resolve("pino-pretty");
-    return true;
+    const pretty = createRequire(import.meta.url)("pino-pretty") as PrettyFactory;
+    return pretty({
+      colorize: process.stdout.isTTY === true,
+      translateTime: "SYS:HH:MM:ss.l",
+      ignore: "pid,hostname,service,version",
+      sync: true,
+    });
   } catch {
-    return false;
+    return undefined;
   }
 }
