@@ -108,7 +108,8 @@ def _exercise(server: ServerProcess, valid: str, invalid: list[str], expected_id
         url = f"{server.base_url}/mcp"
         # Every revision the server serves, each from an independent client, authenticated:
         # pinned to 2026-07-28, automatic (must end on 2026-07-28), and the 2025 handshake.
-        for mode, expected_revision in ((MODERN_REVISION, MODERN_REVISION), ("auto", MODERN_REVISION), ("legacy", "2025-11-25")):
+        modes = ((MODERN_REVISION, MODERN_REVISION), ("auto", MODERN_REVISION), ("legacy", "2025-11-25"))
+        for mode, expected_revision in modes:
             session = run_session(url, valid, echo="héllo ✓", mode=mode)
             assert session.protocol_version == expected_revision, (mode, session)
             assert session.tool_names == ["echo", "whoami"]
@@ -237,8 +238,8 @@ def test_adding_a_tool_the_documented_way_keeps_lint_typecheck_and_tests_green(b
     # 3. listed in src/tools/index.ts.
     index = project / "src/tools/index.ts"
     text = index.read_text()
-    text = text.replace('import { registerEcho } from "./echo.js";\n',
-                        'import { registerEcho } from "./echo.js";\nimport { registerShout } from "./shout.js";\n')  # fmt: skip
+    echo_import = 'import { registerEcho } from "./echo.js";\n'
+    text = text.replace(echo_import, echo_import + 'import { registerShout } from "./shout.js";\n')
     text = text.replace("[registerEcho, registerWhoami]", "[registerEcho, registerShout, registerWhoami]")
     assert "registerShout, registerWhoami" in text, "src/tools/index.ts no longer has the documented shape"
     index.write_text(text)

@@ -121,8 +121,10 @@ def handshake_era_session(url: str, token: str | None, revision: str) -> tuple[d
     auth = {"Authorization": f"Bearer {token}"} if token else {}
     init = _result_of(_rpc(url, auth, {**INITIALIZE, "params": {**INITIALIZE["params"], "protocolVersion": revision}}))
     pinned = {**auth, "MCP-Protocol-Version": revision}
-    http_request("POST", url, {**MCP_HEADERS, **pinned}, json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}).encode())
+    initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    http_request("POST", url, {**MCP_HEADERS, **pinned}, json.dumps(initialized).encode())
     tools = _result_of(_rpc(url, pinned, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
-    call = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": revision}}}
+    arguments = {"name": "echo", "arguments": {"text": revision}}
+    call = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": arguments}
     echoed = _result_of(_rpc(url, pinned, call))
     return init["result"], sorted(tool["name"] for tool in tools["result"]["tools"]), echoed["result"]
