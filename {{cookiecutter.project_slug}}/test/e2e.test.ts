@@ -372,4 +372,35 @@ describe("graceful shutdown", () => {
     assert.match(server.output(), /shutdown complete/);
     assert.doesNotMatch(server.output(), /shutdown timeout reached/);
   });
+
+  it("exits at once with code 1 on a second signal, without waiting for the drain", async () => {
+    const server = await startServer({
+      AUTH_MODE: "api_key",
+      AUTH_API_KEYS: API_KEY,
+      SHUTDOWN_TIMEOUT_MS: "60000",
+    });
+    const exited = once(server.child, "exit");
+    // A request that never finishes its body holds the drain open.
+    const req = request({
+      host: "127.0.0.1",
+      port: server.port,
+      path: "/mcp",
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${API_KEY}`,
+        "Content-Type": "application/json",
+        "Content-Length": 1000,
+        Expect: "100-continue",
+      },
+    });
+    req.on("error", () => undefined);
+    await once(req, "continue");
+    server.child.kill("SIGTERM");
+    await server.waitForOutput(/shutting down/);
+    server.child.kill("SIGTERM");
+    const [code] = await exited;
+    assert.equal(code, 1);
+    assert.match(server.output(), /second signal/);
+    req.destroy();
+  });
 });
