@@ -85,3 +85,45 @@ describe("clients that never finish their headers", () => {
     await call.text();
   });
 });
+
+describe("when every connection is busy", () => {
+  it("refuses a new connection at once instead of queueing it", async () => {
+    const config = loadConfig({
+      AUTH_MODE: "api_key",
+      AUTH_API_KEYS: "connections-test-key-0123456789",
+      MAX_CONNECTIONS: "2",
+      LOG_LEVEL: "silent",
+    });
+    const app = createApp(config, createLogger(config), { fileLimit: undefined });
+    app.server.listen(0, "127.0.0.1");
+    await once(app.server, "listening");
+    const port = (app.server.address() as AddressInfo).port;
+    const busy: Socket[] = [];
+    try {
+      for (let i = 0; i < 2; i += 1) {
+        const socket = connect(port, "127.0.0.1");
+        socket.on("error", () => undefined);
+        await once(socket, "connect");
+        // An authenticated request whose body never comes: busy, not idle.
+        socket.write(
+          "POST /mcp HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer connections-test-key-0123456789\r\n" +
+            "Content-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n",
+        );
+        await once(socket, "data"); // "100 Continue": the server is serving it
+        busy.push(socket);
+      }
+      const extra = connect(port, "127.0.0.1");
+      extra.on("error", () => undefined);
+      extra.write("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      let answered = false;
+      extra.on("data", () => {
+        answered = true;
+      });
+      await once(extra, "close");
+      assert.equal(answered, false, "the connection over the bound was closed unanswered");
+    } finally {
+      for (const socket of busy) socket.destroy();
+      await app.shutdown();
+    }
+  });
+});
