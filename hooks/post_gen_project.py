@@ -60,7 +60,7 @@ def select_lockfile(project: Path, node_version: str, bundler: str, name: str, v
 
     The lockfiles are resolved ahead of time (scripts/update_lockfiles.py in the
     template repository) so `npm ci` works offline-deterministically; only the
-    project's own name and version differ per project.
+    project's own name, version and license differ per project.
     """
     lockfiles = project / LOCKFILES_DIR
     source = lockfiles / f"node{node_version}-{bundler}.json"
@@ -74,6 +74,8 @@ def select_lockfile(project: Path, node_version: str, bundler: str, name: str, v
     lock["version"] = version
     lock["packages"][""]["name"] = name
     lock["packages"][""]["version"] = version
+    # The license as the rendered package.json says it (what `npm install` would write).
+    lock["packages"][""]["license"] = json.loads((project / "package.json").read_text(encoding="utf-8"))["license"]
     (project / "package-lock.json").write_text(json.dumps(lock, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     shutil.rmtree(lockfiles)
 

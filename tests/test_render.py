@@ -153,6 +153,7 @@ def test_lockfile_matches_the_manifest(rendered):
     lock = json.loads((project / "package-lock.json").read_text(encoding="utf-8"))
     root = lock["packages"][""]
     assert lock["name"] == package["name"] == project.name
+    assert root["version"] == package["version"] and root["license"] == package["license"]
     for field in ("dependencies", "devDependencies"):
         assert root.get(field, {}) == package.get(field, {}), field
     for name in {**package.get("dependencies", {}), **package.get("devDependencies", {})}:
