@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from mcp.client.streamable_http import streamable_http_client
 from support import docker_engine
 from support.bake import TEMPLATE_DIR, bake_with_cli
 from support.docker_engine import find_engine
-from support.kustomize import build
+from support.kustomize import Unsupported, build
 from support.mcp_client import run_session
 from support.round_robin_proxy import RoundRobinProxy
 from support.server_process import ServerProcess, free_port
@@ -56,16 +57,10 @@ VARIANTS = [
     {**DEFAULTS, "kubernetes": True, "base_image": base, "auth_mode": auth, "port": "9090" if i % 2 else "8080"}
     for i, (base, auth) in enumerate(itertools.product(OPTIONS["base_image"], OPTIONS["auth_mode"]))
 ]
-# The 2026-07-28 client needs the server branch's support; the lead removes the xfail at merge.
+# Both eras of the protocol: the handshake-era client and the sessionless 2026-07-28 one.
 PROTOCOL_MODES = [
     pytest.param("legacy", id="handshake-era"),
-    pytest.param(
-        "2026-07-28",
-        id="2026-07-28",
-        marks=pytest.mark.xfail(
-            strict=True, reason="needs the server branch's 2026-07-28 support; the lead removes this marker at merge"
-        ),
-    ),
+    pytest.param("2026-07-28", id="2026-07-28"),
 ]
 
 
@@ -142,10 +137,18 @@ def test_offline_renderer_matches_real_kustomize(rendered, folder):
     assert sorted(build(project / folder), key=key) == sorted(real, key=key)
 
 
-def test_every_manifest_validates_against_the_newest_kubernetes_schemas(rendered):
+# The oldest Kubernetes the manifests support (the preStop sleep action is on by default from
+# 1.30; in 1.29 it is an alpha field the API server drops, leaving a preStop with no handler).
+OLDEST_KUBERNETES = "1.30.0"
+
+
+@pytest.mark.parametrize("which", ["newest", "oldest supported"])
+def test_every_manifest_validates_against_the_kubernetes_schemas(rendered, which):
     _, project, overlay = rendered
-    version = latest_version()
-    assert tuple(int(part) for part in version.split(".")[:2]) >= (1, 35), f"bundled schemas are old: {version}"
+    version = latest_version() if which == "newest" else OLDEST_KUBERNETES
+    assert tuple(int(part) for part in latest_version().split(".")[:2]) >= (1, 35), "bundled schemas are old"
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert f"Kubernetes {OLDEST_KUBERNETES.rsplit('.', 1)[0]} or newer" in readme, "the README states the minimum"
     for resource in [*build(project / BASE), *overlay]:
         try:
             kubernetes_validate.validate(resource, version, strict=True)
@@ -279,6 +282,44 @@ def test_labels_and_selectors_agree_across_resources(rendered):
         assert {port["port"] for port in rule["ports"]} <= port_names
 
 
+def _admits(rules: list[dict], port: int, protocol: str, named: dict[str, int]) -> bool:
+    """Whether any NetworkPolicy rule lets (port, protocol) through to or from anywhere."""
+    for rule in rules:
+        peers = rule.get("to", rule.get("from"))
+        if peers:  # restricted to some peers: not "anywhere"
+            continue
+        for allowed in rule.get("ports") or [{}]:
+            number = named.get(allowed.get("port"), allowed.get("port"))
+            if allowed.get("protocol", "TCP") == protocol and number in (None, port):
+                return True
+    return False
+
+
+def test_network_policy_admits_the_server_port_dns_and_the_identity_provider_only(rendered):
+    """Evaluated, not string-matched: ingress to the server's port; egress to DNS and, for JWT,
+    to the JWKS URL's port; nothing else (API keys are checked locally)."""
+    answers, _, resources = rendered
+    kinds = by_kind(resources)
+    policy = kinds["NetworkPolicy"]["spec"]
+    assert set(policy["policyTypes"]) == {"Ingress", "Egress"}, "without both types, the other direction is open"
+    named = {port["name"]: port["containerPort"] for port in server_container(resources)["ports"]}
+    server_port = int(answers["port"])
+    assert _admits(policy["ingress"], server_port, "TCP", named)
+    assert not _admits(policy["ingress"], server_port + 1, "TCP", named), "only the server's port"
+    egress = policy["egress"]
+    assert _admits(egress, 53, "UDP", named) and _admits(egress, 53, "TCP", named), "DNS"
+    jwks = kinds["ConfigMap"]["data"].get("AUTH_JWKS_URL")
+    if answers["auth_mode"] == "jwt":
+        url = urllib.parse.urlsplit(jwks)
+        assert _admits(egress, url.port or {"https": 443, "http": 80}[url.scheme], "TCP", named), jwks
+    elif answers["auth_mode"] == "api_key":
+        assert jwks is None
+        assert not _admits(egress, 443, "TCP", named), "API keys need no egress beyond DNS"
+    else:
+        pytest.fail(f"unhandled auth_mode {answers['auth_mode']}")
+    assert not _admits(egress, 25, "TCP", named) and not _admits(egress, 5432, "TCP", named), "no open egress"
+
+
 # ------------------------------------------------------------------ configuration and secrets
 
 
@@ -312,6 +353,90 @@ def test_auth_configuration_comes_from_a_config_map_and_a_secret_never_the_image
     assert not [name for name in config_map["data"] if secretish.search(name)], "secrets never go in the ConfigMap"
     assert not [name for name, variable in env.items() if secretish.search(name) and "value" in variable]
     assert "deploy/" in (project / ".dockerignore").read_text(encoding="utf-8"), "manifests never enter the image"
+
+
+# Patches a user may add to the overlay. Each one: the offline renderer gives what kustomize gives,
+# or refuses it with Unsupported; it never renders something else in silence.
+USER_PATCHES = {
+    "env-added": {"env": [{"name": "LOG_LEVEL", "value": "debug"}, {"name": "EXTRA", "value": "1"}]},
+    "env-changed": {"env": [{"name": "PORT", "value": "9999"}]},
+    "env-mixed": {"env": [{"name": "EXTRA", "value": "1"}, {"name": "PORT", "value": "9999"}]},
+    "volume-mount-by-mount-path": {"volumeMounts": [{"name": "tmp", "mountPath": "/var/tmp"}]},
+    "container-port-by-number": {"ports": [{"name": "metrics", "containerPort": 9464}]},
+    "resources": {"resources": {"limits": {"memory": "1Gi"}}},
+    "delete-directive": {"$patch": "delete"},
+}
+
+
+@pytest.mark.parametrize("patch_name", USER_PATCHES)
+def test_offline_renderer_matches_kustomize_or_refuses_a_patch(bake_cached, tmp_path, patch_name):
+    command = _kustomize_command()
+    if command is None:
+        pytest.skip("neither kustomize nor kubectl is on PATH: nothing to compare the renderer with")
+    project = bake_cached(**VARIANTS[0])
+    tree = tmp_path / "kubernetes"
+    shutil.copytree(project / KUBERNETES_DIR, tree)
+    overlay = tree / "overlays/production"
+    container = {"name": "server", **USER_PATCHES[patch_name]}
+    patch = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": project.name},
+        "spec": {"template": {"spec": {"containers": [container]}}},
+    }
+    (overlay / "user-patch.yaml").write_text(yaml.safe_dump(patch), encoding="utf-8")
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text(encoding="utf-8"))
+    kustomization["patches"].append({"path": "user-patch.yaml"})
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
+
+    result = subprocess.run([*command, str(overlay)], capture_output=True, text=True, timeout=120)
+    try:
+        offline = build(overlay)
+    except Unsupported:
+        return  # refused, which is honest
+    assert result.returncode == 0, f"kustomize refused what the renderer accepted: {result.stderr}"
+    real = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    key = lambda resource: (resource["kind"], resource["metadata"]["name"])  # noqa: E731
+    assert sorted(offline, key=key) == sorted(real, key=key)
+
+
+def test_offline_renderer_matches_kustomize_or_refuses_a_cron_job(bake_cached, tmp_path):
+    """A CronJob added to the overlay: kustomize sets its image and renames its ConfigMap
+    reference; the renderer must do the same or refuse it."""
+    command = _kustomize_command()
+    if command is None:
+        pytest.skip("neither kustomize nor kubectl is on PATH: nothing to compare the renderer with")
+    project = bake_cached(**VARIANTS[0])
+    tree = tmp_path / "kubernetes"
+    shutil.copytree(project / KUBERNETES_DIR, tree)
+    overlay = tree / "overlays/production"
+    container = {
+        "name": "job",
+        "image": project.name,
+        "envFrom": [{"configMapRef": {"name": f"{project.name}-config"}}],
+    }
+    cron_job = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "nightly"},
+        "spec": {
+            "schedule": "0 3 * * *",
+            "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [container]}}}},
+        },
+    }
+    (overlay / "cron-job.yaml").write_text(yaml.safe_dump(cron_job), encoding="utf-8")
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text(encoding="utf-8"))
+    kustomization["resources"].append("cron-job.yaml")
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
+    result = subprocess.run([*command, str(overlay)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    try:
+        offline = build(overlay)
+    except Unsupported:
+        return
+    real = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    key = lambda resource: (resource["kind"], resource["metadata"]["name"])  # noqa: E731
+    assert sorted(offline, key=key) == sorted(real, key=key)
 
 
 def test_commented_secret_generator_works_once_uncommented(rendered, tmp_path):

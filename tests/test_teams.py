@@ -21,7 +21,7 @@ import yaml
 from cookiecutter.exceptions import FailedHookException
 
 from support.bake import TEMPLATE_DIR, bake
-from support.docker_engine import render_file
+from support.template import render_file
 from variants import COOKIECUTTER_JSON, OPTIONS
 
 GIT = ["git", "-c", "user.name=team-tests", "-c", "user.email=team@example.com", "-c", "init.defaultBranch=main"]
@@ -292,22 +292,6 @@ def test_every_base_image_follows_the_container_registry(base_image, registry):
         mirrored = image_args(dockerfile, base_image=base_image, container_registry=registry)
         assert public and all(not image.startswith(registry) for image in public.values()), public
         assert mirrored == {name: f"{registry}/{image}" for name, image in public.items()}, dockerfile
-
-
-def test_renovate_still_sees_base_images_behind_a_registry_with_a_port(bake_cached):
-    """Renovate's whole-image regex must not read a registry's :port as the tag."""
-    from test_delivery_files import renovate_matches
-
-    registry = "registry.example.com:5000/hub"
-    project = bake_cached(base_image="distroless", container_registry=registry)
-    config = json.loads((project / "renovate.json").read_text(encoding="utf-8"))
-    for dockerfile in DOCKERFILES:
-        text = (project / dockerfile).read_text(encoding="utf-8")
-        found = {(m["depName"], m["currentValue"]) for m in renovate_matches(config, dockerfile, text)}
-        for image in image_args(dockerfile, base_image="distroless", container_registry=registry).values():
-            if "${" not in image:
-                name, _, tag = image.partition("@")[0].rpartition(":")
-                assert (name, tag) in found and name.startswith(registry), (image, found)
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES)

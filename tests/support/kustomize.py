@@ -7,8 +7,11 @@ renders the generated `deploy/kubernetes` tree itself. It implements exactly:
 - `configMapGenerator:` with `literals:` and `behavior: create|merge`, named with
   kustomize's content-hash suffix, and the references to it in pod specs renamed;
 - `images:` (`newName`, `newTag`, `digest`) on containers;
-- `patches:` given as a `path:` to a strategic-merge patch of one resource (maps merge;
-  lists of named items merge by `name`; other lists are replaced).
+- `patches:` given as a `path:` to a strategic-merge patch of one resource: maps merge
+  (a null value deletes), lists of scalars are replaced, and the lists of maps whose
+  Kubernetes merge key is `name` (containers, env, volumes...) merge by name. Any other
+  list of maps (volumeMounts merge by mountPath, container ports by containerPort, ...)
+  and any `$patch`-style directive raise `Unsupported`.
 
 Any other kustomization field, or generator/patch option, raises `Unsupported`, so the
 renderer never silently ignores what it does not implement. Where a real `kubectl kustomize`
@@ -26,6 +29,9 @@ import yaml
 
 SUPPORTED_FIELDS = {"apiVersion", "kind", "resources", "configMapGenerator", "images", "patches"}
 POD_SPEC_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
+# Pods kept elsewhere than spec.template.spec: kustomize sets their images and renames their
+# ConfigMap references; this renderer would skip them in silence, so it refuses them.
+OTHER_POD_KINDS = {"Pod", "CronJob", "PodTemplate"}
 
 
 class Unsupported(Exception):
@@ -85,7 +91,11 @@ def _build(folder: Path) -> tuple[list[dict], list[dict]]:
             resources += child_resources
             generated += child_generated
         else:
-            resources += [doc for doc in yaml.safe_load_all(target.read_text(encoding="utf-8")) if doc]
+            documents = [doc for doc in yaml.safe_load_all(target.read_text(encoding="utf-8")) if doc]
+            refused = sorted({doc.get("kind") for doc in documents} & OTHER_POD_KINDS)
+            if refused:
+                raise Unsupported(f"{target}: resources of kind {refused} (pod specs outside spec.template)")
+            resources += documents
     for generator in kustomization.get("configMapGenerator", []):
         _generate_config_map(generator, generated, folder)
     for image in kustomization.get("images", []):
@@ -172,32 +182,39 @@ def _apply_patch(patch: dict, resources: list[dict], folder: Path) -> None:
     targets[0].update(merged)
 
 
-def strategic_merge(original, patch):
-    """Maps merge key by key (a None value deletes); lists of named maps merge by name."""
+# Pod-spec lists whose strategic-merge key (patchMergeKey in the Kubernetes API) is `name`.
+# Every other list of maps has another key or none (then it is replaced): not implemented.
+MERGED_BY_NAME = {"containers", "initContainers", "ephemeralContainers", "env", "volumes", "imagePullSecrets"}
+
+
+def strategic_merge(original, patch, field: str = ""):
+    """Maps merge key by key (a None value deletes); see the module docstring for lists."""
+    if isinstance(patch, dict):
+        directives = [key for key in patch if key.startswith("$")]
+        if directives:
+            raise Unsupported(f"strategic-merge directives not implemented: {directives} (in {field or 'the root'})")
     if isinstance(original, dict) and isinstance(patch, dict):
         merged = copy.deepcopy(original)
         for key, value in patch.items():
             if value is None:
                 merged.pop(key, None)
             elif key in merged:
-                merged[key] = strategic_merge(merged[key], value)
+                merged[key] = strategic_merge(merged[key], value, key)
             else:
                 merged[key] = copy.deepcopy(value)
         return merged
-    if isinstance(original, list) and isinstance(patch, list) and _all_named(original) and _all_named(patch):
-        merged = copy.deepcopy(original)
-        for item in patch:
-            match = next((i for i, old in enumerate(merged) if old["name"] == item["name"]), None)
-            if match is None:
-                merged.append(copy.deepcopy(item))
-            else:
-                merged[match] = strategic_merge(merged[match], item)
-        return merged
+    if isinstance(original, list) and isinstance(patch, list):
+        if not any(isinstance(item, dict) for item in original + patch):
+            return copy.deepcopy(patch)
+        if field not in MERGED_BY_NAME:
+            raise Unsupported(f"strategic merge of the list `{field}` not implemented (its merge key is not `name`)")
+        # kustomize's order: the patch's items (merged with the originals of the same name) in
+        # the patch's order, then the originals the patch does not name, in their order.
+        originals = {item["name"]: item for item in original}
+        merged = [strategic_merge(originals.get(item["name"], {}), item, field) for item in patch]
+        named = {item["name"] for item in patch}
+        return merged + [copy.deepcopy(item) for item in original if item["name"] not in named]
     return copy.deepcopy(patch)
-
-
-def _all_named(items: list) -> bool:
-    return bool(items) and all(isinstance(item, dict) and "name" in item for item in items)
 
 
 def _rename_config_map_references(resource: dict, renames: dict[str, str]) -> None:
