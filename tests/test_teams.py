@@ -339,12 +339,20 @@ def test_github_ci_takes_buildkit_from_the_registry_and_npm_credentials_from_a_s
     assert node_runs.index(next(r for r in node_runs if "NPM_CONFIG_USERCONFIG" in r)) < node_runs.index("npm ci")
 
 
-def test_npm_registry_writes_a_project_npmrc_without_credentials(bake_cached):
+def test_npm_registry_writes_a_project_npmrc_without_credentials(bake_cached, tmp_path):
     project = bake_cached(npm_registry="https://npm.example.com/repository/npm-group", cloud_run=True)
     lines = (project / ".npmrc").read_text(encoding="utf-8").splitlines()
     settings = [line for line in lines if line.strip() and not line.lstrip().startswith(("#", ";"))]
     assert settings == ["registry=https://npm.example.com/repository/npm-group/"]
     assert not [line for line in settings if NPM_AUTH_KEYS.match(line)], "credentials in the project .npmrc"
+    # git keeps the project's .npmrc (CI and image builds read it from a checkout); nested ones stay ignored.
+    checkout = shutil.copytree(project, tmp_path / "checkout")
+    git(checkout, "init", "-q")
+    ignored = [".npmrc", "config/.npmrc"]
+    check = subprocess.run(
+        ["git", "check-ignore", "--no-index", *ignored], cwd=checkout, capture_output=True, text=True
+    )
+    assert check.stdout.split() == ["config/.npmrc"], check.stdout + check.stderr
     # The project's .npmrc reaches the build context (and Cloud Build); nested ones never do.
     for ignore_file, reinclude in ((".dockerignore", "!.npmrc"), (".gcloudignore", "!/.npmrc")):
         patterns = (project / ignore_file).read_text(encoding="utf-8").splitlines()
