@@ -16,6 +16,7 @@ variant space (see `template_options`).
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -120,7 +121,14 @@ def template_options(answers: dict) -> dict:
     repo_dir = answers.get("_repo_dir")
     if not repo_dir:
         return {}
-    return json.loads((Path(repo_dir) / "cookiecutter.json").read_text(encoding="utf-8"))
+    path = Path(repo_dir)
+    if not path.is_absolute():
+        # `cookiecutter .` from a checkout: relative to where cookiecutter started (the shell's
+        # PWD, which subprocess keeps), not to this hook's working directory (the new project).
+        path = Path(os.environ.get("PWD", os.getcwd())) / path
+    if not (path / "cookiecutter.json").is_file():
+        return {}  # as under cruft: cookiecutter itself has checked the choices
+    return json.loads((path / "cookiecutter.json").read_text(encoding="utf-8"))
 
 
 def choice_options(options: dict) -> dict[str, list]:

@@ -246,7 +246,9 @@ COMMITTED_PATHS = (".env.example", ".env.development", "package-lock.json", "src
 
 @pytest.fixture(scope="module")
 def defaults_project(bake_cached) -> Path:
-    return bake_cached(**{key: values[0] for key, values in COOKIECUTTER_JSON.items() if isinstance(values, list)})
+    # No npm_registry: then a root .npmrc is the user's own (credentials) and must stay ignored.
+    choices = {key: values[0] for key, values in COOKIECUTTER_JSON.items() if isinstance(values, list)}
+    return bake_cached(**choices, npm_registry="")
 
 
 def git_ignored(repository: Path, paths: list[str]) -> set[str]:

@@ -493,6 +493,16 @@ def test_a_fork_takes_upstream_with_a_clean_git_merge(tmp_path):
     assert (project / "src/tools/echo.ts").read_text().endswith("// improved upstream\n")
 
 
+def test_a_fork_checkout_generates_with_cookiecutter_dot(tmp_path):
+    """`cookiecutter .` inside the fork's checkout, as a shell runs it (the hook finds the fork's choices)."""
+    fork = copy_template(tmp_path / "fork")
+    command = f'"{sys.executable}" -m cookiecutter --no-input . -o ../out license=proprietary'
+    result = subprocess.run(["bash", "-c", command], cwd=fork, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (project,) = (tmp_path / "out").iterdir()
+    assert json.loads((project / "package.json").read_text(encoding="utf-8"))["license"] == "UNLICENSED"
+
+
 def bake_from(template: Path, out: Path) -> Path:
     result = run([sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(out), str(template)], out.parent)
     assert result.returncode == 0, result.stdout + result.stderr
