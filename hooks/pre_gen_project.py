@@ -42,6 +42,7 @@ CHOICES = {
     "init_system": ("dumb-init", "tini", "none"),
     "auth_mode": ("jwt", "api_key"),
     "ci": ("github", "gitlab", "none"),
+    "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "proprietary"),
 }
 BOOLEANS = ("cloud_run", "security_scanning", "multi_platform")
 FREE_TEXT = ("project_name", "description", "author_name")

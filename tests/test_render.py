@@ -30,7 +30,7 @@ FILES_ONLY_WHEN = {
     },
     ("security_scanning", True): {"scripts/scan-image.sh"},
     ("multi_platform", True): {"scripts/docker-buildx.sh"},
-    ("ci", "github"): {".github/workflows/ci.yml"},
+    ("ci", "github"): {".github/workflows/ci.yml", ".github/dependabot.yml"},
     ("ci", "gitlab"): {".gitlab-ci.yml", ".gitlab/ci-variables.yml"},
 }
 # Files every variant has, whatever the answers (besides the template's own files).
