@@ -21,6 +21,7 @@ LOCKFILES_DIR = ".lockfiles"
 CLOUD_RUN_FILES = ("deploy/cloud-run", "cloudbuild.yaml", ".gcloudignore", "scripts/deploy-cloud-run.sh")
 SECURITY_SCANNING_FILES = ("scripts/scan-image.sh",)
 MULTI_PLATFORM_FILES = ("scripts/docker-buildx.sh",)
+KUBERNETES_FILES = ("deploy/kubernetes",)
 ESBUILD_FILES = ("esbuild.config.mjs",)
 GITHUB_CI_FILES = (".github",)
 GITLAB_CI_FILES = (".gitlab-ci.yml", ".gitlab")
@@ -75,6 +76,10 @@ def remove_multi_platform_files(project: Path) -> None:
     remove_paths(project, MULTI_PLATFORM_FILES)
 
 
+def remove_kubernetes_files(project: Path) -> None:
+    remove_paths(project, KUBERNETES_FILES)
+
+
 def keep_only_ci(project: Path, ci: str) -> None:
     if ci != "github":
         remove_paths(project, GITHUB_CI_FILES)
@@ -92,6 +97,8 @@ def main(answers: dict, project: Path) -> None:
         remove_security_scanning_files(project)
     if not answers["multi_platform"]:
         remove_multi_platform_files(project)
+    if not answers["kubernetes"]:
+        remove_kubernetes_files(project)
     keep_only_ci(project, answers["ci"])
 
 

@@ -23,6 +23,8 @@ SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 SLUG_MAX_LENGTH = 128
 # Cloud Run service names (the slug, with cloud_run=yes) must be under 50 characters.
 CLOUD_RUN_SERVICE_MAX_LENGTH = 49
+# Kubernetes Service names and label values (the slug, with kubernetes=yes) are at most 63 characters.
+KUBERNETES_NAME_MAX_LENGTH = 63
 # Semantic Versioning 2.0.0, https://semver.org (the official regular expression).
 SEMVER_PATTERN = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -33,18 +35,18 @@ EMAIL_PATTERN = re.compile(r"^[^@\s\"'<>,;]+@[^@\s\"'<>,;]+\.[^@\s\"'<>,;.]+$")
 # Control characters (newlines, tabs, escapes) would break YAML, .env files and shell.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
-NODE_VERSIONS = ("24", "22", "26", "20")
+NODE_VERSIONS = ("26", "24", "22", "20")
 END_OF_LIFE_NODE_VERSIONS = {"20": "2026-04-30"}
 CHOICES = {
     "node_version": NODE_VERSIONS,
-    "base_image": ("alpine", "bookworm-slim", "distroless"),
+    "base_image": ("trixie-slim", "bookworm-slim", "alpine", "distroless"),
     "bundler": ("tsc", "esbuild"),
     "init_system": ("dumb-init", "tini", "none"),
     "auth_mode": ("jwt", "api_key"),
     "ci": ("github", "gitlab", "none"),
     "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "proprietary"),
 }
-BOOLEANS = ("cloud_run", "security_scanning", "multi_platform")
+BOOLEANS = ("cloud_run", "security_scanning", "multi_platform", "kubernetes")
 FREE_TEXT = ("project_name", "description", "author_name")
 FREE_TEXT_MAX_LENGTH = 200
 
@@ -117,12 +119,22 @@ def validate_boolean(value: object) -> str | None:
     return None
 
 
+def validate_kubernetes_name(slug: object, kubernetes: object) -> str | None:
+    if kubernetes is True and isinstance(slug, str) and len(slug) > KUBERNETES_NAME_MAX_LENGTH:
+        return (
+            f"must be at most {KUBERNETES_NAME_MAX_LENGTH} characters with kubernetes=yes "
+            "(it becomes the Kubernetes Service name and the pods' label value)"
+        )
+    return None
+
+
 def collect_errors(answers: dict) -> list[str]:
     """Every problem with the answers, each as 'field: message'."""
     checks: list[tuple[str, str | None]] = [(field, validate_free_text(answers.get(field))) for field in FREE_TEXT]
     checks += [
         ("project_slug", validate_project_slug(answers.get("project_slug"))),
         ("project_slug", validate_cloud_run_service_name(answers.get("project_slug"), answers.get("cloud_run"))),
+        ("project_slug", validate_kubernetes_name(answers.get("project_slug"), answers.get("kubernetes"))),
         ("author_email", validate_author_email(answers.get("author_email", ""))),
         ("version", validate_version(answers.get("version"))),
         ("port", validate_port(answers.get("port"))),

@@ -9,6 +9,7 @@ files are validated against check-jsonschema's vendored (offline) schemas.
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import json
 import os
@@ -98,7 +99,7 @@ def test_copy_without_render_files_are_copied_verbatim(baked, name):
 
 
 def test_node_version_follows_the_answer(baked):
-    assert (baked("defaults") / ".nvmrc").read_text(encoding="utf-8").strip() == "24"
+    assert (baked("defaults") / ".nvmrc").read_text(encoding="utf-8").strip() == VARIANTS["defaults"]["node_version"]
     on = baked("all-on")
     assert (on / ".nvmrc").read_text(encoding="utf-8").strip() == "22"
     gitlab_vars = yaml.safe_load((on / ".gitlab/ci-variables.yml").read_text(encoding="utf-8"))
@@ -452,9 +453,87 @@ def test_pinned_tools_carry_checksums_and_match_versions_json():
     # ...and every download is checked against its checksum before it runs.
     for text in (github, gitlab):
         assert re.search(r'echo "\$\{TRIVY_SHA256\}  [^"]+" \| sha256sum (--check --strict|-c -)', text)
-    assert re.search(r'echo "\$\{COSIGN_SHA256\}  /usr/local/bin/cosign" \| sha256sum -c -', gitlab)
+    assert re.search(r'echo "\$\{COSIGN_SHA256\}  /tmp/cosign" \| sha256sum -c -', gitlab)
     # On GitHub the pinned cosign-installer verifies the cosign release it installs.
     assert "cosign-release: ${{ env.COSIGN_VERSION }}" in github
+
+
+def _fake_tool_download(tmp_path: Path, name: str, archive: bool) -> tuple[Path, str]:
+    """A stand-in release asset: a `name` script (in a .tar.gz when archive), and its sha256."""
+    import hashlib
+    import io
+    import tarfile
+
+    script = f"#!/bin/sh\necho '{name} stand-in version'\n".encode()
+    asset = tmp_path / "asset"
+    if archive:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(script), 0o755
+            tar.addfile(info, io.BytesIO(script))
+        asset.write_bytes(buffer.getvalue())
+    else:
+        asset.write_bytes(script)
+    return asset, hashlib.sha256(asset.read_bytes()).hexdigest()
+
+
+def _run_install_script(tmp_path: Path, script: str, shell: str, asset: Path, env: dict[str, str]):
+    """Run a CI install snippet with curl replaced by a copy of `asset` and every system path
+    (/usr/local/bin, /tmp, sudo) moved into tmp_path; returns (result, fake bin, curl's URLs)."""
+    fake_bin, fake_tmp, stubs = tmp_path / "usr-local-bin", tmp_path / "tmp", tmp_path / "stubs"
+    for folder in (fake_bin, fake_tmp, stubs):
+        folder.mkdir()
+    urls = tmp_path / "urls"
+    arguments = f'case "$1" in -o) out=$2; shift 2;; https://*) echo "$1" >> "{urls}"; shift;; *) shift;; esac'
+    stub(stubs, "curl", f'while [ $# -gt 0 ]; do {arguments}; done\ncp "{asset}" "$out"')
+    moved = script.replace("sudo ", "").replace("/usr/local/bin", "\0bin").replace("/tmp/", "\0tmp/")
+    script = moved.replace("\0bin", str(fake_bin)).replace("\0tmp", str(fake_tmp))
+    command = (
+        [shell, "-e", "-c", script]
+        if shell == "sh"
+        else ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script]
+    )
+    path = f"{stubs}:{fake_bin}:{os.environ['PATH']}"
+    result = run(command, tmp_path, clean_env(path, RUNNER_TEMP=str(fake_tmp), **env))
+    return result, fake_bin, urls.read_text(encoding="utf-8").split() if urls.exists() else []
+
+
+def _install_steps() -> list[tuple[str, str, str, str, bool]]:
+    """(where, tool, shell, script, archive) for every pinned download in the generated CI files."""
+    github = yaml.safe_load((TEMPLATE_PROJECT / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    gitlab = yaml.safe_load((TEMPLATE_PROJECT / ".gitlab-ci.yml").read_text(encoding="utf-8"))
+    (github_trivy,) = [s["run"] for s in github["jobs"]["scan"]["steps"] if "trivy_" in s.get("run", "")]
+    (gitlab_trivy,) = [line for line in gitlab["scan"]["before_script"] if "trivy_" in line]
+    (gitlab_cosign,) = [line for line in gitlab["publish"]["before_script"] if "cosign-linux" in line]
+    return [
+        ("github", "trivy", "bash", github_trivy, True),
+        ("gitlab", "trivy", "sh", gitlab_trivy, True),
+        ("gitlab", "cosign", "sh", gitlab_cosign, False),
+    ]
+
+
+@pytest.mark.parametrize("index", range(3), ids=["github-trivy", "gitlab-trivy", "gitlab-cosign"])
+def test_pinned_downloads_run_only_when_their_checksum_matches(tmp_path, index):
+    """The CI install snippets themselves, run against a stand-in download: the pinned version's
+    URL is fetched; a matching sha256 installs a working tool; any other stops the job first."""
+    where, tool, shell, script, archive = _install_steps()[index]
+    asset, digest = _fake_tool_download(tmp_path, tool, archive)
+    version_key, sha_key = f"{tool.upper()}_VERSION", f"{tool.upper()}_SHA256"
+    env = {version_key: VERSIONS[version_key], sha_key: digest}
+
+    (tmp_path / "good").mkdir()
+    good, fake_bin, urls = _run_install_script(tmp_path / "good", script, shell, asset, env)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert urls and all(VERSIONS[version_key].lstrip("v") in url for url in urls), urls
+    tool_path = fake_bin / tool
+    assert run([str(tool_path)], tmp_path, clean_env(os.environ["PATH"])).stdout.strip() == f"{tool} stand-in version"
+
+    (tmp_path / "bad").mkdir()
+    bad, fake_bin, _ = _run_install_script(tmp_path / "bad", script, shell, asset, {**env, sha_key: "0" * 64})
+    assert bad.returncode != 0, f"{where} {tool}: installed despite a wrong checksum\n{bad.stdout}{bad.stderr}"
+    assert "stand-in version" not in bad.stdout, "the tool ran although its checksum did not match"
+    assert not (fake_bin / tool).exists(), "nothing reaches PATH before its checksum matched"
 
 
 def test_update_pins_rewrites_and_detects_drift(tmp_path):
@@ -524,13 +603,179 @@ def test_github_ci_publishes_signed_images_with_least_privilege(baked):
                 assert s["with"]["push"] is False, name
 
 
+# --- GitHub Actions expressions ------------------------------------------------------------
+# A small evaluator for the subset the workflows' `if:` use (contexts, literals, ==, !=, !, &&,
+# ||, parentheses, startsWith, contains, format), with GitHub's semantics: string comparison
+# ignores case, && and || return an operand, a missing property is null.
+
+EXPRESSION_TOKEN = re.compile(
+    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>\d+(?:\.\d+)?)|(?P<op>==|!=|&&|\|\||[!(),])"
+    r"|(?P<name>[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*))"
+)
+
+
+def github_expression(source: str, context: dict):
+    source = source.strip()
+    if source.startswith("${{") and source.endswith("}}"):
+        source = source[3:-2]
+    tokens, position = [], 0
+    while position < len(source.rstrip()):
+        match = EXPRESSION_TOKEN.match(source, position)
+        assert match and match.end() > position, f"cannot read {source[position:]!r}"
+        tokens.append({k: v for k, v in match.groupdict().items() if v is not None})
+        position = match.end()
+    tokens.append({"end": ""})
+    index = 0
+
+    def peek(kind: str, value: str | None = None) -> bool:
+        return kind in tokens[index] and (value is None or tokens[index][kind] == value)
+
+    def take(kind: str, value: str | None = None) -> str:
+        nonlocal index
+        assert peek(kind, value), f"expected {value or kind} in {source!r}"
+        index += 1
+        return tokens[index - 1][kind]
+
+    def equal(left, right) -> bool:
+        if isinstance(left, str) and isinstance(right, str):
+            return left.lower() == right.lower()
+        return left == right
+
+    def primary():
+        if peek("op", "!"):
+            take("op")
+            return not primary()
+        if peek("op", "("):
+            take("op")
+            value = either()
+            take("op", ")")
+            return value
+        if peek("string"):
+            return take("string")[1:-1].replace("''", "'")
+        if peek("number"):
+            return float(take("number"))
+        name = take("name")
+        if peek("op", "("):
+            take("op")
+            args = [] if peek("op", ")") else [either()]
+            while peek("op", ","):
+                take("op")
+                args.append(either())
+            take("op", ")")
+            functions = {
+                "startswith": lambda text, prefix: str(text or "").lower().startswith(str(prefix).lower()),
+                "contains": lambda text, part: str(part).lower() in str(text or "").lower(),
+                "format": lambda pattern, *values: re.sub(r"\{(\d+)\}", lambda m: str(values[int(m[1])]), pattern),
+            }
+            return functions[name.lower()](*args)
+        literals = {"true": True, "false": False, "null": None}
+        if name in literals:
+            return literals[name]
+        value = context
+        for part in name.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    def comparison():
+        left = primary()
+        while peek("op", "==") or peek("op", "!="):
+            operator, right = take("op"), primary()
+            left = equal(left, right) if operator == "==" else not equal(left, right)
+        return left
+
+    def both():
+        left = comparison()
+        while peek("op", "&&"):
+            take("op")
+            right = comparison()
+            left = right if left else left
+        return left
+
+    def either():
+        left = both()
+        while peek("op", "||"):
+            take("op")
+            right = both()
+            left = left if left else right
+        return left
+
+    value = either()
+    take("end")
+    return value
+
+
+def github_event(event: str, ref: str, default_branch: str = "main", private: bool = False, **variables) -> dict:
+    return {
+        "github": {
+            "event_name": event,
+            "ref": ref,
+            "event": {"repository": {"default_branch": default_branch, "private": private}},
+        },
+        "vars": variables,
+    }
+
+
+def test_the_expression_evaluator_follows_github_semantics():
+    context = {"github": {"ref": "refs/heads/Main", "n": None}, "vars": {}}
+    assert github_expression("github.ref == 'refs/heads/main'", context) is True  # case-insensitive
+    assert github_expression("${{ !github.n && 'x' || 'y' }}", context) == "x"
+    assert github_expression("format('refs/heads/{0}', 'a') != github.ref", context) is True
+    assert github_expression("startsWith(github.ref, 'refs/tags/') || vars.MISSING", context) is None
+
+
+def test_publish_runs_only_for_pushes_to_the_default_branch_and_version_tags(baked):
+    """The publish job's `if:` evaluated on the events it must and must not publish for."""
+    workflow = yaml.safe_load((baked("defaults") / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    condition = workflow["jobs"]["publish"]["if"]
+    cases = {
+        ("push", "refs/heads/main", "main"): True,
+        ("push", "refs/heads/master", "master"): True,
+        ("push", "refs/tags/v1.2.3", "main"): True,
+        ("push", "refs/heads/master", "main"): False,  # a branch that is not the default
+        ("push", "refs/heads/feature", "main"): False,
+        ("pull_request", "refs/pull/7/merge", "main"): False,
+        ("pull_request", "refs/heads/main", "main"): False,
+        ("workflow_dispatch", "refs/heads/main", "main"): False,
+        ("schedule", "refs/heads/main", "main"): False,
+    }
+    for (event, ref, default_branch), publishes in cases.items():
+        result = bool(github_expression(condition, github_event(event, ref, default_branch)))
+        assert result is publishes, (event, ref, default_branch)
+
+
+def test_build_provenance_attestation_is_skipped_where_github_offers_none(baked):
+    """Artifact attestations exist for public repositories, and for private ones on Enterprise
+    Cloud only: a private repository skips the step unless it opts in."""
+    workflow = yaml.safe_load((baked("defaults") / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    (attest,) = [s for s in workflow["jobs"]["publish"]["steps"] if "attest" in s.get("uses", "")]
+    assert "if" in attest, "without a condition the publish job fails in every private repository"
+    push = ("push", "refs/heads/main")
+    assert github_expression(attest["if"], github_event(*push, private=False))
+    assert not github_expression(attest["if"], github_event(*push, private=True))
+    assert github_expression(attest["if"], github_event(*push, private=True, BUILD_PROVENANCE_ATTESTATION="true"))
+    # Signing happens in every repository.
+    (sign,) = [s for s in workflow["jobs"]["publish"]["steps"] if "cosign sign" in s.get("run", "")]
+    assert "if" not in sign
+
+
 def test_gitlab_ci_publishes_signed_images(baked):
     gitlab = yaml.safe_load((baked("all-on") / ".gitlab-ci.yml").read_text(encoding="utf-8"))
     jobs = {name: job for name, job in gitlab.items() if isinstance(job, dict) and "script" in job}
     assert [name for name, job in jobs.items() if "id_tokens" in job] == ["publish"]
     publish = jobs["publish"]
     assert publish["id_tokens"] == {"SIGSTORE_ID_TOKEN": {"aud": "sigstore"}}
-    assert publish["rules"] == [{"if": "$CI_COMMIT_TAG"}, {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
+    (tag_rule, branch_rule) = publish["rules"]
+    assert branch_rule == {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}
+    # Version tags only, as on GitHub (on.push.tags: v*): `$CI_COMMIT_TAG =~ /regex/`.
+    tag_match = re.fullmatch(r"\$CI_COMMIT_TAG =~ /(.+)/", tag_rule["if"])
+    assert tag_match, tag_rule
+    for tag, publishes in (("v1.2.3", True), ("v0.1.0-rc.1", True), ("docs-snapshot", False), ("latest", False)):
+        assert bool(re.search(tag_match.group(1), tag)) is publishes, tag
+    # A newer pipeline never cancels a publish half-way (pushed but unsigned, or half the tags).
+    assert publish.get("interruptible", gitlab.get("default", {}).get("interruptible", False)) is False
+    # The published image carries the project's licence, whatever the Dockerfile labels.
+    assert '--label org.opencontainers.image.licenses="$license"' in "\n".join(publish["script"])
+    assert "require('./package.json').license" in "\n".join(publish["script"])
     script = "\n".join(publish["script"])
     signed = '$CI_REGISTRY_IMAGE@$digest"'
     for fragment in ("--provenance=mode=max", "--sbom=true", "--push", "cosign sign --yes", signed):
@@ -555,13 +800,21 @@ def js_to_python_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(re.sub(r"\(\?<(?![=!])", "(?P<", pattern))
 
 
+# A port of the parts of Renovate (lib/modules/manager/custom/regex, manager/dockerfile/extract.ts,
+# workers/repository/update/branch/auto-replace.ts) that decide what renovate.json sees in the
+# Dockerfiles and whether an update can be written back. Renovate itself needs the network.
+
+
 def renovate_matches(config: dict, relative: str, text: str) -> list[dict]:
-    """What Renovate's custom regex managers extract from one file (managerFilePatterns are /regex/)."""
+    """What Renovate's custom regex managers extract from one file (managerFilePatterns are /regex/).
+
+    Renovate compiles matchStrings with the `g` flag only: `^` and `$` are the file's ends."""
     found = []
     for manager in config["customManagers"]:
         patterns = [js_to_python_regex(p.strip("/")) for p in manager["managerFilePatterns"]]
         if not any(p.search(relative) for p in patterns):
             continue
+        assert manager.get("matchStringsStrategy", "any") == "any", "only the `any` strategy is modelled here"
         for match_string in manager["matchStrings"]:
             for match in js_to_python_regex(match_string).finditer(text):
                 groups = {k: v for k, v in match.groupdict().items() if v is not None}
@@ -571,33 +824,181 @@ def renovate_matches(config: dict, relative: str, text: str) -> list[dict]:
     return found
 
 
+DOCKERFILE_ARG = re.compile(r"^[ \t]*ARG(?:\\[ \t]*\r?\n| |\t|#.*?\r?\n)+(?P<name>\w+)[ =](?P<value>\S*)", re.I | re.M)
+DOCKERFILE_FROM = re.compile(
+    r"^[ \t]*FROM(?:\\[ \t]*\r?\n| |\t|#.*?\r?\n|--platform=\S+)+(?P<image>\S+)"
+    r"(?:(?:\\[ \t]*\r?\n| |\t|#.*?\r?\n)+as[ \t]+(?P<name>\S+))?",
+    re.I | re.M,
+)
+DOCKERFILE_VARIABLE = re.compile(r"(?P<full>\\?\$(?P<simple>\w+)|\\?\$\{(?P<complex>\w+)(?::.+?)?\}+)", re.I)
+CONTINUED = re.compile(r"\\[ \t]*$|^[ \t]*#", re.M)
+
+
+def _split_image(image: str) -> dict:
+    if "$" in image:
+        default = re.fullmatch(r"\$\{.+?:-\"?(?P<value>.*?)\"?\}", image)
+        if default:
+            image = default["value"]
+        if "$" in image:
+            return {"skipReason": "contains-variable"}
+    tag_part, _, digest = image.partition("@")
+    parts = tag_part.split(":")
+    if len(parts) == 1 or "/" in parts[-1]:
+        dep = {"depName": tag_part}
+    else:
+        dep = {"depName": ":".join(parts[:-1]), "currentValue": parts[-1]}
+    if digest:
+        dep["currentDigest"] = digest
+    return dep
+
+
+def _auto_replace_template(dep: dict) -> str:
+    template = dep["replaceString"]
+    if dep.get("currentValue"):
+        placeholder = "{{#if newValue}}{{newValue}}{{/if}}"
+        if not dep.get("currentDigest"):
+            placeholder += "{{#if newDigest}}@{{newDigest}}{{/if}}"
+        template = template.replace(dep["currentValue"], placeholder, 1)
+    if dep.get("currentDigest"):
+        template = template.replace(dep["currentDigest"], "{{#if newDigest}}{{newDigest}}{{/if}}", 1)
+    return template
+
+
+def renovate_dockerfile_deps(text: str) -> list[dict]:
+    """Renovate's dockerfile manager: FROM images, with ARG defaults substituted (one level)."""
+    lines = text.split("\n")
+    deps, stages, args, arg_lines = [], [], {}, {}
+    number = 0
+    while number < len(lines):
+        start, instruction, lookahead = number, lines[number], lines[number]
+        while not instruction.lstrip().startswith("#") and CONTINUED.search(lookahead):
+            number += 1
+            lookahead = lines[number] if number < len(lines) else ""
+            instruction += "\n" + lookahead
+        arg = DOCKERFILE_ARG.search(instruction)
+        if arg:
+            arg_lines[arg["name"]] = (start, number)
+            args[arg["name"]] = arg["value"].strip("\"'")
+        source = DOCKERFILE_FROM.search(instruction)
+        if source:
+            image, ranges = source["image"], [(start, number)]
+            if "$" in image:
+                for match in list(DOCKERFILE_VARIABLE.finditer(image)):
+                    name = match["simple"] or match["complex"]
+                    if name in args:
+                        image = image.replace(match["full"], args[name])
+                        ranges.append(arg_lines[name])
+            if source["name"]:
+                stages.append(source["name"])
+            if image != "scratch" and image not in stages:
+                dep = {**_split_image(image), "datasource": "docker", "replaceString": image}
+                dep["autoReplaceStringTemplate"] = (
+                    "{{depName}}{{#if newValue}}:{{newValue}}{{/if}}{{#if newDigest}}@{{newDigest}}{{/if}}"
+                )
+                wanted = [
+                    r
+                    for r in ranges
+                    for line in range(r[0], r[1] + 1)
+                    if (dep.get("currentValue") and dep["currentValue"] in lines[line])
+                    or (dep.get("currentDigest") and dep["currentDigest"] in lines[line])
+                ]
+                if len(ranges) > 1 and wanted:
+                    first, last = min(r[0] for r in wanted), max(r[1] for r in wanted)
+                    dep["replaceString"] = "\n".join(lines[first : last + 1]) + (
+                        "" if dep.get("currentDigest") else "\n"
+                    )
+                    dep["autoReplaceStringTemplate"] = _auto_replace_template(dep)
+                deps.append(dep)
+        number += 1
+    return deps
+
+
+def handlebars(template: str, values: dict) -> str:
+    """The subset of Handlebars the templates above use: {{x}}, {{{x}}}, {{#if x}}...{{/if}}."""
+    text = re.sub(
+        r"\{\{#if (\w+)\}\}(.*?)\{\{/if\}\}", lambda m: m[2] if values.get(m[1]) else "", template, flags=re.S
+    )
+    text = re.sub(r"\{\{\{?(\w+)\}?\}\}", lambda m: str(values.get(m[1]) or ""), text)
+    assert "{{" not in text, f"unsupported Handlebars in {template!r}"
+    return text
+
+
+def renovate_docker_deps(config: dict, relative: str, text: str) -> list[dict]:
+    """Every docker-datasource dependency the managers renovate.json enables find in a Dockerfile."""
+    deps = []
+    if "dockerfile" in config["enabledManagers"]:
+        deps += [dep for dep in renovate_dockerfile_deps(text) if "skipReason" not in dep]
+    if "custom.regex" in config["enabledManagers"]:
+        for manager in config["customManagers"]:
+            if manager.get("datasourceTemplate") != "docker":
+                continue
+            one = {**config, "customManagers": [manager]}
+            for groups in renovate_matches(one, relative, text):
+                (match,) = [
+                    m
+                    for s in manager["matchStrings"]
+                    for m in js_to_python_regex(s).finditer(text)
+                    if m.groupdict().get("depName") == groups["depName"]
+                    and m.groupdict().get("currentValue") == groups.get("currentValue")
+                ]
+                template = manager.get("autoReplaceStringTemplate")
+                deps.append({**groups, "replaceString": match[0], "autoReplaceStringTemplate": template})
+    return deps
+
+
+def renovate_write_update(config: dict, relative: str, text: str, index: int, new_value: str, new_digest: str) -> str:
+    """Renovate's doAutoReplace for deps[index]: the new file, or AssertionError where Renovate's own
+    check (re-extract, compare value and digest) would fail the branch ("update failure")."""
+    dep = renovate_docker_deps(config, relative, text)[index]
+    upgrade = {**dep, "newValue": new_value, "newDigest": new_digest}
+    if dep.get("autoReplaceStringTemplate"):
+        replacement = handlebars(dep["autoReplaceStringTemplate"], upgrade)
+    else:
+        replacement = dep["replaceString"]
+        if dep.get("currentValue"):
+            replacement = replacement.replace(dep["currentValue"], new_value)
+        if dep.get("currentDigest"):
+            replacement = replacement.replace(dep["currentDigest"], new_digest)
+    position = text.index(dep["replaceString"])
+    while position != -1:
+        candidate = text[:position] + replacement + text[position + len(dep["replaceString"]) :]
+        after = renovate_docker_deps(config, relative, candidate)
+        found = after[index] if len(after) > index else {}
+        if (found.get("currentValue"), found.get("currentDigest")) == (new_value, new_digest):
+            return candidate
+        position = text.find(dep["replaceString"], position + 1)
+    raise AssertionError(f"Renovate could not write {new_value}@{new_digest} for {dep['depName']} in {relative}")
+
+
 ARG_DEFAULT = re.compile(r"^ARG (?P<name>\w+)=(?P<value>\S+)", re.MULTILINE)
 FROM_ARG = re.compile(r"^FROM (?:--platform=\S+ )?\$\{?(?P<name>\w+)\}?", re.MULTILINE)
+DOCKERFILES = ("Dockerfile.production", "Dockerfile.development")
 
 
 @pytest.mark.parametrize("ci", ["github", "gitlab"])
 @pytest.mark.parametrize("base_image", OPTIONS["base_image"])
 def test_renovate_sees_every_base_image_declared_through_arg(bake_cached, base_image, ci):
-    """Apply renovate.json's regexes to the rendered Dockerfiles: every image a FROM takes from an
-    ARG default is extracted, either whole (name:tag[@digest]) or through ARG NODE_VERSION."""
+    """Every image a FROM takes from an ARG default is seen: whole by the dockerfile manager (which
+    substitutes ARG defaults), or through ARG NODE_VERSION by the Node.js regex, never by both."""
     project = bake_cached(base_image=base_image, ci=ci, node_version=OPTIONS["node_version"][0])
     config = json.loads((project / "renovate.json").read_text(encoding="utf-8"))
     node_major = (project / ".nvmrc").read_text(encoding="utf-8").strip()
-    for dockerfile in ("Dockerfile.production", "Dockerfile.development"):
+    for dockerfile in DOCKERFILES:
         text = (project / dockerfile).read_text(encoding="utf-8")
-        matches = renovate_matches(config, dockerfile, text)
+        node = [m for m in renovate_matches(config, dockerfile, text) if m["depName"] == "node"]
+        docker = renovate_docker_deps(config, dockerfile, text)
         defaults = {m["name"]: m["value"] for m in ARG_DEFAULT.finditer(text)}
         images = {defaults[m["name"]] for m in FROM_ARG.finditer(text) if m["name"] in defaults}
         assert images, f"{dockerfile}: no FROM takes its image from an ARG default"
         for image in images:
             if "${NODE_VERSION}" in image:
-                node = [m for m in matches if m["depName"] == "node"]
                 assert [m["currentValue"] for m in node] == [defaults["NODE_VERSION"]] == [node_major], dockerfile
             else:
                 name, _, tag = image.partition("@")[0].rpartition(":")
-                assert {"depName": name, "currentValue": tag} in [
-                    {"depName": m["depName"], "currentValue": m["currentValue"]} for m in matches
-                ], f"{dockerfile}: renovate.json does not see {image}"
+                seen = [(d["depName"], d.get("currentValue")) for d in docker]
+                assert (name, tag) in seen, f"{dockerfile}: renovate.json does not see {image}"
+        # One manager per image: two would open two competing pull requests for one line.
+        assert len({d["replaceString"] for d in docker}) == len(docker), docker
     # .nvmrc moves with the Dockerfiles (one Node.js group).
     assert [m["currentValue"] for m in renovate_matches(config, ".nvmrc", node_major + "\n")] == [node_major]
     if ci == "gitlab":
@@ -611,25 +1012,72 @@ def test_renovate_sees_every_base_image_declared_through_arg(bake_cached, base_i
         ]
 
 
-def test_renovate_regex_sees_literal_and_digest_pinned_images(baked):
-    """The whole-image regex on the ARG shapes the Dockerfiles use (values here are examples)."""
-    config = json.loads((baked("all-on") / "renovate.json").read_text(encoding="utf-8"))
+def _pins_digests(config: dict) -> bool:
+    return any(
+        rule.get("pinDigests") and "docker" in rule.get("matchDatasources", []) for rule in config["packageRules"]
+    )
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+@pytest.mark.parametrize("base_image", OPTIONS["base_image"])
+def test_renovate_can_pin_and_refresh_every_whole_base_image_digest(bake_cached, base_image, ci):
+    """renovate.json asks for digests on the whole base images: Renovate must be able to write the
+    pin (where the ARG has no digest yet), then a newer digest, and a new tag, into the ARG line."""
+    project = bake_cached(base_image=base_image, ci=ci, node_version=OPTIONS["node_version"][0])
+    config = json.loads((project / "renovate.json").read_text(encoding="utf-8"))
+    assert _pins_digests(config)
+    first, second = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    for dockerfile in DOCKERFILES:
+        text = (project / dockerfile).read_text(encoding="utf-8")
+        for index, dep in enumerate(renovate_docker_deps(config, dockerfile, text)):
+            pinned = renovate_write_update(config, dockerfile, text, index, dep["currentValue"], first)
+            changed = [(a, b) for a, b in zip(text.split("\n"), pinned.split("\n"), strict=True) if a != b]
+            assert changed == [(changed[0][0], changed[0][0] + f"@{first}")], changed
+            assert changed[0][0].startswith("ARG "), "the ARG default is what changes, never the FROM"
+            refreshed = renovate_write_update(config, dockerfile, pinned, index, dep["currentValue"], second)
+            assert f"{dep['depName']}:{dep['currentValue']}@{second}\n" in refreshed
+            retagged = renovate_write_update(config, dockerfile, refreshed, index, "new-tag", first)
+            assert f"{dep['depName']}:new-tag@{first}\n" in retagged
+
+
+def test_renovate_model_on_the_arg_shapes_the_dockerfiles_use():
+    """The dockerfile-manager port on literal, digest-pinned and ${NODE_VERSION} images (example values)."""
     text = (
         "ARG NODE_VERSION=26\n"
         "ARG BUILD_IMAGE=node:${NODE_VERSION}-trixie-slim\n"
         "ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian13:nonroot\n"
         f"ARG DEV_IMAGE=debian:trixie-slim@sha256:{'0' * 64}\n"
+        "FROM ${BUILD_IMAGE} AS build\n"
+        "FROM build AS test\n"
+        "FROM ${DEV_IMAGE} AS dev\n"
+        "FROM ${RUNTIME_IMAGE} AS runtime\n"
     )
-    found = renovate_matches(config, "Dockerfile.production", text)
-    assert {"depName": "node", "currentValue": "26", "datasource": "node-version"} in found
-    assert {"depName": "gcr.io/distroless/cc-debian13", "currentValue": "nonroot", "datasource": "docker"} in found
-    assert {
-        "depName": "debian",
-        "currentValue": "trixie-slim",
-        "currentDigest": f"sha256:{'0' * 64}",
-        "datasource": "docker",
-    } in found
-    assert len(found) == 3  # node:${NODE_VERSION}-... is the NODE_VERSION match, not a second image
+    deps = renovate_dockerfile_deps(text)
+    assert [d.get("skipReason") for d in deps] == ["contains-variable", None, None]
+    assert [(d["depName"], d["currentValue"], d.get("currentDigest")) for d in deps[1:]] == [
+        ("debian", "trixie-slim", f"sha256:{'0' * 64}"),
+        ("gcr.io/distroless/cc-debian13", "nonroot", None),
+    ]
+    config = {"enabledManagers": ["dockerfile"], "customManagers": []}
+    new = "sha256:" + "f" * 64
+    assert f"ARG DEV_IMAGE=debian:trixie-slim@{new}\n" in renovate_write_update(
+        config, "Dockerfile", text, 0, "trixie-slim", new
+    )
+    # A regex manager without autoReplaceStringTemplate can swap a digest but never add one:
+    # Renovate's pin fails for it (the reason the whole images are the dockerfile manager's).
+    regex = {
+        "enabledManagers": ["custom.regex"],
+        "customManagers": [
+            {
+                "customType": "regex",
+                "managerFilePatterns": ["/Dockerfile/"],
+                "matchStrings": ["ARG \\w*IMAGE=(?<depName>[^\\s:@$]+):(?<currentValue>[^\\s@$]+)\\s"],
+                "datasourceTemplate": "docker",
+            }
+        ],
+    }
+    with pytest.raises(AssertionError, match="could not write"):
+        renovate_write_update(regex, "Dockerfile", text, 0, "nonroot", new)
 
 
 def test_update_bots_cover_npm_images_and_actions(baked):
@@ -639,9 +1087,10 @@ def test_update_bots_cover_npm_images_and_actions(baked):
     assert set(ecosystems) == {"npm", "github-actions"}
     assert all(u.get("groups") for u in ecosystems.values())
     renovate_github = json.loads((github / "renovate.json").read_text(encoding="utf-8"))
-    assert renovate_github["enabledManagers"] == ["custom.regex"]  # Dependabot does npm and actions
+    # Dependabot does npm and actions; Renovate the base images (dockerfile) and the Node.js major (regex).
+    assert set(renovate_github["enabledManagers"]) == {"dockerfile", "custom.regex"}
     renovate_gitlab = json.loads((baked("all-on") / "renovate.json").read_text(encoding="utf-8"))
-    assert set(renovate_gitlab["enabledManagers"]) == {"npm", "gitlabci", "custom.regex"}
+    assert set(renovate_gitlab["enabledManagers"]) == {"npm", "gitlabci", "dockerfile", "custom.regex"}
     groups = {rule.get("groupName") for rule in renovate_gitlab["packageRules"]}
     assert {"Node.js", "base images", "CI images", "npm minor and patch"} <= groups
     assert not (baked("all-on") / ".github").exists()
@@ -651,6 +1100,11 @@ def test_template_repository_ci_update_workflow_and_dependabot():
     ci = yaml.safe_load((TEMPLATE_DIR / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
     runs = [s.get("run", "") for job in ci["jobs"].values() for s in job["steps"]]
     assert "scripts/run-tests.sh" in runs  # the README's test command, the full suite
+    # GitHub's Ubuntu runners restrict user namespaces; the offline-generation test needs one.
+    hooks_test = (TEMPLATE_DIR / "tests/test_hooks.py").read_text(encoding="utf-8")
+    if '"unshare", "--net", "--map-root-user"' in hooks_test:
+        before = runs[: runs.index("scripts/run-tests.sh")]
+        assert any("sysctl -w kernel.apparmor_restrict_unprivileged_userns=0" in run for run in before)
     # No repository names or registry paths: a fork runs it unchanged.
     for path in TEMPLATE_WORKFLOWS:
         text = path.read_text(encoding="utf-8")
@@ -669,7 +1123,15 @@ def test_template_repository_ci_update_workflow_and_dependabot():
     dependabot = yaml.safe_load((TEMPLATE_DIR / ".github/dependabot.yml").read_text(encoding="utf-8"))
     ecosystems = {u["package-ecosystem"]: u for u in dependabot["updates"]}
     assert ecosystems["pip"]["directory"] == "/"
-    assert set(ecosystems["github-actions"]["directories"]) == {"/", "/{{cookiecutter.project_slug}}"}
+    directories = ecosystems["github-actions"]["directories"]
+    assert "/" in directories
+    # The generated project's workflows are found, by a glob without braces (Dependabot's glob
+    # matching may read {..} as alternatives): fnmatch here, as Dependabot matches folder names.
+    folders = [path.name for path in TEMPLATE_DIR.iterdir() if path.is_dir()]
+    (project_glob,) = [d for d in directories if d != "/"]
+    assert "{" not in project_glob and "}" not in project_glob, project_glob
+    assert fnmatch.filter(folders, project_glob.lstrip("/")) == ["{{cookiecutter.project_slug}}"]
+    assert (TEMPLATE_DIR / "{{cookiecutter.project_slug}}/.github/workflows/ci.yml").exists()
 
 
 # --- licence -------------------------------------------------------------------------------
@@ -775,9 +1237,7 @@ def test_image_licenses_label_follows_the_answer(bake_cached, license_choice):
     project = bake_cached(license=license_choice)
     dockerfile = (project / "Dockerfile.production").read_text(encoding="utf-8")
     labels = re.findall(r'org\.opencontainers\.image\.licenses="([^"]*)"', dockerfile)
-    if not labels:
-        pytest.skip("Dockerfile.production has no org.opencontainers.image.licenses label on this branch")
-    assert labels == [SPDX_LABEL[license_choice]]
+    assert labels == [SPDX_LABEL[license_choice]], "Dockerfile.production must label the image with the licence"
 
 
 def test_published_image_keeps_the_projects_licence_label(baked):

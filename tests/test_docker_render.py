@@ -1,9 +1,12 @@
 """Fast checks of the Docker files as rendered, for every variant (no engine needed).
 
-- The Dockerfiles of the three base images differ only in base-specific lines (BASE_SPECIFIC).
+- The Dockerfiles of the base images differ only where a base must: the image references, the
+  stages that copy node (and an init) onto a base without them, the runtime stage's one block
+  per base family, and the app's uid. trixie-slim and bookworm-slim differ in the image
+  references alone.
 - Every rendered Dockerfile of every variant passes hadolint with the project's .hadolint.yaml
-  and no warning at all.
-- No rendered Docker file keeps template syntax (test_render lints every script of every variant).
+  and no warning at all, and no rendered Docker file keeps template syntax.
+- Every Jinja branch on a choice in the Docker files fails loudly on a value nobody handled.
 """
 
 from __future__ import annotations
@@ -12,82 +15,118 @@ import itertools
 import re
 import subprocess
 
+import jinja2
 import pytest
 
-from support.docker_engine import render_file
+from support.docker_engine import PROJECT_TEMPLATE, render_file, template_context
 from support.tools import find_tool
+from variants import OPTIONS
 
-BASES = ("alpine", "bookworm-slim", "distroless")
-BUNDLERS = ("tsc", "esbuild")
-INITS = ("dumb-init", "tini", "none")
+BASES = tuple(OPTIONS["base_image"])
+BUNDLERS = tuple(OPTIONS["bundler"])
+INITS = tuple(OPTIONS["init_system"])
 SCANNING = (True, False)
-NODE_VERSIONS = ("24", "22", "26", "20")
+NODE_VERSIONS = tuple(OPTIONS["node_version"])
 DOCKERFILES = ("Dockerfile.production", "Dockerfile.development")
 DOCKER_SCRIPTS = ("scripts/docker-build.sh", "scripts/test-docker.sh")
 DOCKER_FILES = (*DOCKERFILES, *DOCKER_SCRIPTS, "docker-compose.yml", ".dockerignore", ".hadolint.yaml")
 
-# What may differ between the Dockerfiles of two base images, and nothing else:
-# the image references, the app's uid (distroless' `nonroot` is 65532), how the init
-# binary and OS upgrades get in (apt-get, apk, or a copy from a Debian stage for the
-# shell-less distroless), where node comes from (copied onto Debian-family bases,
-# kept from the node image on alpine where npm is removed instead), the comments
-# saying so, and blank lines.
-BASE_SPECIFIC = [
-    re.compile(pattern)
-    for pattern in (
-        r"^$",
-        r"^ARG (BUILD|RUNTIME|DEV)_IMAGE=",
-        r"^ARG APP_UID=",
-        r"^# (alpine|bookworm-slim|distroless|Debian-based)\b",
-        r"^# (Remove npm, npx|Upgrade OS packages|The official Node\.js binary|distroless has no package manager)",
-        r"^# ---- (init|runtime):",
-        r"^FROM \$\{(BUILD|RUNTIME)_IMAGE\} AS (init|runtime)$",
-        r"\b(apt-get|apk)\b",
-        r"^&& rm -rf /var/(lib/apt/lists|cache/apk)/\* ?",
-        r"^RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm ",
-        r"^COPY --from=(init|deps) /usr/(local/)?bin/\S+ /usr/local/bin/\S+$",
-    )
-]
-
-
-def common_lines(text: str) -> list[str]:
-    """The lines of a Dockerfile that must be the same for every base image."""
-    lines = [line.strip() for line in text.splitlines()]
-    return [line for line in lines if not any(p.search(line) for p in BASE_SPECIFIC)]
-
-
-@pytest.mark.parametrize("dockerfile", DOCKERFILES)
-@pytest.mark.parametrize(
-    "bundler,init,scanning", list(itertools.product(BUNDLERS, INITS, SCANNING)), ids=lambda v: str(v)
+# Lines that name the base: the image references and the comment saying what the base is.
+IMAGE_LINES = re.compile(
+    r"^(ARG (BUILD|RUNTIME|DEV)_IMAGE=|# (trixie-slim|bookworm-slim|distroless|alpine): |# The Node image of)"
 )
-def test_bases_differ_only_in_base_specific_lines(dockerfile, bundler, init, scanning):
+# Stages a base may add: node (with its libraries) and an init, copied onto a base without them.
+BASE_STAGES = {"node-files", "init"}
+# The app's uid (distroless' `nonroot` is 65532) and the comment saying why.
+UID_LINES = re.compile(r"^(ARG APP_UID=|# \(\d+)")
+# Where the runtime stage's common part starts, after the per-family block: the build-time check
+# that the entrypoint starts node (`RUN ["<init>", "--", "/usr/local/bin/node", "--version"]`).
+COMMON_RUNTIME_START = re.compile(r'^RUN \[.*"/usr/local/bin/node", "--version"\]$')
+
+
+def stages(text: str) -> dict[str, list[str]]:
+    """Stage name -> its stripped lines ("" for the lines before the first FROM); the comment
+    block right above a FROM belongs to the stage it introduces."""
+    result: dict[str, list[str]] = {"": []}
+    current = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        match = re.match(r"^FROM \S+ AS (\S+)$", line)
+        if match:
+            lines = result[current]
+            start = len(lines)
+            while start > 0 and lines[start - 1].startswith("#"):
+                start -= 1
+            result[current], heading = lines[:start], lines[start:]
+            current = match.group(1)
+            result[current] = heading
+        result[current].append(line)
+    return result
+
+
+def without(lines: list[str], pattern: re.Pattern) -> list[str]:
+    return [line for line in lines if line and not pattern.search(line)]
+
+
+def common_runtime(lines: list[str]) -> list[str]:
+    starts = [i for i, line in enumerate(lines) if COMMON_RUNTIME_START.match(line)]
+    assert len(starts) == 1, "the runtime stage must check once that node starts"
+    return without(lines[starts[0] :], UID_LINES)
+
+
+@pytest.mark.parametrize("bundler,init,scanning", list(itertools.product(BUNDLERS, INITS, SCANNING)), ids=str)
+def test_production_bases_differ_only_where_a_base_must(bundler, init, scanning):
     answers = {"bundler": bundler, "init_system": init, "security_scanning": scanning}
-    rendered = {base: render_file(dockerfile, base_image=base, **answers) for base in BASES}
-    reference = common_lines(rendered["bookworm-slim"])
+    rendered = {base: render_file("Dockerfile.production", base_image=base, **answers) for base in BASES}
+    parsed = {base: stages(text) for base, text in rendered.items()}
+    reference = parsed["trixie-slim"]
+    shared = [name for name in reference if name not in BASE_STAGES and name != "runtime"]
+    assert {"", "runtime-base", "deps", "build", "runtime"} <= set(reference)
+    for base, own in parsed.items():
+        assert set(own) - set(reference) <= BASE_STAGES, f"{base} adds stages {set(own) - set(reference)}"
+        assert set(reference) - set(own) <= BASE_STAGES, f"{base} lacks stages {set(reference) - set(own)}"
+        for name in shared:
+            assert without(own[name], IMAGE_LINES) == without(reference[name], IMAGE_LINES), f"{base}: stage {name!r}"
+        assert common_runtime(own["runtime"]) == common_runtime(reference["runtime"]), f"{base}: runtime tail"
+    # The two Debian suites: the same file but for the image references.
+    assert without(rendered["bookworm-slim"].splitlines(), IMAGE_LINES) == without(
+        rendered["trixie-slim"].splitlines(), IMAGE_LINES
+    )
+    # and the base-specific parts are really used
+    assert len(set(rendered.values())) == len(BASES)
+
+
+def test_development_bases_differ_only_in_the_image():
+    rendered = {base: render_file("Dockerfile.development", base_image=base) for base in BASES}
+    reference = without(rendered["trixie-slim"].splitlines(), IMAGE_LINES)
     assert len(reference) > 10
-    for base in ("alpine", "distroless"):
-        assert common_lines(rendered[base]) == reference, f"{base} differs beyond base-specific lines"
-    # and the base-specific part really differs (the Jinja blocks are used)
-    assert len({rendered[base] for base in BASES}) == 3
+    for base, text in rendered.items():
+        assert without(text.splitlines(), IMAGE_LINES) == reference, base
+
+
+@pytest.mark.parametrize(
+    "base,build_image,runtime_image",
+    [
+        ("trixie-slim", "node:${NODE_VERSION}-trixie-slim", "debian:trixie-slim"),
+        ("bookworm-slim", "node:${NODE_VERSION}-bookworm-slim", "debian:bookworm-slim"),
+        ("distroless", "node:${NODE_VERSION}-trixie-slim", "gcr.io/distroless/cc-debian13:nonroot"),
+        ("alpine", "node:${NODE_VERSION}-alpine", "node:${NODE_VERSION}-alpine"),
+    ],
+)
+def test_each_base_builds_on_its_matching_node_image(base, build_image, runtime_image):
+    production = render_file("Dockerfile.production", base_image=base).splitlines()
+    assert f"ARG BUILD_IMAGE={build_image}" in production
+    assert f"ARG RUNTIME_IMAGE={runtime_image}" in production
+    assert f"ARG DEV_IMAGE={build_image}" in render_file("Dockerfile.development", base_image=base).splitlines()
 
 
 def all_variants():
     return itertools.product(BASES, BUNDLERS, INITS, SCANNING, NODE_VERSIONS)
 
 
-def test_no_template_syntax_left():
-    for base, bundler, init, scanning, node in all_variants():
-        answers = dict(
-            base_image=base, bundler=bundler, init_system=init, security_scanning=scanning, node_version=node
-        )
-        for relpath in DOCKER_FILES:
-            text = render_file(relpath, **answers)
-            for token in ("{{", "{%", "{#", "cookiecutter"):
-                assert token not in text, f"{relpath} {answers}: {token!r} left after rendering"
-
-
 @pytest.mark.parametrize("base", BASES)
-def test_hadolint_every_variant(base, tmp_path):
+def test_hadolint_and_no_template_syntax_in_every_variant(base, tmp_path):
+    """Every Docker file of every variant of this base: no template syntax left, Dockerfiles hadolint-clean."""
     hadolint = find_tool("hadolint")
     config = tmp_path / ".hadolint.yaml"
     config.write_text(render_file(".hadolint.yaml"), encoding="utf-8")
@@ -96,14 +135,48 @@ def test_hadolint_every_variant(base, tmp_path):
         answers = dict(
             base_image=base, bundler=bundler, init_system=init, security_scanning=scanning, node_version=node
         )
-        for dockerfile in DOCKERFILES:
-            path = tmp_path / f"{dockerfile}.{bundler}.{init}.{'scan' if scanning else 'noscan'}.node{node}"
-            path.write_text(render_file(dockerfile, **answers), encoding="utf-8")
-            files.append(path)
+        for relpath in DOCKER_FILES:
+            text = render_file(relpath, **answers)
+            for token in ("{{", "{%", "{#", "cookiecutter"):
+                assert token not in text, f"{relpath} {answers}: {token!r} left after rendering"
+            if relpath in DOCKERFILES:
+                path = tmp_path / f"{relpath}.{bundler}.{init}.{'scan' if scanning else 'noscan'}.node{node}"
+                path.write_text(text, encoding="utf-8")
+                files.append(path)
     result = subprocess.run(
         [hadolint, "--config", str(config), "--no-color", *map(str, files)], capture_output=True, text=True
     )
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
+# Which choice each Docker file branches on (every such branch must end in the sentinel).
+BRANCHES = {
+    "Dockerfile.production": ("base_image", "init_system", "bundler"),
+    "Dockerfile.development": ("base_image",),
+    "package.json": ("node_version",),
+}
+
+
+@pytest.mark.parametrize(
+    "relpath,field", [(path, field) for path, fields in BRANCHES.items() for field in fields], ids=str
+)
+def test_an_unhandled_choice_fails_loudly(relpath, field):
+    """A value nobody handled (e.g. a base image added to cookiecutter.json only) must not land
+    silently in some branch: rendering stops on the `unknown_<field>_choice` sentinel."""
+    from cookiecutter.environment import StrictEnvironment
+
+    config = {**template_context(), field: "a-choice-nobody-handled"}
+    env = StrictEnvironment(context={"cookiecutter": config}, keep_trailing_newline=True)
+    source = (PROJECT_TEMPLATE / relpath).read_text(encoding="utf-8")
+    with pytest.raises(jinja2.UndefinedError, match=f"unknown_{field}_choice"):
+        env.from_string(source).render(cookiecutter=config)
+
+
+def test_docker_files_branch_only_where_listed():
+    """docker-compose.yml and .dockerignore do not branch on a choice; the files above are all that do."""
+    for relpath in ("docker-compose.yml", ".dockerignore"):
+        source = (PROJECT_TEMPLATE / relpath).read_text(encoding="utf-8")
+        assert "{%" not in source, f"{relpath} branches: list it in BRANCHES"
 
 
 SECRET_PATTERNS = ("**/.env", "**/.env.*", "!**/.env.example", "**/.npmrc", "**/*.pem", "**/*.key", "**/secrets/")

@@ -30,6 +30,18 @@ FILES_ONLY_WHEN = {
     },
     ("security_scanning", True): {"scripts/scan-image.sh"},
     ("multi_platform", True): {"scripts/docker-buildx.sh"},
+    ("kubernetes", True): {
+        "deploy/kubernetes/base/kustomization.yaml",
+        "deploy/kubernetes/base/serviceaccount.yaml",
+        "deploy/kubernetes/base/deployment.yaml",
+        "deploy/kubernetes/base/service.yaml",
+        "deploy/kubernetes/base/hpa.yaml",
+        "deploy/kubernetes/base/pdb.yaml",
+        "deploy/kubernetes/base/networkpolicy.yaml",
+        "deploy/kubernetes/overlays/production/kustomization.yaml",
+        "deploy/kubernetes/overlays/production/replicas.yaml",
+        "deploy/kubernetes/overlays/production/.gitignore",
+    },
     ("ci", "github"): {".github/workflows/ci.yml", ".github/dependabot.yml"},
     ("ci", "gitlab"): {".gitlab-ci.yml", ".gitlab/ci-variables.yml"},
 }

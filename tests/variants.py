@@ -66,10 +66,12 @@ def all_pairs(options: dict[str, list]) -> list[dict]:
 # interaction such as base image x init system or bundler x Node version).
 RENDER_VARIANTS: list[dict] = [DEFAULTS, *all_pairs(OPTIONS)]
 
-# Node tier: every bundler, auth mode and Node version at least once, built and run for real.
+# Node tier: every bundler, auth mode and Node version at least once, built and run for real
+# (the default Node line with the default bundler first).
 PROJECT_VARIANTS: list[dict] = [
-    {**DEFAULTS, "node_version": "24", "bundler": "tsc", "auth_mode": "jwt"},
-    {**DEFAULTS, "node_version": "22", "bundler": "esbuild", "auth_mode": "api_key"},
-    {**DEFAULTS, "node_version": "26", "bundler": "esbuild", "auth_mode": "jwt"},
+    {**DEFAULTS, "node_version": "26", "bundler": "tsc", "auth_mode": "jwt"},
+    {**DEFAULTS, "node_version": "24", "bundler": "esbuild", "auth_mode": "api_key"},
+    {**DEFAULTS, "node_version": "22", "bundler": "esbuild", "auth_mode": "jwt"},
     {**DEFAULTS, "node_version": "20", "bundler": "tsc", "auth_mode": "api_key"},
 ]
+assert {v["node_version"] for v in PROJECT_VARIANTS} == set(OPTIONS["node_version"]), "a Node line lacks a variant"

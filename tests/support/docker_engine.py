@@ -1,9 +1,9 @@
 """Container engine helpers for the docker tier: find an engine, make base images, build and run.
 
 - `find_engine()` returns an `Engine` or a reason why there is none (tests skip with it).
-- `standin_images(engine, node_version)` builds (once) the offline stand-ins of the official
-  `node:<v>-bookworm-slim` and `debian:bookworm-slim` images with build_standin_images.sh,
-  unless the official images can be pulled; it returns the `--build-arg`s to use.
+- `base_images(engine, base_image, node_version)` returns the `--build-arg`s for one variant:
+  the official images the Dockerfile names where they can be pulled, else the offline stand-ins
+  (`standin.local/...`, built once by build_standin_images.sh), or a reason why neither exists.
 - `Engine.build(...)` / `Engine.run(...)` wrap the CLI; containers and images made by a test are
   removed by the `cleanup()` of the `Engine` (the fixture calls it).
 - `render_file(relpath, **answers)` renders one template file without baking a whole project
@@ -12,10 +12,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import shutil
 import subprocess
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -33,12 +36,17 @@ STANDIN_PREFIX = "standin.local/"
 
 def template_context(**answers) -> dict:
     """The `cookiecutter` dict a no-input bake with these answers renders with."""
+    return dict(_template_context(tuple(sorted(answers.items()))))
+
+
+@functools.lru_cache(maxsize=512)
+def _template_context(answers: tuple[tuple[str, object], ...]) -> dict:
     from cookiecutter.generate import generate_context
     from cookiecutter.prompt import prompt_for_config
 
     context = generate_context(
         context_file=str(TEMPLATE_DIR / "cookiecutter.json"),
-        extra_context={key: value for key, value in answers.items()},
+        extra_context=dict(answers),
     )
     return dict(prompt_for_config(context, no_input=True))
 
@@ -206,37 +214,74 @@ def _has_bridge(docker: str) -> bool:
 # ---------------------------------------------------------------- base images
 
 
-def official_images(node_version: str) -> dict[str, str]:
-    return {
-        "BUILD_IMAGE": f"node:{node_version}-bookworm-slim",
-        "RUNTIME_IMAGE": "debian:bookworm-slim",
-    }
+def official_images(base_image: str, node_version: str) -> dict[str, str]:
+    """BUILD_IMAGE and RUNTIME_IMAGE exactly as the generated Dockerfile names them (read from
+    the rendered file, so the tests and the template cannot disagree)."""
+    text = render_file("Dockerfile.production", base_image=base_image, node_version=node_version)
+    images = {}
+    for key in ("BUILD_IMAGE", "RUNTIME_IMAGE"):
+        match = re.search(rf"^ARG {key}=(\S+)$", text, re.M)
+        assert match, f"Dockerfile.production ({base_image}) has no ARG {key}="
+        images[key] = match.group(1).replace("${NODE_VERSION}", node_version)
+    return images
 
 
-def standin_image_args(engine: Engine, node_version: str) -> dict[str, str]:
-    return {
-        "BUILD_IMAGE": f"{STANDIN_PREFIX}node:{node_version}-bookworm-slim",
-        "RUNTIME_IMAGE": f"{STANDIN_PREFIX}debian:bookworm-slim",
-    }
+def standin_for(official: str) -> str | None:
+    """The stand-in build_standin_images.sh makes for an official image, or None where none can
+    be made here (Alpine's packages and musl Node builds are not on the reachable registries)."""
+    if re.fullmatch(r"(debian:[a-z]+-slim|node:\d+-[a-z]+-slim)", official):
+        return STANDIN_PREFIX + official
+    match = re.fullmatch(r"gcr\.io/(distroless/cc-debian\d+:nonroot)", official)
+    if match:
+        return STANDIN_PREFIX + match.group(1)
+    return None
 
 
-def bookworm_base_images(engine: Engine, node_version: str) -> tuple[dict[str, str], str]:
-    """Build args for the bookworm-slim variant: the official images where they can be pulled,
-    else offline stand-ins built from the same upstream parts. Returns (build args, note)."""
-    official = official_images(node_version)
+_pull_reasons: dict[str, str | None] = {}
+_standin_lock = threading.Lock()
+
+
+def _pull_reason(engine: Engine, ref: str) -> str | None:
+    if ref not in _pull_reasons:
+        _pull_reasons[ref] = engine.try_pull(ref)
+    return _pull_reasons[ref]
+
+
+def base_images(engine: Engine, base_image: str, node_version: str) -> tuple[dict[str, str] | None, str]:
+    """Build args for one (base image, Node version): the official images where they can be
+    pulled, else offline stand-ins built from the same upstream parts (made once, on demand).
+    Returns (build args, note); (None, reason) where neither is possible."""
+    official = official_images(base_image, node_version)
     if os.environ.get("MCP_TEMPLATE_STANDIN") != "1":
-        reasons = [engine.try_pull(ref) for ref in official.values()]
+        with _standin_lock:
+            reasons = [_pull_reason(engine, ref) for ref in dict.fromkeys(official.values())]
         if not any(reasons):
             return official, "official images"
         note = "; ".join(r for r in reasons if r)
     else:
         note = "MCP_TEMPLATE_STANDIN=1"
-    args = standin_image_args(engine, node_version)
-    if not all(engine.image_exists(ref) for ref in args.values()):
+    standins = {key: standin_for(ref) for key, ref in official.items()}
+    missing = [official[key] for key, ref in standins.items() if ref is None]
+    if missing:
+        return None, (
+            f"{note}; no offline stand-in can be built for {', '.join(missing)}: Alpine's musl "
+            "packages and Node builds are not on the registries this machine reaches"
+        )
+    args = {key: ref for key, ref in standins.items() if ref is not None}
+    ensure_standins(engine, list(args.values()))
+    return args, f"stand-in images ({note})"
+
+
+def ensure_standins(engine: Engine, refs: list[str]) -> None:
+    """Build the stand-ins that do not exist yet (one script run for all of them)."""
+    with _standin_lock:
+        todo = [ref for ref in dict.fromkeys(refs) if not engine.image_exists(ref)]
+        if not todo:
+            return
         env = {**os.environ, "DOCKER": engine.docker}
+        names = [ref.removeprefix(STANDIN_PREFIX) for ref in todo]
         result = subprocess.run(
-            ["bash", str(STANDIN_SCRIPT), node_version], capture_output=True, text=True, env=env, timeout=1200
+            ["bash", str(STANDIN_SCRIPT), *names], capture_output=True, text=True, env=env, timeout=2400
         )
         if result.returncode != 0:
-            raise RuntimeError(f"building stand-in images failed:\n{result.stderr[-6000:]}")
-    return args, f"stand-in images ({note})"
+            raise RuntimeError(f"building stand-in images {names} failed:\n{result.stderr[-6000:]}")
