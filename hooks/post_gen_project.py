@@ -22,9 +22,22 @@ CLOUD_RUN_FILES = ("deploy/cloud-run", "cloudbuild.yaml", ".gcloudignore", "scri
 SECURITY_SCANNING_FILES = ("scripts/scan-image.sh",)
 MULTI_PLATFORM_FILES = ("scripts/docker-buildx.sh",)
 KUBERNETES_FILES = ("deploy/kubernetes",)
-ESBUILD_FILES = ("esbuild.config.mjs",)
-GITHUB_CI_FILES = (".github",)
-GITLAB_CI_FILES = (".gitlab-ci.yml", ".gitlab")
+# The files that only one value of a choice keeps. Every value is named, even one that
+# keeps nothing, so a value added to cookiecutter.json stops generation here until
+# someone says which files it keeps (instead of silently getting another value's).
+FILES_KEPT_BY_BUNDLER: dict[str, tuple[str, ...]] = {
+    "tsc": (),
+    "esbuild": ("esbuild.config.mjs",),
+}
+FILES_KEPT_BY_CI: dict[str, tuple[str, ...]] = {
+    "github": (".github",),
+    "gitlab": (".gitlab-ci.yml", ".gitlab"),
+    "none": (),
+}
+
+
+class UnknownChoice(Exception):
+    """A choice value this hook has no entry for."""
 
 
 def remove_paths(project: Path, paths: tuple[str, ...]) -> None:
@@ -47,21 +60,37 @@ def select_lockfile(project: Path, node_version: str, bundler: str, name: str, v
 
     The lockfiles are resolved ahead of time (scripts/update_lockfiles.py in the
     template repository) so `npm ci` works offline-deterministically; only the
-    project's own name and version differ per project.
+    project's own name, version and license differ per project.
     """
     lockfiles = project / LOCKFILES_DIR
     source = lockfiles / f"node{node_version}-{bundler}.json"
+    if not source.is_file():
+        raise UnknownChoice(
+            f"node_version={node_version!r}, bundler={bundler!r}: the template has no {LOCKFILES_DIR}/{source.name} "
+            "(resolve it with scripts/update_lockfiles.py in the template repository)"
+        )
     lock = json.loads(source.read_text(encoding="utf-8"))
     lock["name"] = name
     lock["version"] = version
     lock["packages"][""]["name"] = name
     lock["packages"][""]["version"] = version
+    # The license as the rendered package.json says it (what `npm install` would write).
+    lock["packages"][""]["license"] = json.loads((project / "package.json").read_text(encoding="utf-8"))["license"]
     (project / "package-lock.json").write_text(json.dumps(lock, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     shutil.rmtree(lockfiles)
 
 
-def remove_esbuild_files(project: Path) -> None:
-    remove_paths(project, ESBUILD_FILES)
+def keep_files_of(project: Path, field: str, chosen: str, files_kept_by: dict[str, tuple[str, ...]]) -> None:
+    """Keep the files of the chosen value; remove those every other value keeps."""
+    if chosen not in files_kept_by:
+        raise UnknownChoice(f"{field}={chosen!r}: the post-gen hook does not say which files it keeps")
+    for value, paths in files_kept_by.items():
+        if value != chosen:
+            remove_paths(project, paths)
+
+
+def keep_bundler_files(project: Path, bundler: str) -> None:
+    keep_files_of(project, "bundler", bundler, FILES_KEPT_BY_BUNDLER)
 
 
 def remove_cloud_run_files(project: Path) -> None:
@@ -80,17 +109,13 @@ def remove_kubernetes_files(project: Path) -> None:
     remove_paths(project, KUBERNETES_FILES)
 
 
-def keep_only_ci(project: Path, ci: str) -> None:
-    if ci != "github":
-        remove_paths(project, GITHUB_CI_FILES)
-    if ci != "gitlab":
-        remove_paths(project, GITLAB_CI_FILES)
+def keep_ci_files(project: Path, ci: str) -> None:
+    keep_files_of(project, "ci", ci, FILES_KEPT_BY_CI)
 
 
 def main(answers: dict, project: Path) -> None:
     select_lockfile(project, answers["node_version"], answers["bundler"], answers["project_slug"], answers["version"])
-    if answers["bundler"] != "esbuild":
-        remove_esbuild_files(project)
+    keep_bundler_files(project, answers["bundler"])
     if not answers["cloud_run"]:
         remove_cloud_run_files(project)
     if not answers["security_scanning"]:
@@ -99,9 +124,13 @@ def main(answers: dict, project: Path) -> None:
         remove_multi_platform_files(project)
     if not answers["kubernetes"]:
         remove_kubernetes_files(project)
-    keep_only_ci(project, answers["ci"])
+    keep_ci_files(project, answers["ci"])
 
 
 if __name__ == "__main__":
-    main(json.loads(RENDERED_ANSWERS), Path.cwd())
+    try:
+        main(json.loads(RENDERED_ANSWERS), Path.cwd())
+    except UnknownChoice as error:
+        print(f"ERROR: {error}; nothing was generated.", file=sys.stderr)
+        sys.exit(1)
     sys.exit(0)

@@ -7,6 +7,10 @@ the half-made project directory, so nothing is left on disk.
 The answers arrive as JSON rendered into the string below. Keeping Jinja inside a
 raw string makes this file importable (and its validators unit-testable) before
 rendering too.
+
+The choices and the yes/no options are not listed here: they are read from the
+template's own cookiecutter.json, so that file is the one place that defines the
+variant space (see `template_options`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from pathlib import Path
 
 RENDERED_ANSWERS = r"""{{ cookiecutter | jsonify }}"""
 
@@ -21,6 +26,8 @@ RENDERED_ANSWERS = r"""{{ cookiecutter | jsonify }}"""
 # alphanumerics separated by single hyphens, starting with a letter.
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 SLUG_MAX_LENGTH = 128
+# project_slug is derived from project_name unless given: say how to choose it.
+SLUG_HINT = " (by default it is derived from project_name; choose one with project_slug=...)"
 # Cloud Run service names (the slug, with cloud_run=yes) must be under 50 characters.
 CLOUD_RUN_SERVICE_MAX_LENGTH = 49
 # Kubernetes Service names and label values (the slug, with kubernetes=yes) are at most 63 characters.
@@ -35,18 +42,7 @@ EMAIL_PATTERN = re.compile(r"^[^@\s\"'<>,;]+@[^@\s\"'<>,;]+\.[^@\s\"'<>,;.]+$")
 # Control characters (newlines, tabs, escapes) would break YAML, .env files and shell.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
-NODE_VERSIONS = ("26", "24", "22", "20")
 END_OF_LIFE_NODE_VERSIONS = {"20": "2026-04-30"}
-CHOICES = {
-    "node_version": NODE_VERSIONS,
-    "base_image": ("trixie-slim", "bookworm-slim", "alpine", "distroless"),
-    "bundler": ("tsc", "esbuild"),
-    "init_system": ("dumb-init", "tini", "none"),
-    "auth_mode": ("jwt", "api_key"),
-    "ci": ("github", "gitlab", "none"),
-    "license": ("MIT", "Apache-2.0", "BSD-3-Clause", "proprietary"),
-}
-BOOLEANS = ("cloud_run", "security_scanning", "multi_platform", "kubernetes")
 FREE_TEXT = ("project_name", "description", "author_name")
 FREE_TEXT_MAX_LENGTH = 200
 
@@ -106,8 +102,38 @@ def validate_port(value: object) -> str | None:
     return None
 
 
-def validate_choice(field: str, value: object) -> str | None:
-    allowed = CHOICES[field]
+def template_options(answers: dict) -> dict:
+    """The options of the template being generated: its cookiecutter.json, as written.
+
+    Why read the file: what cookiecutter 2.7 renders into `{{ cookiecutter }}` for a
+    choice is only the chosen value, never the list. Its `_cookiecutter` copy keeps
+    the lists on a plain run but holds only the chosen values on `--replay`, and cruft
+    passes neither. `_repo_dir` is set on every cookiecutter run, `--replay` included,
+    to the template folder at the revision being generated (a local checkout, or the
+    clone or unzipped copy of a gh:/zip template), so its cookiecutter.json is the
+    variant space of exactly this generation. cruft (create and update) passes no
+    `_repo_dir`: there the check is left to cookiecutter itself, which refuses a choice
+    outside the list when cruft hands it the answers as extra context, naming the
+    variable. A private `_choices` key would survive cruft too, but it would be a
+    second copy of every list to keep in step by hand.
+    """
+    repo_dir = answers.get("_repo_dir")
+    if not repo_dir:
+        return {}
+    return json.loads((Path(repo_dir) / "cookiecutter.json").read_text(encoding="utf-8"))
+
+
+def choice_options(options: dict) -> dict[str, list]:
+    """Public options answered by picking from a list, with their lists."""
+    return {key: value for key, value in options.items() if not key.startswith("_") and isinstance(value, list)}
+
+
+def boolean_options(options: dict) -> list[str]:
+    """Public yes/no options."""
+    return [key for key, value in options.items() if not key.startswith("_") and isinstance(value, bool)]
+
+
+def validate_choice(value: object, allowed: list) -> str | None:
     if value not in allowed:
         return f"{value!r} is not one of: {', '.join(allowed)}"
     return None
@@ -128,8 +154,16 @@ def validate_kubernetes_name(slug: object, kubernetes: object) -> str | None:
     return None
 
 
-def collect_errors(answers: dict) -> list[str]:
-    """Every problem with the answers, each as 'field: message'."""
+def collect_errors(answers: dict, options: dict | None = None) -> list[str]:
+    """Every problem with the answers, each as 'field: message'.
+
+    `options` is the template's cookiecutter.json (see `template_options`): every
+    choice and yes/no option it defines is checked. Left out, as when this file is
+    imported from the template folder (the unit tests), the cookiecutter.json beside
+    the hooks folder is used.
+    """
+    if options is None:
+        options = json.loads((Path(__file__).resolve().parents[1] / "cookiecutter.json").read_text(encoding="utf-8"))
     checks: list[tuple[str, str | None]] = [(field, validate_free_text(answers.get(field))) for field in FREE_TEXT]
     checks += [
         ("project_slug", validate_project_slug(answers.get("project_slug"))),
@@ -139,30 +173,35 @@ def collect_errors(answers: dict) -> list[str]:
         ("version", validate_version(answers.get("version"))),
         ("port", validate_port(answers.get("port"))),
     ]
-    checks += [(field, validate_choice(field, answers.get(field))) for field in CHOICES]
-    checks += [(field, validate_boolean(answers.get(field))) for field in BOOLEANS]
-    return [f"{field}: {message}" for field, message in checks if message]
+    checks += [
+        (field, validate_choice(answers.get(field), allowed)) for field, allowed in choice_options(options).items()
+    ]
+    checks += [(field, validate_boolean(answers.get(field))) for field in boolean_options(options)]
+    return [f"{field}: {message}{SLUG_HINT if field == 'project_slug' else ''}" for field, message in checks if message]
 
 
-def warn_end_of_life_node(node_version: str) -> None:
+def warn_end_of_life_node(node_version: str, options: dict) -> None:
     if node_version in END_OF_LIFE_NODE_VERSIONS:
+        versions = options.get("node_version") or []
+        recommended = f"the default, {versions[0]}," if versions else "a supported LTS line"
         print(
             f"WARNING: node_version: Node.js {node_version} reached end-of-life on "
             f"{END_OF_LIFE_NODE_VERSIONS[node_version]} and gets no security fixes; "
-            "choose 24 (LTS) unless you must run on it.",
+            f"choose {recommended} unless you must run on it.",
             file=sys.stderr,
         )
 
 
 def main() -> int:
     answers = json.loads(RENDERED_ANSWERS)
-    errors = collect_errors(answers)
+    options = template_options(answers)
+    errors = collect_errors(answers, options)
     if errors:
         print("ERROR: the template answers are invalid; nothing was generated.", file=sys.stderr)
         for error in errors:
             print(f"  - {error}", file=sys.stderr)
         return 1
-    warn_end_of_life_node(answers["node_version"])
+    warn_end_of_life_node(answers["node_version"], options)
     return 0
 
 

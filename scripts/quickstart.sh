@@ -3,37 +3,98 @@
 #
 #   scripts/quickstart.sh                      # defaults
 #   scripts/quickstart.sh bundler=esbuild      # any answer, as key=value (cookiecutter's syntax)
+#   scripts/quickstart.sh --dry-run [answers]  # only say where it would generate and listen
 #
 # Environment:
 #   OUTPUT_DIR=build/quickstart   where the project is generated (replaced on each run)
-#   PORT=8080                     where the server listens
+#   PORT                          where the server listens (default: the port= answer or
+#                                 8080, or a free port when that is taken); a PORT that is
+#                                 taken stops the run
 #   QUICKSTART_CHECK=1            start, make one authenticated MCP call, stop (used by the tests)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-TEMPLATE_DIR=$PWD
-VENV=${VENV:-.venv}
-OUTPUT_DIR=${OUTPUT_DIR:-build/quickstart}
-PORT=${PORT:-8080}
+template_dir=$PWD
+venv=${VENV:-.venv}
+output_dir=${OUTPUT_DIR:-build/quickstart}
+default_port=8080
 
 log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'quickstart: %s\n' "$*" >&2; exit 1; }
 
-if [ ! -x "$VENV/bin/cookiecutter" ]; then
-  log "installing cookiecutter into $VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+# Whether the server could listen on 127.0.0.1:<port> (asked by binding it, as the server will).
+port_is_free() {
+  python3 - "$1" <<'PY'
+import socket
+import sys
+
+with socket.socket() as probe:
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Node.js listens
+    try:
+        probe.bind(("127.0.0.1", int(sys.argv[1])))
+    except OSError:
+        sys.exit(1)
+PY
+}
+
+# A port the system has free now on 127.0.0.1.
+any_free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+dry_run=0
+if [ "${1:-}" = "--dry-run" ]; then
+  dry_run=1
+  shift
+fi
+# A port= answer is the project's default port: serve there unless PORT says otherwise.
+for answer in "$@"; do
+  case "$answer" in
+    port=*) default_port=${answer#port=} ;;
+  esac
+done
+
+# Refuse what is no TCP port (named as given: PORT=... or port=...).
+require_port_number() {
+  [[ "$2" =~ ^[1-9][0-9]{0,4}$ ]] && [ "$2" -le 65535 ] || die "$1=$2 is not a TCP port (1-65535)"
+}
+
+# The port is settled before anything is generated or built: a taken port would
+# otherwise only show as EADDRINUSE after minutes of npm ci and build.
+if [ -n "${PORT:-}" ]; then
+  require_port_number PORT "$PORT"
+  port_is_free "$PORT" ||
+    die "port $PORT on 127.0.0.1 is already in use: stop what listens there, or choose another port: PORT=<port> $0"
+else
+  require_port_number port "$default_port"
+  PORT=$default_port
+  if ! port_is_free "$PORT"; then
+    PORT=$(any_free_port)
+    log "port $default_port is already in use: the server will listen on $PORT (choose one with PORT=<port>)"
+  fi
+fi
+
+if [ "$dry_run" = 1 ]; then
+  log "would generate into $output_dir (answers: ${*:-the defaults}) and serve on http://127.0.0.1:$PORT"
+  exit 0
+fi
+
+command -v npm >/dev/null 2>&1 || die "npm is required (install Node.js and npm)"
+if [ ! -x "$venv/bin/cookiecutter" ]; then
+  log "installing cookiecutter into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     "$(grep '^cookiecutter==' requirements-test.txt)"
 fi
-command -v npm >/dev/null 2>&1 || { log "npm is required (install Node.js and npm)"; exit 1; }
 
-rm -rf "$OUTPUT_DIR"
-mkdir -p "$OUTPUT_DIR"
-log "generating a project in $OUTPUT_DIR"
-"$VENV/bin/cookiecutter" --no-input --output-dir "$OUTPUT_DIR" "$TEMPLATE_DIR" "$@"
-project=$(find "$OUTPUT_DIR" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+rm -rf "$output_dir"
+mkdir -p "$output_dir"
+log "generating a project in $output_dir"
+"$venv/bin/cookiecutter" --no-input --output-dir "$output_dir" "$template_dir" "$@"
+project=$(find "$output_dir" -mindepth 1 -maxdepth 1 -type d | head -n 1)
 
 # The Node major the project targets, from the registry's official binary (cached).
-node_bin=$("$VENV/bin/python" "$TEMPLATE_DIR/tests/support/node_toolchain.py" "$(cat "$project/.nvmrc")")
+node_bin=$("$venv/bin/python" "$template_dir/tests/support/node_toolchain.py" "$(cat "$project/.nvmrc")")
 export PATH="$node_bin:$PATH"
 cd "$project"
 log "node $(node --version): npm ci && npm run build"

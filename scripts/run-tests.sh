@@ -5,11 +5,15 @@
 #   scripts/run-tests.sh -m "not docker"  # the fast tier: no container engine needed
 #   scripts/run-tests.sh -m "not docker and not node"   # render + hooks only, seconds
 #
-# Any pytest arguments are passed through. Environment:
+# Any pytest arguments are passed through (after the defaults below, so they win,
+# e.g. -n 0). Environment:
 #   SETUP_DOCKER=auto|never  auto (default): as root on Debian, install docker.io,
 #                            docker-compose and debootstrap if missing and start a
 #                            daemon if none answers (stopped again on exit).
 #   VENV=.venv               where the pinned Python test dependencies go.
+#   TEST_WORKERS=2           pytest-xdist worker processes (`-n`; 0: all in one process).
+#                            Docker tests stay on one worker, in order, and the tests of
+#                            each built project on one (tests/conftest.py, xdist_scope).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -107,5 +111,6 @@ setup_docker
 export DOCKER_BUILDKIT=1
 DOCKER=$(docker_cli)
 export DOCKER
-log "running pytest $*"
-"$VENV/bin/python" -m pytest "$@"
+workers=${TEST_WORKERS:-2}
+log "running pytest -n $workers $*"
+"$VENV/bin/python" -m pytest -n "$workers" "$@"

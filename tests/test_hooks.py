@@ -6,12 +6,16 @@ import importlib.util
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
 from cookiecutter.exceptions import FailedHookException
+from cookiecutter.main import cookiecutter
 
-from support.bake import TEMPLATE_DIR, bake, bake_with_cli
+from support.bake import bake, bake_with_cli, project_of
+from support.template import TEMPLATE_DIR, cookiecutter_json
+from variants import CHOICE_OPTIONS, DEFAULTS, OPTIONS
 
 
 def load_hook(name: str):
@@ -23,6 +27,15 @@ def load_hook(name: str):
 
 pre_gen = load_hook("pre_gen_project")
 post_gen = load_hook("post_gen_project")
+
+
+def leftovers(folder: Path) -> list[str]:
+    """What a bake left in a test's tmp folder, besides pytest-cookies' own empty output folders."""
+    return [
+        str(path.relative_to(folder))
+        for path in folder.rglob("*")
+        if not (path.is_dir() and (path.name == "cookies" or path.name.startswith("bake")))
+    ]
 
 
 # --- refused answers -------------------------------------------------------------------
@@ -52,27 +65,65 @@ INVALID_ANSWERS = [
 
 
 @pytest.mark.parametrize(("field", "value", "message"), INVALID_ANSWERS, ids=lambda v: str(v)[:20])
-def test_invalid_answer_is_refused_naming_the_field_and_nothing_is_left(tmp_path, capfd, field, value, message):
-    with pytest.raises(FailedHookException):
-        bake(tmp_path, **{field: value})
+def test_invalid_answer_is_refused_naming_the_field_and_nothing_is_left(
+    cookies, tmp_path, capfd, field, value, message
+):
+    result = cookies.bake(extra_context={field: value})
+    assert isinstance(result.exception, FailedHookException), result
     err = capfd.readouterr().err
     assert f"{field}: " in err and message in err, err
-    assert list(tmp_path.iterdir()) == [], "a refused answer must leave nothing on disk"
+    assert leftovers(tmp_path) == [], "a refused answer must leave nothing on disk"
 
 
-@pytest.mark.parametrize("field", ["cloud_run", "security_scanning", "multi_platform"])
-def test_a_non_boolean_is_refused(tmp_path, field):
+@pytest.mark.parametrize("field", [key for key, values in OPTIONS.items() if values == [True, False]])
+def test_a_non_boolean_is_refused(cookies, tmp_path, field):
     # cookiecutter itself refuses strings it cannot read as yes/no, before any hook runs.
-    with pytest.raises(ValueError, match=f"maybe provided for variable {field} could not be converted to a boolean"):
-        bake(tmp_path, **{field: "maybe"})
-    assert list(tmp_path.iterdir()) == []
+    result = cookies.bake(extra_context={field: "maybe"})
+    assert isinstance(result.exception, ValueError), result
+    assert f"maybe provided for variable {field} could not be converted to a boolean" in str(result.exception)
+    assert leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize(("field", "value"), [("node_version", "18"), ("base_image", "ubuntu")])
-def test_a_value_outside_the_choices_is_refused(tmp_path, field, value):
-    with pytest.raises(ValueError, match=value):
-        bake(tmp_path, **{field: value})
-    assert list(tmp_path.iterdir()) == []
+@pytest.mark.parametrize("field", CHOICE_OPTIONS)
+def test_a_value_outside_the_choices_is_refused(cookies, tmp_path, field):
+    result = cookies.bake(extra_context={field: "not-a-choice"})
+    assert isinstance(result.exception, ValueError), result
+    assert f"not-a-choice provided for choice variable {field}" in str(result.exception)
+    assert leftovers(tmp_path) == []
+
+
+def test_a_replayed_answer_outside_the_choices_is_refused_by_the_hook_naming_the_field(tmp_path, capfd):
+    """--replay skips cookiecutter's own choice check: the pre-gen hook, reading cookiecutter.json, refuses it."""
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"replay_dir": str(tmp_path / "replay")}))
+    cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(tmp_path / "first"), config_file=str(config))
+    [replay_file] = (tmp_path / "replay").glob("*.json")
+    replay = json.loads(replay_file.read_text())
+    replay["cookiecutter"]["bundler"] = "webpack"
+    replay_file.write_text(json.dumps(replay))
+    with pytest.raises(FailedHookException):
+        cookiecutter(str(TEMPLATE_DIR), replay=True, output_dir=str(tmp_path / "second"), config_file=str(config))
+    err = capfd.readouterr().err
+    assert "bundler: 'webpack' is not one of: " + ", ".join(OPTIONS["bundler"]) in err, err
+    assert leftovers(tmp_path / "second") == []
+
+
+def test_bake_outside_the_fixtures_writes_only_the_project(tmp_path):
+    """support.bake.bake (for code without a pytest-cookies fixture): output_dir/<slug>, nothing else."""
+    project = bake(tmp_path / "ok", project_name="Plain Bake")
+    assert project == tmp_path / "ok" / "plain-bake" and sorted(p.name for p in project.parent.iterdir()) == [
+        "plain-bake"
+    ]
+    with pytest.raises(FailedHookException):
+        bake(tmp_path / "refused", port="0")
+    assert list((tmp_path / "refused").iterdir()) == []
+
+
+def test_the_hook_takes_the_variant_space_from_cookiecutter_json():
+    options = cookiecutter_json()
+    assert pre_gen.choice_options(options) == CHOICE_OPTIONS
+    assert pre_gen.boolean_options(options) == [key for key, values in OPTIONS.items() if values == [True, False]]
+    assert not hasattr(pre_gen, "CHOICES"), "the hook keeps no copy of the choices"
 
 
 def test_validators_accept_every_legal_value():
@@ -84,28 +135,62 @@ def test_validators_accept_every_legal_value():
         "author_email": "",
         "version": "1.2.3-rc.1+build.5",
         "port": "65535",
-        **{field: choices[0] for field, choices in pre_gen.CHOICES.items()},
-        **{field: False for field in pre_gen.BOOLEANS},
+        **DEFAULTS,
     }
-    assert pre_gen.collect_errors(answers) == []
+    for field, values in OPTIONS.items():
+        for value in values:
+            assert pre_gen.collect_errors({**answers, field: value}, cookiecutter_json()) == [], (field, value)
     assert pre_gen.validate_author_email("dev.team+mcp@example.co.uk") is None
 
 
 def test_collect_errors_reports_every_bad_field_at_once():
+    # Without options, the hook imported from the template folder reads the cookiecutter.json beside it.
     errors = pre_gen.collect_errors({"project_slug": "Bad", "port": "x", "ci": "jenkins"})
     fields = {error.split(":")[0] for error in errors}
     assert {"project_slug", "port", "ci", "project_name", "version", "cloud_run"} <= fields
 
 
-def test_node_20_generates_with_an_end_of_life_warning(tmp_path, capfd):
-    project = bake(tmp_path, node_version="20")
+def test_node_20_generates_with_an_end_of_life_warning(cookies, capfd):
+    project = project_of(cookies.bake(extra_context={"node_version": "20"}))
     assert "end-of-life" in capfd.readouterr().err
     assert json.loads((project / "package.json").read_text())["engines"]["node"].startswith(">=20")
 
 
-def test_supported_node_versions_generate_without_warning(tmp_path, capfd):
-    bake(tmp_path, node_version="24")
+@pytest.mark.parametrize(
+    "node_version", [v for v in OPTIONS["node_version"] if v not in pre_gen.END_OF_LIFE_NODE_VERSIONS]
+)
+def test_supported_node_versions_generate_without_warning(cookies, capfd, node_version):
+    project_of(cookies.bake(extra_context={"node_version": node_version}))
     assert "end-of-life" not in capfd.readouterr().err
+
+
+# --- the derived slug ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("project_name", "slug"),
+    [
+        ("3D Printer Tools", "mcp-3d-printer-tools"),
+        ("2048", "mcp-2048"),
+        ("!!!", "mcp-server"),
+        ("Weather Tools", "weather-tools"),
+        ("A " + "very " * 30 + "long name", None),
+    ],
+)
+def test_any_project_name_gets_a_valid_derived_slug(cookies, project_name, slug):
+    """The user typed only a name: the slug derived from it is valid, even with cloud_run=yes."""
+    result = cookies.bake(extra_context={"project_name": project_name, "cloud_run": True})
+    project = project_of(result)
+    assert pre_gen.validate_project_slug(project.name) is None
+    assert pre_gen.validate_cloud_run_service_name(project.name, True) is None
+    if slug is not None:
+        assert project.name == slug
+
+
+def test_a_bad_slug_error_says_it_can_be_chosen(cookies, capfd):
+    result = cookies.bake(extra_context={"project_slug": "9lives"})
+    assert isinstance(result.exception, FailedHookException)
+    assert "choose one with project_slug=" in capfd.readouterr().err
 
 
 # --- booleans, as real booleans and as the strings the CLI passes -------------------------
@@ -114,8 +199,9 @@ def test_supported_node_versions_generate_without_warning(tmp_path, capfd):
 @pytest.mark.parametrize(
     ("given", "expected"), [(True, True), (False, False), ("yes", True), ("no", False), ("y", True), ("false", False)]
 )
-def test_boolean_answers_work_as_booleans_and_as_cli_strings(tmp_path, given, expected):
-    project = bake(tmp_path, cloud_run=given, security_scanning=given, multi_platform=given)
+def test_boolean_answers_work_as_booleans_and_as_cli_strings(cookies, given, expected):
+    answers = {"cloud_run": given, "security_scanning": given, "multi_platform": given}
+    project = project_of(cookies.bake(extra_context=answers))
     assert (project / "cloudbuild.yaml").exists() is expected
     assert (project / "scripts" / "scan-image.sh").exists() is expected
     assert (project / "scripts" / "docker-buildx.sh").exists() is expected
@@ -140,8 +226,8 @@ AWKWARD = {
 
 
 @pytest.fixture(scope="module")
-def awkward_project(tmp_path_factory):
-    return bake(tmp_path_factory.mktemp("awkward"), **AWKWARD)
+def awkward_project(bake_cached):
+    return bake_cached(**AWKWARD)
 
 
 def test_awkward_answers_get_a_clean_derived_slug(awkward_project):
@@ -203,14 +289,29 @@ def test_select_lockfile_renames_the_variant_lock_and_sets_the_project_name(tmp_
 @pytest.mark.parametrize(
     ("ci", "kept"), [("github", [".github"]), ("gitlab", [".gitlab", ".gitlab-ci.yml"]), ("none", [])]
 )
-def test_keep_only_ci(tmp_path, ci, kept):
+def test_keep_ci_files(tmp_path, ci, kept):
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
     (tmp_path / ".github" / "workflows" / "ci.yml").write_text("x")
     (tmp_path / ".gitlab-ci.yml").write_text("x")
     (tmp_path / ".gitlab").mkdir()
     (tmp_path / ".gitlab" / "ci-variables.yml").write_text("x")
-    post_gen.keep_only_ci(tmp_path, ci)
+    post_gen.keep_ci_files(tmp_path, ci)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
+
+
+@pytest.mark.parametrize(("field", "files_kept_by"), [("bundler", "FILES_KEPT_BY_BUNDLER"), ("ci", "FILES_KEPT_BY_CI")])
+def test_the_post_gen_hook_names_every_value_of_the_choices_it_shapes(field, files_kept_by):
+    """Every value gets an entry (even an empty one); an unknown value stops generation."""
+    table = getattr(post_gen, files_kept_by)
+    assert sorted(table) == sorted(CHOICE_OPTIONS[field])
+    with pytest.raises(post_gen.UnknownChoice, match=f"{field}='fake'"):
+        post_gen.keep_files_of(Path("/nonexistent"), field, "fake", table)
+
+
+def test_select_lockfile_names_a_missing_lockfile(tmp_path):
+    (tmp_path / ".lockfiles").mkdir()
+    with pytest.raises(post_gen.UnknownChoice, match="node18-tsc.json"):
+        post_gen.select_lockfile(tmp_path, "18", "tsc", "x", "0.1.0")
 
 
 def test_generation_needs_no_network(tmp_path):

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import signal
 import socket
 import subprocess
 import time
@@ -19,7 +20,7 @@ import time
 import jwt
 import pytest
 
-from support.mcp_client import INITIALIZE, http_request, post_initialize, run_session
+from support.mcp_client import INITIALIZE, MCP_HEADERS, http_request, post_initialize, run_session
 from support.server_process import ServerProcess
 from support.tokens import JwksIssuer
 from variants import DEFAULTS
@@ -213,6 +214,67 @@ def test_a_malformed_request_target_is_400_not_500(jwks_server, target):
     assert received.startswith(b"HTTP/1.1 400"), received[:200]
 
 
+def _head(server: ServerProcess, host_lines: str, target: str = "/mcp", extra: str = "") -> bytes:
+    return (
+        f"POST {target} HTTP/1.1\r\n{host_lines}Content-Type: application/json\r\n"
+        f"Accept: application/json, text/event-stream\r\nContent-Length: 2\r\n{extra}Connection: close\r\n\r\n{{}}"
+    ).encode()
+
+
+def _status_and_body(received: bytes) -> tuple[int, bytes]:
+    head, _, body = received.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
+def test_a_repeated_host_header_is_400(jwks_server):
+    server, _ = jwks_server
+    hosts = f"Host: 127.0.0.1:{server.port}\r\nHost: evil.example\r\n"
+    status, body = _status_and_body(raw_exchange(server, _head(server, hosts))[0])
+    assert status == 400 and json.loads(body)["error"] == "bad_request", body
+
+
+@pytest.mark.parametrize("host", ["user@127.0.0.1", "127.0.0.1/mcp", "127.0.0.1\\evil.example"])
+def test_a_host_with_userinfo_path_or_backslash_is_refused_by_the_server_with_a_json_body(jwks_server, host):
+    server, _ = jwks_server
+    received, _ = raw_exchange(server, _head(server, f"Host: {host}\r\n"))
+    status, body = _status_and_body(received)
+    assert status == 400, received[:300]
+    assert json.loads(body)["error"] == "bad_request", body
+
+
+def test_an_absolute_form_target_is_checked_against_the_host_allow_list(jwks_server):
+    server, issuer = jwks_server
+    auth = f"Authorization: Bearer {good_token(server, issuer)}\r\n"
+    host = f"Host: 127.0.0.1:{server.port}\r\n"
+    foreign = _head(server, host, target="http://evil.example/mcp", extra=auth)
+    assert _status_and_body(raw_exchange(server, foreign)[0])[0] == 403
+    own = _head(server, host, target=f"http://127.0.0.1:{server.port}/mcp", extra=auth)
+    assert _status_and_body(raw_exchange(server, own)[0])[0] != 403
+
+
+def test_an_empty_batch_is_400_and_a_compressed_body_is_415(jwks_server):
+    server, issuer = jwks_server
+    auth = bearer(good_token(server, issuer))
+    empty = http_request("POST", mcp_url(server), {**MCP_HEADERS, **auth}, b"[]")
+    assert empty.status == 400 and json.loads(empty.body)["error"]["code"] == -32600, empty
+    gzip = http_request("POST", mcp_url(server), {**MCP_HEADERS, **auth, "Content-Encoding": "gzip"}, b"{}")
+    assert gzip.status == 415, gzip
+
+
+def test_an_unsupported_revision_gets_the_protocols_error_not_a_500(jwks_server):
+    server, issuer = jwks_server
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2031-01-01",
+        "io.modelcontextprotocol/clientInfo": {"name": "future", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}}).encode()
+    headers = {**MCP_HEADERS, **bearer(good_token(server, issuer)), "MCP-Protocol-Version": "2031-01-01"}
+    response = http_request("POST", mcp_url(server), headers, body)
+    assert response.status < 500, response
+    assert json.loads(response.body)["error"]["code"] == -32022, response.body
+
+
 # --- token handling ------------------------------------------------------------------------
 
 
@@ -254,6 +316,15 @@ def _hs256_with_public_key(issuer: JwksIssuer, claims: dict) -> str:
     return f"{header}.{payload}.{_b64(signature)}"
 
 
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _stray_bits(token: str) -> str:
+    """The same signature bytes spelled with different unused low bits: not canonical base64url."""
+    twin = _B64URL[_B64URL.index(token[-1]) ^ 1]
+    return token[:-1] + twin
+
+
 def bad_tokens(server: ServerProcess, issuer: JwksIssuer) -> dict[str, str]:
     now = int(time.time())
     claims = {"iss": issuer.issuer, "sub": "mallory", "aud": mcp_url(server), "exp": now + 300,
@@ -269,6 +340,9 @@ def bad_tokens(server: ServerProcess, issuer: JwksIssuer) -> dict[str, str]:
         "not a jwt": "definitely-not-a-jwt",
         "very long": "a" * 8000,
         "non-string subject": good_token(server, issuer, sub={"admin": True}),
+        "non-canonical base64url": _stray_bits(good_token(server, issuer)),
+        "issued in the future": good_token(server, issuer, iat=now + 3600),
+        "not valid yet": good_token(server, issuer, nbf=now + 3600),
     }
 
 
@@ -349,6 +423,12 @@ BAD_CONFIG = [
     ("AUTH_REQUIRED_SCOPES", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "AUTH_REQUIRED_SCOPES": "a"}),
     ("PUBLIC_URL", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "PUBLIC_URL": "https://:pw@x.example"}),
     ("HOST", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "HOST": "not.a.real.host.invalid"}),
+    ("AUTH_MODE", {"AUTH_MODE": "none"}),
+    ("PUBLIC_URL", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "PUBLIC_URL": "https://a.example\\@b.example"}),
+    ("ALLOWED_HOSTS", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "ALLOWED_HOSTS": "https://a.example"}),
+    ("ALLOWED_HOSTS", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "ALLOWED_HOSTS": "a.example/mcp"}),
+    ("AUTH_API_KEYS_FILE", {"AUTH_MODE": "api_key", "AUTH_API_KEYS_FILE": "/"}),
+    ("AUTH_API_KEYS_FILE", {"AUTH_MODE": "api_key", "AUTH_API_KEYS_FILE": "/dev/zero"}),
 ]
 
 
@@ -363,3 +443,76 @@ def test_bad_configuration_exits_non_zero_naming_the_variable(project, variable,
     assert variable in result.stderr, result.stderr
     if "AUTH_JWT_SECRET" in settings:
         assert settings["AUTH_JWT_SECRET"] not in result.stderr + result.stdout, "a secret was echoed"
+
+
+# --- connection exhaustion and shutdown --------------------------------------------------------
+
+
+def test_clients_that_never_finish_their_headers_cannot_lock_out_health_or_real_calls(project):
+    """Run with a 256-descriptor file limit and 1.5x that many half-open connections: without a
+    bound below the limit the process runs out of descriptors and stops accepting anything."""
+    path, env = project
+    key = secrets.token_urlsafe(32)
+    settings = {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key}
+    with ServerProcess(path, env, settings, file_limit=256) as server:
+        stalled = []
+        try:
+            for _ in range(384):
+                sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+                sock.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+                stalled.append(sock)
+            health = http_request("GET", f"{server.base_url}/health")
+            assert health.status == 200, health
+            assert run_session(mcp_url(server), key).tool_names == ["echo", "whoami"]
+        finally:
+            for sock in stalled:
+                sock.close()
+        assert "EMFILE" not in server.log(), server.log()[-2000:]
+
+
+def test_after_sigterm_a_request_on_a_kept_alive_connection_is_answered_with_connection_close(project):
+    path, env = project
+    key = secrets.token_urlsafe(32)
+    with ServerProcess(path, env, {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key}) as server:
+        body = json.dumps(INITIALIZE).encode()
+        head = (
+            f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nAuthorization: Bearer {key}\r\n"
+            f"Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            # 100-continue proves the server has received and authenticated the request.
+            sock.sendall(head.replace(b"\r\n\r\n", b"\r\nExpect: 100-continue\r\n\r\n"))
+            assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue")
+            server.process.send_signal(signal.SIGTERM)
+            wait_until(lambda: not _accepts(server.port), "new connections are refused after SIGTERM")
+            sock.sendall(body)
+            answer = _read_all(sock)
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+        assert b"connection: close" in answer.lower().split(b"\r\n\r\n")[0]
+        code = server.process.wait(timeout=15)
+        assert code == 0, server.log()
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def wait_until(condition, what: str, timeout: float = 15.0) -> None:
+    """Wait on a condition with a generous deadline (never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting: {what}")
+        time.sleep(0.05)

@@ -57,16 +57,10 @@ VARIANTS = [
     {**DEFAULTS, "kubernetes": True, "base_image": base, "auth_mode": auth, "port": "9090" if i % 2 else "8080"}
     for i, (base, auth) in enumerate(itertools.product(OPTIONS["base_image"], OPTIONS["auth_mode"]))
 ]
-# The 2026-07-28 client needs the server branch's support; the lead removes the xfail at merge.
+# Both eras of the protocol: the handshake-era client and the sessionless 2026-07-28 one.
 PROTOCOL_MODES = [
     pytest.param("legacy", id="handshake-era"),
-    pytest.param(
-        "2026-07-28",
-        id="2026-07-28",
-        marks=pytest.mark.xfail(
-            strict=True, reason="needs the server branch's 2026-07-28 support; the lead removes this marker at merge"
-        ),
-    ),
+    pytest.param("2026-07-28", id="2026-07-28"),
 ]
 
 

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,14 +19,17 @@ from pathlib import Path
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from conftest import NPM, run
+from conftest import NPM, node_env, run
 from support.bake import TEMPLATE_DIR
-from support.mcp_client import post_initialize, run_session
+from support.mcp_client import HANDSHAKE_REVISIONS, MODERN_REVISION, handshake_era_session, post_initialize, run_session
 from support.server_process import ServerProcess, free_port
 from support.tokens import JwksIssuer
-from variants import DEFAULTS, PROJECT_VARIANTS, variant_id
+from variants import COOKIECUTTER_JSON, DEFAULTS, PROJECT_VARIANTS, variant_id
 
 pytestmark = pytest.mark.node
+
+# Baked with the default name: serverInfo must carry it, not the slug derived from it.
+PROJECT_NAME = COOKIECUTTER_JSON["project_name"]
 
 
 @pytest.fixture(scope="module", params=PROJECT_VARIANTS, ids=variant_id)
@@ -102,12 +106,23 @@ def _leaves(error: BaseException) -> list[BaseException]:
 def _exercise(server: ServerProcess, valid: str, invalid: list[str], expected_identity: str | None):
     with server:
         url = f"{server.base_url}/mcp"
-        session = run_session(url, valid, echo="héllo ✓")
-        assert session.tool_names == ["echo", "whoami"]
-        assert session.echo_text == "héllo ✓"
-        if expected_identity:
-            assert expected_identity in json.dumps(session.whoami)
-        assert valid not in json.dumps(session.whoami), "a tool must never see the credential itself"
+        # Every revision the server serves, each from an independent client, authenticated:
+        # pinned to 2026-07-28, automatic (must end on 2026-07-28), and the 2025 handshake.
+        modes = ((MODERN_REVISION, MODERN_REVISION), ("auto", MODERN_REVISION), ("legacy", "2025-11-25"))
+        for mode, expected_revision in modes:
+            session = run_session(url, valid, echo="héllo ✓", mode=mode)
+            assert session.protocol_version == expected_revision, (mode, session)
+            assert session.tool_names == ["echo", "whoami"]
+            assert session.echo_text == "héllo ✓"
+            if expected_identity:
+                assert expected_identity in json.dumps(session.whoami)
+            assert valid not in json.dumps(session.whoami), "a tool must never see the credential itself"
+            if mode == "auto":
+                assert session.server_name == PROJECT_NAME, "serverInfo carries the human-readable project_name"
+        for revision in HANDSHAKE_REVISIONS:
+            init, tool_names, echoed = handshake_era_session(url, valid, revision)
+            assert init["protocolVersion"] == revision and init["serverInfo"]["name"] == PROJECT_NAME
+            assert tool_names == ["echo", "whoami"] and echoed["content"][0]["text"] == revision
 
         for token in [None, *invalid]:
             refused = post_initialize(url, {"Authorization": f"Bearer {token}"} if token else {})
@@ -153,3 +168,84 @@ def test_generated_pre_commit_hooks_pass(build_project, tmp_path):
     result = run([pre_commit, "run", "--all-files", "--color", "never"], project, env, timeout=900)
     for hook in ("hadolint", "shellcheck", "lint", "typecheck"):
         assert re.search(rf"{hook}.*Passed", result.stdout, re.IGNORECASE), result.stdout
+
+
+# --- the generated README's recipes, run as a user would ------------------------------------------
+
+INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
+# The Inspector needs Node >= 22.19: run it with the newest line the template offers.
+INSPECTOR_NODE = max(COOKIECUTTER_JSON["node_version"], key=int)
+
+
+def _dev_env(project: Path) -> dict:
+    """The values .env.development sets (what `npm run dev` and `npm run token` read)."""
+    values = {}
+    for line in (project / ".env.development").read_text().splitlines():
+        if line.strip() and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def test_npm_run_token_prints_a_credential_the_development_server_accepts(built_project):
+    answers, project, env = built_project
+    dev = _dev_env(project)
+    shell_env = {k: v for k, v in env.items() if k != "NODE_ENV"}
+    token = run([*NPM, "run", "-s", "token"], project, shell_env).stdout.strip()
+    # The server as .env.development configures it (on a free port, same public origin).
+    dev.pop("PORT", None)  # a free port instead; PUBLIC_URL (the token's audience) stays
+    server = ServerProcess(project, env, {**dev, "LOG_LEVEL": "warn"})
+    with server:
+        session = run_session(f"{server.base_url}/mcp", token)
+        assert session.tool_names == ["echo", "whoami"]
+    refused = subprocess.run(
+        [*NPM, "run", "-s", "token"], cwd=project, env={**env, "NODE_ENV": "production"}, capture_output=True, text=True
+    )
+    assert refused.returncode != 0 and "NODE_ENV=production" in refused.stderr, refused
+    assert refused.stdout.strip() == "", "nothing is printed when refused"
+
+
+def test_mcp_inspector_cli_lists_the_tools_with_the_bearer_header(build_project):
+    """The generated README's Inspector line, against the built server."""
+    answers = {**DEFAULTS, "auth_mode": "api_key"}
+    project, env = build_project(**answers)
+    key = secrets.token_urlsafe(32)
+    inspector_env = node_env(INSPECTOR_NODE)
+    with ServerProcess(project, env, {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key}) as server:
+        command = ["npx", "-y", INSPECTOR, "--cli", f"{server.base_url}/mcp", "--transport", "http",
+                   "--method", "tools/list", "--header", f"Authorization: Bearer {key}"]  # fmt: skip
+        listed = json.loads(run(command, project, inspector_env, timeout=600).stdout)
+        assert sorted(tool["name"] for tool in listed["tools"]) == ["echo", "whoami"]
+        refused = subprocess.run(command[:-1] + ["Authorization: Bearer wrong-key-0123456789"], cwd=project,
+                                 env=inspector_env, capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert refused.returncode != 0, refused.stdout
+
+
+def test_adding_a_tool_the_documented_way_keeps_lint_typecheck_and_tests_green(build_project, tmp_path):
+    """The generated README's "Add a tool" recipe: copy a tool and its test, list it, and every
+    existing test, lint and type-check stays green (tool lists come from the registry)."""
+    built, env = build_project(**DEFAULTS)
+    project = tmp_path / "project"
+    shutil.copytree(built, project, symlinks=True, ignore=shutil.ignore_patterns("node_modules", "dist"))
+    (project / "node_modules").symlink_to(built / "node_modules")
+
+    def renamed(text: str) -> str:
+        return text.replace("Echo", "Shout").replace("echo", "shout")
+
+    # 1. the tool and 2. its test: copies of echo's, renamed.
+    (project / "src/tools/shout.ts").write_text(renamed((project / "src/tools/echo.ts").read_text()))
+    (project / "test/shout.test.ts").write_text(renamed((project / "test/echo.test.ts").read_text()))
+    # 3. listed in src/tools/index.ts.
+    index = project / "src/tools/index.ts"
+    text = index.read_text()
+    echo_import = 'import { registerEcho } from "./echo.js";\n'
+    text = text.replace(echo_import, echo_import + 'import { registerShout } from "./shout.js";\n')
+    text = text.replace("[registerEcho, registerWhoami]", "[registerEcho, registerShout, registerWhoami]")
+    assert "registerShout, registerWhoami" in text, "src/tools/index.ts no longer has the documented shape"
+    index.write_text(text)
+
+    run([*NPM, "run", "lint"], project, env)
+    run([*NPM, "run", "typecheck"], project, env)
+    result = run([*NPM, "test"], project, env, timeout=900)
+    assert re.search(r"tool: shout", result.stdout), "the new tool's own test ran"
+    assert re.search(r"^(?:ℹ|#) fail 0$", result.stdout, re.MULTILINE), result.stdout[-3000:]

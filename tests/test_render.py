@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -11,11 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.bake import TEMPLATE_DIR
+from support.template import PROJECT_TEMPLATE
 from support.tools import find_tool
 from variants import COOKIECUTTER_JSON, RENDER_VARIANTS, variant_id
-
-TEMPLATE_PROJECT = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
 
 # Which files each answer adds. Written out here on purpose (not read from the hook),
 # so a hook that removes the wrong file fails these tests.
@@ -61,8 +61,10 @@ CORE_FILES = {
     ".hadolint.yaml",
     ".pre-commit-config.yaml",
     ".nvmrc",
+    "scripts/lib.sh",
     "scripts/docker-build.sh",
     "scripts/test-docker.sh",
+    ".shellcheckrc",
     "src/index.ts",
     "src/config.ts",
     "src/app.ts",
@@ -81,8 +83,8 @@ LEFTOVER = re.compile(r"\{\{|\{%|cookiecutter", re.IGNORECASE)
 def template_files() -> set[str]:
     """Every file path the template can produce (before the post-gen hook)."""
     return {
-        str(path.relative_to(TEMPLATE_PROJECT))
-        for path in TEMPLATE_PROJECT.rglob("*")
+        str(path.relative_to(PROJECT_TEMPLATE))
+        for path in PROJECT_TEMPLATE.rglob("*")
         if path.is_file() and ".lockfiles" not in path.parts
     } | {"package-lock.json"}
 
@@ -151,6 +153,7 @@ def test_lockfile_matches_the_manifest(rendered):
     lock = json.loads((project / "package-lock.json").read_text(encoding="utf-8"))
     root = lock["packages"][""]
     assert lock["name"] == package["name"] == project.name
+    assert root["version"] == package["version"] and root["license"] == package["license"]
     for field in ("dependencies", "devDependencies"):
         assert root.get(field, {}) == package.get(field, {}), field
     for name in {**package.get("dependencies", {}), **package.get("devDependencies", {})}:
@@ -169,14 +172,107 @@ def test_answers_reach_the_files_that_use_them(rendered):
     assert "8080" in (project / "Dockerfile.production").read_text()
 
 
+SHELL_LIBRARY = "scripts/lib.sh"
+SHELLCHECKED: set[str] = set()  # digests of scripts found clean, see below
+SOURCE_LIBRARY = '# shellcheck source=lib.sh\nsource "$(dirname "${BASH_SOURCE[0]}")/lib.sh"\n'
+
+
 def test_every_shell_script_is_strict_executable_and_shellcheck_clean(rendered):
+    """Scripts: strict mode, executable, sourcing the shared scripts/lib.sh; all clean under shellcheck."""
     _, project = rendered
-    scripts = sorted(project.rglob("*.sh"))
+    library = project / SHELL_LIBRARY
+    scripts = sorted(path for path in project.rglob("*.sh") if path != library)
     assert scripts, "every variant has scripts"
+    assert library.read_text(encoding="utf-8").startswith("# shellcheck shell=bash\n")
+    assert not library.stat().st_mode & 0o111, "lib.sh is sourced, not run"
     shellcheck = find_tool("shellcheck")
     for script in scripts:
         text = script.read_text(encoding="utf-8")
         assert text.startswith("#!/usr/bin/env bash\n") and "\nset -euo pipefail\n" in text, script.name
         assert script.stat().st_mode & 0o111, f"{script.name} is not executable"
-    result = subprocess.run([shellcheck, "--severity=style", *map(str, scripts)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+        if script.parent == library.parent:
+            assert "\nset -euo pipefail\n" + SOURCE_LIBRARY in text, f"{script.name} does not source lib.sh"
+    # Many variants render the same scripts: each distinct script (with the lib.sh and
+    # .shellcheckrc it is checked with) goes through shellcheck once per test process.
+    setting = library.read_text(encoding="utf-8") + (project / ".shellcheckrc").read_text(encoding="utf-8")
+    unchecked = {}
+    for path in [library, *scripts]:
+        digest = hashlib.sha256((setting + path.name + path.read_text(encoding="utf-8")).encode()).hexdigest()
+        if digest not in SHELLCHECKED:
+            unchecked[digest] = path
+    if unchecked:
+        result = subprocess.run(
+            [shellcheck, "--severity=style", *map(str, unchecked.values())], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        SHELLCHECKED.update(unchecked)
+    if "alone" not in SHELLCHECKED:
+        # One script on its own, as an editor or a pre-commit hook checks it: lib.sh is found through .shellcheckrc.
+        alone = subprocess.run([shellcheck, "--severity=style", str(scripts[0])], capture_output=True, text=True)
+        assert alone.returncode == 0, alone.stdout + alone.stderr
+        SHELLCHECKED.add("alone")
+
+
+def test_the_generated_scripts_repeat_no_block(bake_cached):
+    """What several scripts need (usage, die, package.json, build secrets...) lives once, in lib.sh.
+
+    Checked on the variant that has every script (a subset cannot repeat more).
+    """
+    duplicates = shutil.which("duplicates")
+    if duplicates is None:
+        pytest.skip("the `duplicates` tool is not installed on this machine")
+    booleans = {key: True for key, value in COOKIECUTTER_JSON.items() if isinstance(value, bool)}
+    project = bake_cached(**booleans)
+    assert {path.name for path in (project / "scripts").iterdir()} >= {
+        "deploy-cloud-run.sh",
+        "scan-image.sh",
+        "docker-buildx.sh",
+    }
+    result = subprocess.run([duplicates, "--repo", str(project / "scripts")], capture_output=True, text=True)
+    assert result.stdout.startswith("no duplicates"), result.stdout
+
+
+# --- the first hour: what the generated README has a user do -----------------------------------
+
+# Files a user makes by following the README or the usual tooling, that must never be committed.
+SECRET_PATHS = (".env", ".env.production", ".env.local", ".npmrc", "corporate-ca.pem", "tls/server.key", "secrets/x")
+COMMITTED_PATHS = (".env.example", ".env.development", "package-lock.json", "src/index.ts")
+
+
+@pytest.fixture(scope="module")
+def defaults_project(bake_cached) -> Path:
+    return bake_cached(**{key: values[0] for key, values in COOKIECUTTER_JSON.items() if isinstance(values, list)})
+
+
+def git_ignored(repository: Path, paths: list[str]) -> set[str]:
+    """The paths git would ignore in this repository, by its .gitignore alone (asked of git itself)."""
+    result = subprocess.run(
+        ["git", "-c", "core.excludesFile=/dev/null", "check-ignore", "--no-index", "--stdin"],
+        cwd=repository,
+        input="\n".join(paths),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    return set(result.stdout.split())
+
+
+def test_files_the_readme_creates_are_git_ignored(defaults_project, tmp_path):
+    readme = (defaults_project / "README.md").read_text(encoding="utf-8")
+    # Every host file the README mounts into a container, or writes with `>`, is such a file.
+    made = set(re.findall(r'"\$PWD/([^":]+):', readme)) | set(re.findall(r"\s> ([\w./-]+)", readme))
+    assert "secrets/api-keys" in made, "the README's docker run example mounts an API key file"
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    project = tmp_path / "project"
+    shutil.copytree(defaults_project, project)
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    ignored = git_ignored(project, [*made, *SECRET_PATHS, *COMMITTED_PATHS])
+    assert ignored >= made | set(SECRET_PATHS), f"not git-ignored: {sorted(made | set(SECRET_PATHS) - ignored)}"
+    assert not ignored & set(COMMITTED_PATHS), f"wrongly ignored: {sorted(ignored & set(COMMITTED_PATHS))}"
+
+
+def test_the_readme_says_git_init_before_pre_commit_install(defaults_project):
+    readme = (defaults_project / "README.md").read_text(encoding="utf-8")
+    assert "git init" in readme and "pre-commit install" in readme
+    assert readme.index("git init") < readme.index("pre-commit install")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from support.bake import TEMPLATE_DIR
+from support.template import TEMPLATE_DIR
 
 
 def test_template_repository_passes_its_pre_commit_hooks():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from support.bake import TEMPLATE_DIR
+from support.template import TEMPLATE_DIR
 
 GIT = ["git", "-c", "user.name=template-tests", "-c", "user.email=tests@example.com", "-c", "init.defaultBranch=main"]
 SKIP_DIRS = {".git", ".venv", "build", "__pycache__", ".pytest_cache", ".ruff_cache"}
@@ -71,3 +71,15 @@ def test_cruft_update_brings_template_changes_and_keeps_local_work(template_repo
     assert "Our deployment notes." in readme.read_text()
     assert (project / "esbuild.config.mjs").exists(), "the original answers are kept"
     assert cruft(project, "check").returncode == 0
+
+
+def test_cruft_refuses_an_answer_outside_the_choices_naming_the_field(template_repo, tmp_path):
+    """cruft passes the pre-gen hook no template folder to read the choices from: cookiecutter checks them first."""
+    out = tmp_path / "projects"
+    created = cruft(
+        tmp_path, "create", "--no-input", "--output-dir", str(out),
+        "--extra-context", json.dumps({"bundler": "webpack"}), str(template_repo),
+    )  # fmt: skip
+    assert created.returncode != 0
+    assert "webpack provided for choice variable bundler" in created.stdout + created.stderr
+    assert not out.exists() or not any(out.iterdir())

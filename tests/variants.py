@@ -7,11 +7,10 @@ covering set below without touching a test.
 from __future__ import annotations
 
 import itertools
-import json
-from pathlib import Path
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent
-COOKIECUTTER_JSON = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
+from support.template import cookiecutter_json
+
+COOKIECUTTER_JSON = cookiecutter_json()
 
 # The options whose answer selects a variant (free-text answers do not).
 OPTIONS: dict[str, list] = {
@@ -20,6 +19,8 @@ OPTIONS: dict[str, list] = {
     if not key.startswith("_") and isinstance(value, (list, bool))
 }
 DEFAULTS: dict = {key: values[0] for key, values in OPTIONS.items()}
+# The options answered by picking from a list (the ones Jinja branches name value by value).
+CHOICE_OPTIONS: dict[str, list[str]] = {key: values for key, values in OPTIONS.items() if isinstance(values[0], str)}
 
 
 def variant_id(answers: dict) -> str:

@@ -6,13 +6,10 @@
   (`standin.local/...`, built once by build_standin_images.sh), or a reason why neither exists.
 - `Engine.build(...)` / `Engine.run(...)` wrap the CLI; containers and images made by a test are
   removed by the `cleanup()` of the `Engine` (the fixture calls it).
-- `render_file(relpath, **answers)` renders one template file without baking a whole project
-  (used by the fast render tests: 144 variants in a few seconds).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -24,41 +21,11 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from support.bake import TEMPLATE_DIR
+# render_file lives in support.template; kept importable from here for older imports.
+from support.template import render_file  # noqa: F401
 
-PROJECT_TEMPLATE = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
 STANDIN_SCRIPT = Path(__file__).resolve().parent / "build_standin_images.sh"
 STANDIN_PREFIX = "standin.local/"
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def template_context(**answers) -> dict:
-    """The `cookiecutter` dict a no-input bake with these answers renders with."""
-    return dict(_template_context(tuple(sorted(answers.items()))))
-
-
-@functools.lru_cache(maxsize=512)
-def _template_context(answers: tuple[tuple[str, object], ...]) -> dict:
-    from cookiecutter.generate import generate_context
-    from cookiecutter.prompt import prompt_for_config
-
-    context = generate_context(
-        context_file=str(TEMPLATE_DIR / "cookiecutter.json"),
-        extra_context=dict(answers),
-    )
-    return dict(prompt_for_config(context, no_input=True))
-
-
-def render_file(relpath: str, **answers) -> str:
-    """Render one file of the project template the way cookiecutter does."""
-    from cookiecutter.environment import StrictEnvironment
-
-    config = template_context(**answers)
-    env = StrictEnvironment(context={"cookiecutter": config}, keep_trailing_newline=True)
-    source = (PROJECT_TEMPLATE / relpath).read_text(encoding="utf-8")
-    return env.from_string(source).render(cookiecutter=config)
 
 
 # ---------------------------------------------------------------- engine

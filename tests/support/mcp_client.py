@@ -13,13 +13,19 @@ from dataclasses import dataclass
 
 import anyio
 import httpx2
-from mcp.client.session import ClientSession
+from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
+
+# The revisions the generated server serves on POST /mcp: the sessionless one, and the
+# handshake-era ones (initialize handshake, answered statelessly).
+MODERN_REVISION = "2026-07-28"
+HANDSHAKE_REVISIONS = ("2025-11-25", "2025-06-18", "2025-03-26")
 
 
 @dataclass
 class SessionResult:
-    server_name: str
+    server_name: str | None
+    protocol_version: str
     tool_names: list[str]
     echo_text: str
     whoami: dict
@@ -29,28 +35,32 @@ def _text_of(result) -> str:
     return "".join(getattr(block, "text", "") for block in result.content)
 
 
-async def _run_session(url: str, token: str | None, echo: str) -> SessionResult:
+async def _run_session(url: str, token: str | None, echo: str, mode: str) -> SessionResult:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with (
-        httpx2.AsyncClient(headers=headers, timeout=30) as http,
-        streamable_http_client(url, http_client=http, terminate_on_close=False) as (read, write),
-        ClientSession(read, write) as session,
-    ):
-        init = await session.initialize()
-        tools = await session.list_tools()
-        echoed = await session.call_tool("echo", {"text": echo})
-        whoami = await session.call_tool("whoami", {})
-        return SessionResult(
-            server_name=init.server_info.name,
-            tool_names=sorted(tool.name for tool in tools.tools),
-            echo_text=_text_of(echoed),
-            whoami=json.loads(_text_of(whoami)),
-        )
+    async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+        transport = streamable_http_client(url, http_client=http, terminate_on_close=False)
+        async with Client(transport, mode=mode) as client:
+            tools = await client.list_tools()
+            echoed = await client.call_tool("echo", {"text": echo})
+            whoami = await client.call_tool("whoami", {})
+            info = client.server_info
+            return SessionResult(
+                server_name=None if info is None else info.name,
+                protocol_version=client.protocol_version,
+                tool_names=sorted(tool.name for tool in tools.tools),
+                echo_text=_text_of(echoed),
+                whoami=json.loads(_text_of(whoami)),
+            )
 
 
-def run_session(url: str, token: str | None, echo: str = "hello from python") -> SessionResult:
-    """Initialize, list tools, call `echo` and `whoami`; raises if the server refuses."""
-    return anyio.run(_run_session, url, token, echo)
+def run_session(url: str, token: str | None, echo: str = "hello from python", mode: str = "auto") -> SessionResult:
+    """Connect, list tools, call `echo` and `whoami`; raises if the server refuses.
+
+    `mode` is the Python SDK's: "auto" (probe `server/discover`, fall back to the initialize
+    handshake), "legacy" (the handshake, at the newest handshake-era revision), or a pinned
+    modern revision such as "2026-07-28" (no probe, no handshake).
+    """
+    return anyio.run(_run_session, url, token, echo, mode)
 
 
 @dataclass
@@ -87,3 +97,34 @@ def post_initialize(url: str, headers: dict | None = None, body: bytes | None = 
     """One raw initialize POST, to read status codes and challenge headers exactly."""
     payload = json.dumps(INITIALIZE).encode() if body is None else body
     return http_request("POST", url, {**MCP_HEADERS, **(headers or {})}, payload)
+
+
+def _rpc(url: str, headers: dict, message: dict) -> RawResponse:
+    return http_request("POST", url, {**MCP_HEADERS, **headers}, json.dumps(message).encode())
+
+
+def _result_of(response: RawResponse) -> dict:
+    """The JSON-RPC message of a JSON or single-event SSE answer."""
+    body = response.body
+    content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
+    if content_type.startswith("text/event-stream"):
+        body = "".join(line[5:].strip() for line in body.splitlines() if line.startswith("data:"))
+    return json.loads(body)
+
+
+def handshake_era_session(url: str, token: str | None, revision: str) -> tuple[dict, list[str], dict]:
+    """A handshake-era client at exactly `revision`, on the wire: initialize, tools/list, tools/call.
+
+    The Python SDK's own handshake always proposes its newest handshake revision; this pins
+    an older one the way an older client does. Returns (initialize result, tool names, echo result).
+    """
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
+    init = _result_of(_rpc(url, auth, {**INITIALIZE, "params": {**INITIALIZE["params"], "protocolVersion": revision}}))
+    pinned = {**auth, "MCP-Protocol-Version": revision}
+    initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    http_request("POST", url, {**MCP_HEADERS, **pinned}, json.dumps(initialized).encode())
+    tools = _result_of(_rpc(url, pinned, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
+    arguments = {"name": "echo", "arguments": {"text": revision}}
+    call = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": arguments}
+    echoed = _result_of(_rpc(url, pinned, call))
+    return init["result"], sorted(tool["name"] for tool in tools["result"]["tools"]), echoed["result"]

@@ -66,7 +66,12 @@ def node_bin_dir(major: str) -> Path:
                 member = archive.getmember("package/bin/node")
                 archive.extractall(staging, members=[member])
             (target / "bin").mkdir(parents=True, exist_ok=True)
-            shutil.move(str(staging / "package" / "bin" / "node"), target / "bin" / "node")
+            # Copied under a private name, then renamed: a concurrent test process (pytest -n)
+            # sees either no node or the whole binary, never a half-copied one.
+            partial = target / "bin" / f".node.{os.getpid()}"
+            shutil.move(str(staging / "package" / "bin" / "node"), partial)
+            partial.chmod(0o755)
+            os.replace(partial, target / "bin" / "node")
     (target / "bin" / "node").chmod(0o755)
     marker.write_text(version)
     return target / "bin"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -33,7 +34,9 @@ def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 30.0) 
 class ServerProcess:
     """`node dist/index.js` on a free loopback port; use as a context manager."""
 
-    def __init__(self, project: Path, env: dict, extra_env: dict):
+    def __init__(self, project: Path, env: dict, extra_env: dict, file_limit: int | None = None):
+        """`file_limit` lowers the process's open-file limit (RLIMIT_NOFILE), as many hosts do."""
+        self.file_limit = file_limit
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -51,8 +54,19 @@ class ServerProcess:
 
     def __enter__(self) -> ServerProcess:
         log = self.log_path.open("wb")
+        limit = self.file_limit
+
+        def lower_file_limit() -> None:
+            if limit is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
         self.process = subprocess.Popen(
-            ["node", "dist/index.js"], cwd=self.project, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            ["node", "dist/index.js"],
+            cwd=self.project,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lower_file_limit if limit is not None else None,
         )
         try:
             wait_for_health(f"{self.base_url}/health", self.process)

@@ -26,17 +26,8 @@
 #     artifactregistry.googleapis.com secretmanager.googleapis.com
 #   gcloud artifacts repositories create containers --repository-format=docker --location=REGION
 set -euo pipefail
-
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-
-usage() {
-  sed -n '2,/^set -euo pipefail/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
-}
-
-die() {
-  printf 'deploy-cloud-run: %s\n' "$*" >&2
-  exit 2
-}
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 skip_build=0
 dry_run="${DRY_RUN:-0}"
@@ -59,26 +50,18 @@ fi
 
 repository="${REPOSITORY:-containers}"
 service="${SERVICE:-{{ cookiecutter.project_slug }}}"
-if [ -z "${TAG:-}" ]; then
-  version="$(node -p "require('./package.json').version" 2>/dev/null || echo latest)"
+tag="${TAG:-}"
+if [ -z "$tag" ]; then
   sha="$(git rev-parse --short HEAD 2>/dev/null || true)"
-  TAG="${version}${sha:+-$sha}"
+  tag="$(package_field version)${sha:+-$sha}"
 fi
-image="${REGION}-docker.pkg.dev/${PROJECT_ID}/${repository}/${service}:${TAG}"
-# Remote URL without any credentials embedded in it (https://user:token@host/...).
-source_url="$(git config --get remote.origin.url 2>/dev/null | sed -e 's#://[^/@]*@#://#' || true)"
+image="${REGION}-docker.pkg.dev/${PROJECT_ID}/${repository}/${service}:${tag}"
+source_url="$(git_source_url)"
 
-# Print a command so that it can be pasted into a shell.
-print_cmd() {
-  local arg out=()
-  for arg in "$@"; do
-    if [[ "$arg" =~ ^[A-Za-z0-9_./:=,@+%-]+$ ]]; then out+=("$arg"); else out+=("$(printf '%q' "$arg")"); fi
-  done
-  printf '+ %s\n' "${out[*]}"
-}
-
+# Run a command, or with --dry-run print it (prefixed with "+ ", as `set -x` would).
 run() {
   if [ "$dry_run" = 1 ]; then
+    printf '+ '
     print_cmd "$@"
   else
     "$@"
@@ -86,9 +69,9 @@ run() {
 }
 
 if [ "$skip_build" != 1 ]; then
-  echo "==> Building and pushing ${image} with Cloud Build"
+  log "Building and pushing ${image} with Cloud Build"
   build_args=(builds submit --project="$PROJECT_ID" --config=cloudbuild.yaml
-    --substitutions="_REGION=${REGION},_REPOSITORY=${repository},_SERVICE=${service},_TAG=${TAG},_SOURCE=${source_url},_DEPLOY=false")
+    --substitutions="_REGION=${REGION},_REPOSITORY=${repository},_SERVICE=${service},_TAG=${tag},_SOURCE=${source_url},_DEPLOY=false")
   [ -n "${BUILD_REGION:-}" ] && build_args+=(--region="$BUILD_REGION")
   run gcloud "${build_args[@]}" .
 fi
@@ -116,7 +99,7 @@ else
 fi
 rm -f "${rendered}.bak"
 
-echo "==> Deploying ${service} to Cloud Run in ${REGION} (PUBLIC_URL=${public_url})"
+log "Deploying ${service} to Cloud Run in ${REGION} (PUBLIC_URL=${public_url})"
 if [ "$dry_run" = 1 ]; then
   cat "$rendered"
 fi
@@ -124,7 +107,7 @@ run gcloud run services replace "$rendered" --project="$PROJECT_ID" --region="$R
 
 if [ "$dry_run" != 1 ]; then
   url="$(gcloud run services describe "$service" --project="$PROJECT_ID" --region="$REGION" --format='value(status.url)')"
-  echo "==> Deployed: ${url}"
+  log "Deployed: ${url}"
   echo "    health: curl ${url}/health"
   echo "    MCP endpoint: ${url}/mcp (bearer authentication)"
 fi

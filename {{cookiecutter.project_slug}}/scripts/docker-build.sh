@@ -15,51 +15,22 @@
 #                   NODE_EXTRA_CA_CERTS is used when NPM_CA_FILE is not set.
 # Secrets go through BuildKit secret mounts: never into an ARG, ENV or layer.
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+help_if_asked "$@"
+image="${IMAGE:-$(package_field name)}"
+version="$(package_field version)"
+set_label_args "$version"
+set_secret_args
+set_extra_build_args
 
-DOCKER="${DOCKER:-docker}"
-
-# "key": "value" from package.json without needing node on the host.
-package_field() {
-  sed -n "s/^  \"$1\": *\"\([^\"]*\)\".*/\1/p" package.json | head -n 1
-}
-
-IMAGE="${IMAGE:-$(package_field name)}"
-VERSION="$(package_field version)"
-REVISION="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-# Remote URL without any credentials embedded in it (https://user:token@host/...).
-SOURCE="$(git remote get-url origin 2>/dev/null | sed -e 's#://[^/@]*@#://#' || true)"
-
-args=(
-  build
-  --file Dockerfile.production
-  --tag "${IMAGE}:latest"
-  --tag "${IMAGE}:${VERSION}"
-  --build-arg "VERSION=${VERSION}"
-  --build-arg "REVISION=${REVISION}"
-  --build-arg "CREATED=${CREATED}"
-  --build-arg "SOURCE=${SOURCE:-unknown}"
-)
+args=(build --file Dockerfile.production --tag "${image}:latest" --tag "${image}:${version}" "${label_args[@]}")
 if [ -n "${DOCKER_NETWORK:-}" ]; then
-  args+=(--network "${DOCKER_NETWORK}")
+  args+=(--network "$DOCKER_NETWORK")
 fi
-if [ -n "${NPMRC_FILE:-}" ]; then
-  args+=(--secret "id=npmrc,src=${NPMRC_FILE}")
-fi
-CA_FILE="${NPM_CA_FILE:-}"
-if [ -z "${CA_FILE}" ]; then
-  CA_FILE="${NODE_EXTRA_CA_CERTS:-}"
-fi
-if [ -n "${CA_FILE}" ]; then
-  args+=(--secret "id=ca,src=${CA_FILE}")
-fi
-if [ -n "${BUILD_ARGS:-}" ]; then
-  read -r -a extra <<<"${BUILD_ARGS}"
-  args+=("${extra[@]}")
-fi
+args+=("${secret_args[@]}" "${extra_build_args[@]}")
 
-echo "Building ${IMAGE}:${VERSION} (revision ${REVISION})" >&2
-DOCKER_BUILDKIT=1 "${DOCKER}" "${args[@]}" "$@" .
-echo "Built ${IMAGE}:latest and ${IMAGE}:${VERSION}" >&2
+log "Building ${image}:${version}"
+DOCKER_BUILDKIT=1 "$docker" "${args[@]}" "$@" .
+log "Built ${image}:latest and ${image}:${version}"

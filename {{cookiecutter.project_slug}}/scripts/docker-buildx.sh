@@ -22,6 +22,7 @@
 #       --dry-run          print the docker command, do not run it     [DRY_RUN=1]
 #   -h, --help             show this help
 # More environment:
+#   DOCKER         docker client, default "docker"
 #   IMAGE          image name, default "<REGISTRY/>" + package.json name
 #   REGISTRY       registry prefix, e.g. europe-docker.pkg.dev/my-project/containers
 #   VERSION        version tag and label, default package.json version
@@ -39,23 +40,14 @@
 # and a builder with the docker-container driver, e.g.
 #   docker buildx create --name multiarch --driver docker-container --use
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-
-usage() {
-  sed -n '2,/^set -euo pipefail/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
-}
-
-die() {
-  printf 'docker-buildx: %s\n' "$*" >&2
-  exit 2
-}
-
+dry_run="${DRY_RUN:-0}"
+read -r -a extra_tags <<<"${EXTRA_TAGS:-}"
 output="${OUTPUT:-}"
 platforms="${PLATFORMS:-}"
 builder="${BUILDER:-}"
-dry_run="${DRY_RUN:-0}"
-read -r -a extra_tags <<<"${EXTRA_TAGS:-}"
 
 while [ "$#" -gt 0 ]; do
   case "$1" in
@@ -75,9 +67,8 @@ case "$output" in
   *) die "OUTPUT must be push or load, not '$output'" ;;
 esac
 
-command -v node >/dev/null 2>&1 || die "node is needed to read package.json"
-name="$(node -p "require('./package.json').name")"
-version="${VERSION:-$(node -p "require('./package.json').version")}"
+name="$(package_field name)"
+version="${VERSION:-$(package_field version)}"
 
 if [ -n "${IMAGE:-}" ]; then
   image="$IMAGE"
@@ -105,21 +96,18 @@ image store and set ALLOW_MULTI_LOAD=1."
 fi
 
 if [ "$output" = push ] && [[ "$image" != */* ]]; then
-  echo "docker-buildx: warning: '$image' has no registry prefix: it will be pushed to Docker Hub" \
-    "(set REGISTRY or IMAGE to push elsewhere)" >&2
+  warn "'$image' has no registry prefix: it will be pushed to Docker Hub (set REGISTRY or IMAGE to push elsewhere)"
 fi
 
 node_version="${NODE_VERSION:-}"
 if [ -z "$node_version" ] && [ -f .nvmrc ]; then
   node_version="$(tr -d ' \tv\r\n' <.nvmrc)"
 fi
-revision="${REVISION:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}"
-created="${CREATED:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}"
-# Remote URL without any credentials embedded in it (https://user:token@host/...).
-source_url="${SOURCE:-$(git config --get remote.origin.url 2>/dev/null | sed -e 's#://[^/@]*@#://#' || true)}"
-source_url="${source_url:-unknown}"
+set_label_args "$version"
+set_secret_args
+set_extra_build_args
 
-cmd=(docker buildx build)
+cmd=("$docker" buildx build)
 [ -n "$builder" ] && cmd+=(--builder "$builder")
 cmd+=(
   --platform "$platforms"
@@ -128,31 +116,13 @@ cmd+=(
   --tag "${image}:latest"
   --tag "${image}:${version}"
 )
-for t in "${extra_tags[@]}"; do
-  [ -n "$t" ] && cmd+=(--tag "$t")
+for tag in "${extra_tags[@]}"; do
+  [ -n "$tag" ] && cmd+=(--tag "$tag")
 done
 [ -n "$node_version" ] && cmd+=(--build-arg "NODE_VERSION=${node_version}")
 [ -n "${BUILD_IMAGE:-}" ] && cmd+=(--build-arg "BUILD_IMAGE=${BUILD_IMAGE}")
 [ -n "${RUNTIME_IMAGE:-}" ] && cmd+=(--build-arg "RUNTIME_IMAGE=${RUNTIME_IMAGE}")
-cmd+=(
-  --build-arg "VERSION=${version}"
-  --build-arg "REVISION=${revision}"
-  --build-arg "CREATED=${created}"
-  --build-arg "SOURCE=${source_url}"
-)
-if [ -n "${NPMRC_FILE:-}" ]; then
-  [ -f "$NPMRC_FILE" ] || die "NPMRC_FILE=$NPMRC_FILE is not a file"
-  cmd+=(--secret "id=npmrc,src=${NPMRC_FILE}")
-fi
-ca_file="${NPM_CA_FILE:-${NODE_EXTRA_CA_CERTS:-}}"
-if [ -n "$ca_file" ]; then
-  [ -f "$ca_file" ] || die "NPM_CA_FILE=$ca_file is not a file"
-  cmd+=(--secret "id=ca,src=${ca_file}")
-fi
-if [ -n "${BUILD_ARGS:-}" ]; then
-  read -r -a extra_args <<<"${BUILD_ARGS}"
-  cmd+=("${extra_args[@]}")
-fi
+cmd+=("${label_args[@]}" "${secret_args[@]}" "${extra_build_args[@]}")
 if [ -n "${CACHE_REF:-}" ]; then
   cmd+=(--cache-from "type=registry,ref=${CACHE_REF}")
   [ "$output" = push ] && cmd+=(--cache-to "type=registry,ref=${CACHE_REF},mode=max")
@@ -163,26 +133,17 @@ case "$output" in
 esac
 cmd+=(.)
 
-# Print a command so that it can be pasted into a shell.
-print_cmd() {
-  local arg out=()
-  for arg in "$@"; do
-    if [[ "$arg" =~ ^[A-Za-z0-9_./:=,@+%-]+$ ]]; then out+=("$arg"); else out+=("$(printf '%q' "$arg")"); fi
-  done
-  printf '%s\n' "${out[*]}"
-}
-
 if [ "$dry_run" = 1 ]; then
   print_cmd "${cmd[@]}"
   exit 0
 fi
 
-command -v docker >/dev/null 2>&1 || die "docker is not installed"
-docker buildx version >/dev/null 2>&1 ||
+command -v "$docker" >/dev/null 2>&1 || die "docker is not installed (or set DOCKER to its client)"
+"$docker" buildx version >/dev/null 2>&1 ||
   die "the docker buildx plugin is not installed (https://docs.docker.com/build/install-buildx/)"
 
 if [ -z "$output" ]; then
-  echo "docker-buildx: neither --push nor --load: the image stays in the build cache (a build check)" >&2
+  warn "neither --push nor --load: the image stays in the build cache (a build check)"
 fi
-echo "==> Building ${image}:latest and ${image}:${version} for ${platforms}"
+log "Building ${image}:latest and ${image}:${version} for ${platforms}"
 "${cmd[@]}"

@@ -17,21 +17,13 @@
 #       --audit-level L  npm audit level: low|moderate|high|critical [AUDIT_LEVEL=high]
 #       --skip-image     only run npm audit                      [SKIP_IMAGE_SCAN=1]
 #   -h, --help           show this help
+# DOCKER names the docker client for docker scout (default: docker).
 #
 # Exit status: 0 when every step passed, 1 when a step found problems,
 # 2 on a usage error or when no image scanner is installed.
 set -euo pipefail
-
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-
-usage() {
-  sed -n '2,/^set -euo pipefail/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
-}
-
-die() {
-  printf 'scan-image: %s\n' "$*" >&2
-  exit 2
-}
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 scanner="${SCANNER:-auto}"
 severity="${SEVERITY:-HIGH,CRITICAL}"
@@ -59,15 +51,15 @@ severity="$(printf '%s' "$severity" | tr '[:lower:]' '[:upper:]')"
 
 # The lowest severity of the list: grype fails at or above one threshold.
 lowest_severity() {
-  local s
-  for s in LOW MEDIUM HIGH CRITICAL; do
-    case ",$severity," in *",$s,"*) printf '%s' "$s" | tr '[:upper:]' '[:lower:]'; return ;; esac
+  local level
+  for level in LOW MEDIUM HIGH CRITICAL; do
+    case ",$severity," in *",$level,"*) printf '%s' "$level" | tr '[:upper:]' '[:lower:]'; return ;; esac
   done
   printf 'high'
 }
 
 have() { command -v "$1" >/dev/null 2>&1; }
-have_scout() { have docker && docker scout version >/dev/null 2>&1; }
+have_scout() { have "$docker" && "$docker" scout version >/dev/null 2>&1; }
 
 pick_scanner() {
   case "$scanner" in
@@ -101,11 +93,10 @@ EOF
   fi
 
   if [ -z "$image" ]; then
-    have node || die "no IMAGE given and node is not installed to read the name from package.json"
-    image="$(node -p "require('./package.json').name"):latest"
+    image="$(package_field name):latest"
   fi
 
-  echo "==> Scanning ${image} with ${chosen} (fail on: ${severity})"
+  log "Scanning ${image} with ${chosen} (fail on: ${severity})"
   case "$chosen" in
     trivy)
       args=(image --exit-code 1 --severity "$severity" --no-progress)
@@ -120,24 +111,24 @@ EOF
     scout)
       args=(cves --exit-code --only-severity "$(printf '%s' "$severity" | tr '[:upper:]' '[:lower:]')")
       [ "$ignore_unfixed" = 1 ] && args+=(--only-fixed)
-      docker scout "${args[@]}" "$image" || status=1
+      "$docker" scout "${args[@]}" "$image" || status=1
       ;;
   esac
   if [ "$status" -ne 0 ]; then
-    echo "==> Image scan found vulnerabilities (or failed): see above" >&2
+    warn "the image scan found vulnerabilities (or failed): see above"
   fi
 fi
 
 if [ "$skip_audit" != 1 ]; then
   have npm || die "npm is not installed (use --skip-audit / SKIP_NPM_AUDIT=1 to skip the npm audit)"
-  echo "==> npm audit --omit=dev --audit-level=${audit_level}"
+  log "npm audit --omit=dev --audit-level=${audit_level}"
   if ! npm audit --omit=dev --audit-level="$audit_level"; then
-    echo "==> npm audit found vulnerable production dependencies (or failed): see above" >&2
+    warn "npm audit found vulnerable production dependencies (or failed): see above"
     status=1
   fi
 fi
 
 if [ "$status" -eq 0 ]; then
-  echo "==> Security scan passed"
+  log "Security scan passed"
 fi
 exit "$status"

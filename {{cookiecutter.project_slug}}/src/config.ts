@@ -5,11 +5,14 @@
  * typed, frozen `Config`. A missing or bad value throws a `ConfigError` that
  * names the variable; `index.ts` prints it and exits non-zero.
  */
-import { readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import * as z from "zod";
 
-export const SERVER_NAME = {{ cookiecutter.project_slug | tojson }};
+/** The human-readable name: MCP `serverInfo.name` and the RFC 9728 `resource_name`. */
+export const SERVER_NAME = {{ cookiecutter.project_name | tojson }};
+/** The machine name (npm package, image, log `service` field). */
+export const SERVICE_NAME = {{ cookiecutter.project_slug | tojson }};
 export const SERVER_VERSION = {{ cookiecutter.version | tojson }};
 
 const DEFAULT_PORT = {{ cookiecutter.port | int }};
@@ -26,6 +29,8 @@ export interface JwtConfig {
   readonly issuer: string;
   readonly audience: string;
   readonly clockToleranceSeconds: number;
+  /** Refuse tokens whose `iat` is older than this (seconds); undefined = no limit. */
+  readonly maxTokenAgeSeconds: number | undefined;
 }
 
 export interface Config {
@@ -50,6 +55,10 @@ export interface Config {
   readonly allowedOrigins: readonly string[];
   readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
+  /** Most connections open at once (further ones are refused at once), kept below the file limit. */
+  readonly maxConnections: number;
+  /** How long a client may take to send its request headers. */
+  readonly headersTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -106,12 +115,35 @@ const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or http
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
+const OPEN_ENDPOINT_ENVS = new Set(["development", "test"]);
+
+/** A Host header value (or ALLOWED_HOSTS entry): host[:port], nothing else. */
+const HOST_SHAPE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+
+/** The lower-cased host name of a `host[:port]` value, or undefined when it has any other shape. */
+export function hostnameOfHostHeader(value: string): string | undefined {
+  const match = HOST_SHAPE.exec(value);
+  if (match?.[1] === undefined) return undefined;
+  const port = match[2] === undefined ? undefined : Number(match[2].slice(1));
+  if (port !== undefined && port > 65535) return undefined;
+  return match[1].toLowerCase();
+}
+
 export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
+/** scheme://host[:port] with an optional trailing slash, nothing else (no spaces, backslashes, userinfo). */
+const ORIGIN_SHAPE = /^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?\/?$/;
+
 function parsePublicUrl(env: Env, port: number): string {
   const value = parse(env, "PUBLIC_URL", httpUrl, `http://localhost:${port}`);
+  if (!ORIGIN_SHAPE.test(value)) {
+    throw new ConfigError(
+      "PUBLIC_URL",
+      "must be an origin only (scheme://host[:port]), without path, query, credentials or stray characters",
+    );
+  }
   const url = new URL(value);
   if (
     (url.pathname !== "/" && url.pathname !== "") ||
@@ -142,12 +174,15 @@ function parseAllowedHosts(env: Env, publicUrl: string): string[] {
   }
   return csv(value).map((entry) => {
     if (entry === "*") return entry;
-    try {
-      // Accept "host", "host:port" or "[v6]"; the port is ignored (see README).
-      return new URL(`http://${entry}`).hostname;
-    } catch {
-      throw new ConfigError("ALLOWED_HOSTS", `"${entry}" is not a valid host name`);
+    // "host", "host:port" or "[v6]:port" only: a scheme, path or userinfo is a mistake to name.
+    const hostname = hostnameOfHostHeader(entry);
+    if (hostname === undefined) {
+      throw new ConfigError(
+        "ALLOWED_HOSTS",
+        `"${entry}" is not host[:port] (no scheme, path or credentials)`,
+      );
     }
+    return hostname;
   });
 }
 
@@ -200,7 +235,39 @@ function parseJwt(env: Env, publicUrl: string): JwtConfig {
   }
   const issuer = parse(env, "AUTH_ISSUER", z.string().min(1));
   const audience = parse(env, "AUTH_AUDIENCE", z.string().min(1), `${publicUrl}/mcp`);
-  return { jwksUrl, secret, issuer, audience, clockToleranceSeconds: 30 };
+  const maxTokenAgeSeconds = optional(env, "AUTH_MAX_TOKEN_AGE_SECONDS", integer(1, 31_536_000));
+  return { jwksUrl, secret, issuer, audience, clockToleranceSeconds: 30, maxTokenAgeSeconds };
+}
+
+/** Largest AUTH_API_KEYS_FILE accepted: a key file is a few lines, not a log. */
+export const MAX_KEY_FILE_BYTES = 64 * 1024;
+
+/**
+ * Reads AUTH_API_KEYS_FILE: a regular file under MAX_KEY_FILE_BYTES. Opened non-blocking, so
+ * a FIFO or a device cannot hang the start; every refusal names the variable.
+ */
+function readKeyFile(file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "open error";
+    throw new ConfigError("AUTH_API_KEYS_FILE", `cannot open the file (${code})`);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new ConfigError("AUTH_API_KEYS_FILE", "is not a regular file");
+    if (stat.size > MAX_KEY_FILE_BYTES) {
+      throw new ConfigError("AUTH_API_KEYS_FILE", `is larger than ${MAX_KEY_FILE_BYTES} bytes`);
+    }
+    return readFileSync(fd, "utf8");
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? "read error";
+    throw new ConfigError("AUTH_API_KEYS_FILE", `cannot read the file (${code})`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Reads AUTH_API_KEYS (comma-separated) and AUTH_API_KEYS_FILE (one key per line). */
@@ -208,13 +275,7 @@ function parseApiKeys(env: Env): string[] {
   const keys = csv(raw(env, "AUTH_API_KEYS"));
   const file = raw(env, "AUTH_API_KEYS_FILE");
   if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? "read error";
-      throw new ConfigError("AUTH_API_KEYS_FILE", `cannot read the file (${code})`);
-    }
+    const text = readKeyFile(file);
     for (const line of text.split(/\r?\n/)) {
       const key = line.trim();
       if (key !== "" && !key.startsWith("#")) keys.push(key);
@@ -248,12 +309,17 @@ export function loadConfig(env: Env = process.env): Config {
   const port = parse(env, "PORT", portSchema, DEFAULT_PORT);
   const host = parse(env, "HOST", z.string().min(1), "0.0.0.0");
   const logLevel = parse(env, "LOG_LEVEL", logLevelSchema, "info");
-  const nodeEnv = parse(env, "NODE_ENV", z.string().min(1), "development");
+  const explicitNodeEnv = raw(env, "NODE_ENV");
+  const nodeEnv = explicitNodeEnv ?? "production";
   const publicUrl = parsePublicUrl(env, port);
   const authMode = parse(env, "AUTH_MODE", authModeSchema, DEFAULT_AUTH_MODE);
 
-  if (authMode === "none" && nodeEnv.toLowerCase() === "production") {
-    throw new ConfigError("AUTH_MODE", "AUTH_MODE=none is refused when NODE_ENV=production");
+  // An open endpoint must be asked for twice: AUTH_MODE=none and an explicit non-production NODE_ENV.
+  if (authMode === "none" && !OPEN_ENDPOINT_ENVS.has(nodeEnv)) {
+    throw new ConfigError(
+      "AUTH_MODE",
+      `AUTH_MODE=none needs NODE_ENV=development or NODE_ENV=test (NODE_ENV is ${explicitNodeEnv === undefined ? "unset" : `"${nodeEnv}"`})`,
+    );
   }
 
   const jwt = authMode === "jwt" ? parseJwt(env, publicUrl) : undefined;
@@ -282,6 +348,8 @@ export function loadConfig(env: Env = process.env): Config {
     allowedOrigins: Object.freeze(parseAllowedOrigins(env, publicUrl, port)),
     maxBodyBytes: parse(env, "MAX_BODY_BYTES", integer(1024, 100 * 1024 * 1024), 1024 * 1024),
     shutdownTimeoutMs: parse(env, "SHUTDOWN_TIMEOUT_MS", integer(0, 600_000), 8000),
+    maxConnections: parse(env, "MAX_CONNECTIONS", integer(1, 1_000_000), 512),
+    headersTimeoutMs: parse(env, "HEADERS_TIMEOUT_MS", integer(1000, 120_000), 10_000),
   });
 }
 

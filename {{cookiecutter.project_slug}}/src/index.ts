@@ -39,7 +39,14 @@ app.server.listen(config.port, config.host, () => {
   );
 });
 
+let signalled = false;
 function onSignal(signal: NodeJS.Signals): void {
+  if (signalled) {
+    // A second SIGTERM/SIGINT means "now": skip the drain, exit 1.
+    logger.warn({ signal }, "second signal: exiting without waiting for in-flight requests");
+    process.exit(1);
+  }
+  signalled = true;
   // A last resort, not unref'd: whatever hangs (a stuck log pipe, a stuck handler), the
   // process is gone shortly after the drain deadline, inside an orchestrator's grace period.
   setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 1000);
@@ -52,5 +59,5 @@ function onSignal(signal: NodeJS.Signals): void {
     () => process.exit(1),
   );
 }
-process.once("SIGTERM", onSignal);
-process.once("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+process.on("SIGINT", onSignal);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -100,9 +101,76 @@ describe("configuration", () => {
     assertRejects({ AUTH_MODE: "api_key", AUTH_API_KEYS: "short" }, "AUTH_API_KEYS");
   });
 
-  it("refuses AUTH_MODE=none in production, allows it in development", () => {
+  it("allows AUTH_MODE=none only with NODE_ENV explicitly development or test", () => {
     assertRejects({ AUTH_MODE: "none", NODE_ENV: "production" }, "AUTH_MODE");
+    assertRejects({ AUTH_MODE: "none" }, "AUTH_MODE");
+    assertRejects({ AUTH_MODE: "none", NODE_ENV: "staging" }, "AUTH_MODE");
     assert.equal(loadConfig({ AUTH_MODE: "none", NODE_ENV: "development" }).authMode, "none");
+    assert.equal(loadConfig({ AUTH_MODE: "none", NODE_ENV: "test" }).authMode, "none");
+  });
+
+  it("takes PUBLIC_URL as an http(s) origin with no stray characters", () => {
+    for (const bad of [
+      "https://x.example\\@evil.example",
+      "https://x.example:80:80",
+      "https://x example",
+      "https://user@x.example",
+      "ftp://x.example",
+      "https://x.example?",
+      "https://x.example#",
+    ]) {
+      assertRejects({ ...API_KEY_ENV, PUBLIC_URL: bad }, "PUBLIC_URL");
+    }
+    assert.equal(
+      loadConfig({ ...API_KEY_ENV, PUBLIC_URL: "https://X.example:8443/" }).publicUrl,
+      "https://x.example:8443",
+    );
+  });
+
+  it("takes ALLOWED_HOSTS entries as host[:port] only, naming a bad entry", () => {
+    for (const bad of [
+      "https://a.example",
+      "a.example/path",
+      "user@a.example",
+      "a.example:99999",
+    ]) {
+      assert.throws(
+        () => loadConfig({ ...API_KEY_ENV, ALLOWED_HOSTS: `ok.example,${bad}` }),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.variable === "ALLOWED_HOSTS" &&
+          error.message.includes(bad),
+      );
+    }
+    const config = loadConfig({ ...API_KEY_ENV, ALLOWED_HOSTS: "[::1]:8080, a.example" });
+    assert.deepEqual(config.allowedHosts, ["[::1]", "a.example"]);
+  });
+
+  it("reads AUTH_API_KEYS_FILE only as a small regular file, naming it in every error", () => {
+    const dir = mkdtempSync(join(tmpdir(), "keys-"));
+    const big = join(dir, "big");
+    writeFileSync(big, `${"k".repeat(32)}\n`.repeat(4000));
+    for (const file of [dir, big, "/dev/zero", join(dir, "missing")]) {
+      assertRejects({ AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: file }, "AUTH_API_KEYS_FILE");
+    }
+    const fifo = join(dir, "fifo");
+    if (spawnSync("mkfifo", [fifo]).status === 0) {
+      // Opened non-blocking: a FIFO nobody writes to is refused at once, not waited on.
+      assertRejects({ AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: fifo }, "AUTH_API_KEYS_FILE");
+    }
+  });
+
+  it("bounds connections and header time", () => {
+    const config = loadConfig({ ...API_KEY_ENV });
+    assert.equal(config.maxConnections, 512);
+    assert.equal(config.headersTimeoutMs, 10_000);
+    assertRejects({ ...API_KEY_ENV, MAX_CONNECTIONS: "0" }, "MAX_CONNECTIONS");
+    assertRejects({ ...API_KEY_ENV, HEADERS_TIMEOUT_MS: "10" }, "HEADERS_TIMEOUT_MS");
+    assertRejects({ ...JWT_ENV, AUTH_MAX_TOKEN_AGE_SECONDS: "soon" }, "AUTH_MAX_TOKEN_AGE_SECONDS");
+    assert.equal(
+      loadConfig({ ...JWT_ENV, AUTH_MAX_TOKEN_AGE_SECONDS: "3600" }).jwt?.maxTokenAgeSeconds,
+      3600,
+    );
   });
 
   it("points the healthcheck at an address the server listens on", () => {

@@ -10,10 +10,11 @@ import { McpServer } from "@modelcontextprotocol/server";
 import { createApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
+import { createMcpRequestHandler } from "../src/mcp/handler.js";
 
 const API_KEY = "credentials-test-key-0123456789abcdef";
 
-/** Every string reachable from `value` (objects, arrays, Maps, Headers), bounded in depth. */
+/** Every string reachable from `value` (objects, arrays, Maps, Headers, getters), bounded in depth. */
 function reachableStrings(value: unknown, depth = 0, seen = new WeakSet<object>()): string[] {
   if (typeof value === "string") return [value];
   if (value === null || typeof value !== "object" || depth > 8 || seen.has(value)) return [];
@@ -28,7 +29,15 @@ function reachableStrings(value: unknown, depth = 0, seen = new WeakSet<object>(
       // Not a real entries() (or it throws): the own properties below still count.
     }
   }
-  for (const key of Reflect.ownKeys(value)) {
+  // Own properties, and the getters of its classes (a web Request's url, headers, ...).
+  const keys = new Set<PropertyKey>(Reflect.ownKeys(value));
+  for (let proto = Object.getPrototypeOf(value); proto && proto !== Object.prototype; ) {
+    for (const [key, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(proto))) {
+      if (descriptor.get !== undefined) keys.add(key);
+    }
+    proto = Object.getPrototypeOf(proto);
+  }
+  for (const key of keys) {
     let child: unknown;
     try {
       child = (value as Record<PropertyKey, unknown>)[key];
@@ -56,7 +65,8 @@ describe("credentials never reach a tool", () => {
       LOG_LEVEL: "silent",
     });
     // The same server, plus a probe tool that records everything its handler can reach.
-    app = createApp(config, createLogger(config), undefined, (identity) => {
+    const logger = createLogger(config);
+    const mcp = createMcpRequestHandler(logger, config.maxBodyBytes, (identity) => {
       const server = new McpServer({ name: "probe", version: "0" });
       server.registerTool("probe", { description: "records its context" }, async (ctx) => {
         seenByTool = reachableStrings({ ctx, identity });
@@ -64,6 +74,7 @@ describe("credentials never reach a tool", () => {
       });
       return server;
     });
+    app = createApp(config, logger, { mcp });
     app.server.listen(0, "127.0.0.1");
     await once(app.server, "listening");
     baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

@@ -7,25 +7,40 @@ import { once } from "node:events";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { mintToken, type RunningServer, startServer, TEST_ISSUER, TEST_SECRET } from "./helpers.js";
+import {
+  mintToken,
+  type RunningServer,
+  registeredToolNames,
+  startServer,
+  TEST_ISSUER,
+  TEST_SECRET,
+  textOf,
+} from "./helpers.js";
 
 const API_KEY = "e2e-key-0123456789abcdef0123456789";
+const MODERN_REVISION = "2026-07-28";
 
-async function connect(server: RunningServer, token?: string): Promise<Client> {
+/**
+ * How the SDK client picks the protocol revision: pinned to 2026-07-28 (no handshake),
+ * "auto" (probes server/discover, falls back to initialize), or "legacy" (the 2025 handshake).
+ */
+type Negotiation = "legacy" | "auto" | { pin: string };
+
+async function connect(
+  server: RunningServer,
+  token?: string,
+  mode: Negotiation = "auto",
+): Promise<Client> {
   const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
   const transport = new StreamableHTTPClientTransport(new URL(`${server.baseUrl}/mcp`), {
     requestInit: { headers },
   });
-  const client = new Client({ name: "e2e-test", version: "0.0.0" });
+  const client = new Client(
+    { name: "e2e-test", version: "0.0.0" },
+    { versionNegotiation: { mode } },
+  );
   await client.connect(transport);
   return client;
-}
-
-function textOf(result: Awaited<ReturnType<Client["callTool"]>>): string {
-  const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
-  const first = content[0];
-  assert.ok(first && first.type === "text" && typeof first.text === "string");
-  return first.text;
 }
 
 const INITIALIZE = JSON.stringify({
@@ -80,17 +95,55 @@ function commonBehaviour(getServer: () => RunningServer, valid: () => Promise<st
     assert.equal((await fetch(`${getServer().baseUrl}/ready`)).status, 200);
   });
 
-  it("lists and calls tools for a valid caller", async () => {
-    const client = await connect(getServer(), await valid());
-    try {
-      const { tools } = await client.listTools();
-      const names = tools.map((tool) => tool.name).sort();
-      assert.deepEqual(names, ["echo", "whoami"]);
-      const echo = await client.callTool({ name: "echo", arguments: { text: 'héllo "world"' } });
-      assert.equal(textOf(echo), 'héllo "world"');
-    } finally {
-      await client.close();
-    }
+  const revisions: Array<[string, Negotiation, string]> = [
+    ["pinned to 2026-07-28", { pin: MODERN_REVISION }, MODERN_REVISION],
+    ["in automatic mode (ends on 2026-07-28)", "auto", MODERN_REVISION],
+    ["on the handshake (2025-11-25)", "legacy", "2025-11-25"],
+  ];
+  for (const [name, mode, expected] of revisions) {
+    it(`lists and calls tools for a valid caller ${name}`, async () => {
+      const client = await connect(getServer(), await valid(), mode);
+      try {
+        assert.equal(client.getNegotiatedProtocolVersion(), expected);
+        const { tools } = await client.listTools();
+        const names = tools.map((tool) => tool.name).sort();
+        assert.deepEqual(names, registeredToolNames());
+        const echo = await client.callTool({ name: "echo", arguments: { text: 'héllo "world"' } });
+        assert.equal(textOf(echo), 'héllo "world"');
+      } finally {
+        await client.close();
+      }
+    });
+  }
+
+  it("answers an unsupported revision with the protocol's own error, not a 500", async () => {
+    const meta = {
+      "io.modelcontextprotocol/protocolVersion": "2031-01-01",
+      "io.modelcontextprotocol/clientInfo": { name: "future", version: "0" },
+      "io.modelcontextprotocol/clientCapabilities": {},
+    };
+    const body = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/list",
+      params: { _meta: meta },
+    });
+    const response = await post(
+      getServer(),
+      { Authorization: `Bearer ${await valid()}`, "MCP-Protocol-Version": "2031-01-01" },
+      "/mcp",
+      body,
+    );
+    assert.ok(response.status < 500, `status ${response.status}`);
+    const answer = (await response.json()) as { error?: { code: number } };
+    assert.equal(answer.error?.code, -32022, JSON.stringify(answer));
+  });
+
+  it("refuses an empty JSON-RPC batch with 400 and a compressed body with 415", async () => {
+    const auth = { Authorization: `Bearer ${await valid()}` };
+    assert.equal((await post(getServer(), auth, "/mcp", "[]")).status, 400);
+    const gzip = await post(getServer(), { ...auth, "Content-Encoding": "gzip" });
+    assert.equal(gzip.status, 415);
   });
 
   it("refuses a missing token with 401 and a resource_metadata challenge", async () => {
@@ -273,46 +326,81 @@ describe("end to end, AUTH_MODE=api_key", () => {
 });
 
 describe("graceful shutdown", () => {
-  it("finishes an in-flight request after SIGTERM, then exits 0", async () => {
-    const server = await startServer({ AUTH_MODE: "api_key", AUTH_API_KEYS: API_KEY });
+  it("answers a request received before SIGTERM with Connection: close, then exits 0", async () => {
+    // A long drain deadline: if the kept-alive connection held shutdown open, the server would
+    // log "shutdown timeout reached" (checked below) instead of exiting as soon as it answered.
+    const server = await startServer({
+      AUTH_MODE: "api_key",
+      AUTH_API_KEYS: API_KEY,
+      SHUTDOWN_TIMEOUT_MS: "60000",
+    });
     const body = Buffer.from(INITIALIZE);
     const exited = once(server.child, "exit");
-    const response = new Promise<number>((resolve, reject) => {
-      const req = request(
-        {
-          host: "127.0.0.1",
-          port: server.port,
-          path: "/mcp",
-          method: "POST",
-          headers: {
-            Authorization: `Bearer ${API_KEY}`,
-            "Content-Type": "application/json",
-            Accept: "application/json, text/event-stream",
-            "Content-Length": body.length,
-          },
-        },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        },
-      );
-      req.on("error", reject);
-      // Send half the body, signal the server, then send the rest.
-      req.write(body.subarray(0, 10));
-      setTimeout(() => {
-        server.child.kill("SIGTERM");
-        setTimeout(() => req.end(body.subarray(10)), 300);
-      }, 200);
+    const req = request({
+      host: "127.0.0.1",
+      port: server.port,
+      path: "/mcp",
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${API_KEY}`,
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+        "Content-Length": body.length,
+        // "100 Continue" proves the server received and authenticated the request: no sleeps.
+        Expect: "100-continue",
+      },
     });
-    assert.equal(await response, 200);
-    const answeredAt = Date.now();
+    const answered = new Promise<{ status: number; connection: string | undefined }>(
+      (resolve, reject) => {
+        req.on("response", (res) => {
+          res.resume();
+          resolve({ status: res.statusCode ?? 0, connection: res.headers.connection });
+        });
+        req.on("error", reject);
+      },
+    );
+    await once(req, "continue");
+    server.child.kill("SIGTERM");
+    // The body is sent only once the server says the drain has begun.
+    await server.waitForOutput(/shutting down/);
+    req.end(body);
+    const answer = await answered;
+    assert.equal(answer.status, 200);
+    assert.equal(answer.connection, "close", "a response during the drain closes its connection");
     const [code] = await exited;
     assert.equal(code, 0);
-    // The kept-alive connection must not hold the drain open until a timeout.
-    assert.ok(
-      Date.now() - answeredAt < 2000,
-      `exited ${Date.now() - answeredAt} ms after answering`,
-    );
     assert.match(server.output(), /shutdown complete/);
+    assert.doesNotMatch(server.output(), /shutdown timeout reached/);
+  });
+
+  it("exits at once with code 1 on a second signal, without waiting for the drain", async () => {
+    const server = await startServer({
+      AUTH_MODE: "api_key",
+      AUTH_API_KEYS: API_KEY,
+      SHUTDOWN_TIMEOUT_MS: "60000",
+    });
+    const exited = once(server.child, "exit");
+    // A request that never finishes its body holds the drain open.
+    const req = request({
+      host: "127.0.0.1",
+      port: server.port,
+      path: "/mcp",
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${API_KEY}`,
+        "Content-Type": "application/json",
+        "Content-Length": 1000,
+        Expect: "100-continue",
+      },
+    });
+    req.on("error", () => undefined);
+    await once(req, "continue");
+    server.child.kill("SIGTERM");
+    await server.waitForOutput(/shutting down/);
+    server.child.kill("SIGTERM");
+    const [code] = await exited;
+    assert.equal(code, 1);
+    assert.match(server.output(), /second signal/);
+    req.destroy();
   });
 });

@@ -5,11 +5,61 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/client";
+import { InMemoryTransport, McpServer } from "@modelcontextprotocol/server";
 import { type JWTPayload, SignJWT } from "jose";
+import { pino } from "pino";
+import type { Identity } from "../src/auth/types.js";
+import { registerTools, type ToolRegistration } from "../src/tools/index.js";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
 export const TEST_ISSUER = "https://issuer.test";
+
+/**
+ * The tool names the registry in src/tools/index.ts declares, read by registering them on a
+ * recorder: tests compare against this, so adding a tool never breaks a test's expected list.
+ */
+export function registeredToolNames(): string[] {
+  const names: string[] = [];
+  const recorder = {
+    registerTool: (name: string) => {
+      names.push(name);
+    },
+  } as unknown as McpServer;
+  registerTools(recorder, {
+    identity: { subject: "registry", scopes: [], method: "none" },
+    logger: pino({ level: "silent" }),
+  });
+  return names.sort();
+}
+
+/**
+ * A client connected to a fresh server holding one tool, in memory: the unit test of a tool.
+ */
+export async function connectTool(
+  register: ToolRegistration,
+  identity: Identity = { subject: "tester", scopes: [], method: "none" },
+): Promise<Client> {
+  const server = new McpServer(
+    { name: "tool-test", version: "0" },
+    { capabilities: { tools: {} } },
+  );
+  register(server, { identity, logger: pino({ level: "silent" }) });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  const client = new Client({ name: "tool-test", version: "0" });
+  await client.connect(clientSide);
+  return client;
+}
+
+/** The text of a tool result's first content block. */
+export function textOf(result: Awaited<ReturnType<Client["callTool"]>>): string {
+  const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
+  const first = content[0];
+  if (first?.type !== "text" || typeof first.text !== "string") throw new Error("no text content");
+  return first.text;
+}
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -34,7 +84,7 @@ export interface MintOptions {
 export async function mintToken(claims: JWTPayload = {}, options: MintOptions = {}) {
   const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: options.alg ?? "HS256" })
-    .setIssuedAt()
+    .setIssuedAt(claims.iat)
     .setIssuer(options.issuer ?? TEST_ISSUER)
     .setSubject(options.subject ?? "alice");
   if (options.audience !== undefined) jwt.setAudience(options.audience);
@@ -47,6 +97,8 @@ export interface RunningServer {
   readonly port: number;
   readonly child: ChildProcess;
   output(): string;
+  /** Resolves once the server's output matches (bounded by a generous deadline, never a sleep). */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -87,6 +139,13 @@ export async function startServer(env: Record<string, string>): Promise<RunningS
     port,
     child,
     output: () => output,
+    async waitForOutput(pattern, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(output)) {
+        if (Date.now() > deadline) throw new Error(`no ${pattern} in the output:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = once(child, "exit");

@@ -20,6 +20,7 @@ function hs256Verifier(requiredScopes: string[] = []): Verifier {
     issuer: TEST_ISSUER,
     audience: AUDIENCE,
     clockToleranceSeconds: 30,
+    maxTokenAgeSeconds: undefined,
     requiredScopes,
   });
 }
@@ -124,6 +125,49 @@ describe("JWT verifier (HS256 secret)", () => {
     assertDenied(await verifier.verify("x".repeat(10_000)), 401, "invalid_token");
   });
 
+  it("refuses a token whose segments are not canonical base64url", async () => {
+    const token = await mintToken({}, { audience: AUDIENCE });
+    assert.ok((await verifier.verify(token)).ok);
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    // The same bytes, spelled differently: padded, or with stray low bits in the last character.
+    const padded = `${header}.${payload}=.${signature}`;
+    const last = signature.at(-1) ?? "A";
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const twin = alphabet[alphabet.indexOf(last) ^ 1] ?? "A";
+    const strayBits = `${header}.${payload}.${signature.slice(0, -1)}${twin}`;
+    assertDenied(await verifier.verify(padded), 401, "invalid_token");
+    assertDenied(await verifier.verify(strayBits), 401, "invalid_token");
+    assertDenied(await verifier.verify(`${header}.${payload}.${signature}.`), 401, "invalid_token");
+  });
+
+  it("refuses iat or nbf further in the future than the clock tolerance", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const future = await mintToken({ iat: now + 120 }, { audience: AUDIENCE });
+    assertDenied(await verifier.verify(future), 401, "invalid_token");
+    const notYet = await mintToken({ nbf: now + 120 }, { audience: AUDIENCE });
+    assertDenied(await verifier.verify(notYet), 401, "invalid_token");
+    const withinTolerance = await mintToken({ iat: now + 5, nbf: now + 5 }, { audience: AUDIENCE });
+    assert.ok((await verifier.verify(withinTolerance)).ok);
+  });
+
+  it("refuses tokens older than AUTH_MAX_TOKEN_AGE_SECONDS when it is set", async () => {
+    let clock = Date.now();
+    const aged = createJwtVerifier({
+      jwksUrl: undefined,
+      secret: new TextEncoder().encode(TEST_SECRET),
+      issuer: TEST_ISSUER,
+      audience: AUDIENCE,
+      clockToleranceSeconds: 30,
+      maxTokenAgeSeconds: 600,
+      requiredScopes: [],
+      now: () => clock,
+    });
+    const token = await mintToken({}, { audience: AUDIENCE, expiresIn: "2h" });
+    assert.ok((await aged.verify(token)).ok);
+    clock += 3_600_000;
+    assertDenied(await aged.verify(token), 401, "invalid_token");
+  });
+
   it("refuses a token without a subject", async () => {
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: "HS256" })
@@ -179,6 +223,7 @@ describe("JWT verifier (JWKS over loopback http)", () => {
       issuer: TEST_ISSUER,
       audience: AUDIENCE,
       clockToleranceSeconds: 30,
+      maxTokenAgeSeconds: undefined,
       requiredScopes: [],
       ...(jwksCooldownMs === undefined ? {} : { jwksCooldownMs }),
     });
@@ -223,7 +268,19 @@ describe("JWT verifier (JWKS over loopback http)", () => {
   });
 
   it("refetches the JWKS for an unknown kid (key rotation), at most once per cooldown", async () => {
-    const verifier = jwksVerifier(jwksUrl, 300);
+    // The clock is injected: the cooldown passes when the test says so, never by waiting.
+    let clock = Date.now();
+    const verifier = createJwtVerifier({
+      jwksUrl,
+      secret: undefined,
+      issuer: TEST_ISSUER,
+      audience: AUDIENCE,
+      clockToleranceSeconds: 30,
+      maxTokenAgeSeconds: undefined,
+      requiredScopes: [],
+      jwksCooldownMs: 30_000,
+      now: () => clock,
+    });
     assert.ok((await verifier.verify(await sign("RS256", "rsa-1", rsa.privateKey))).ok);
     const rotated = await generateKeyPair("RS256");
     const published = keys;
@@ -231,9 +288,10 @@ describe("JWT verifier (JWKS over loopback http)", () => {
     try {
       const token = await sign("RS256", "rsa-2", rotated.privateKey);
       const before = requests;
+      clock += 29_000;
       assertDenied(await verifier.verify(token), 401, "invalid_token");
       assert.equal(requests, before, "no refetch during the cooldown");
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      clock += 2_000;
       assert.ok((await verifier.verify(token)).ok, "the new key is picked up after the cooldown");
       assert.equal(requests, before + 1);
     } finally {

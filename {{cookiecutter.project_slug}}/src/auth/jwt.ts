@@ -1,15 +1,19 @@
 /**
  * AUTH_MODE=jwt: bearer JWTs verified with jose.
  *
- * - AUTH_JWKS_URL: asymmetric algorithms only; keys are cached and an unknown
- *   `kid` triggers a refetch at most once per cooldown period.
+ * - AUTH_JWKS_URL: asymmetric algorithms only; keys come from jwks.ts (cached, bounded
+ *   fetches, an unknown `kid` refetches at most once per cooldown).
  * - AUTH_JWT_SECRET: HS256 only (shared secret, at least 32 bytes).
  *
- * Issuer, audience and `exp` are always required; `alg: none` can never pass
- * because only the listed algorithms are accepted.
+ * Issuer, audience and `exp` are always required; `alg: none` can never pass because only the
+ * listed algorithms are accepted. Before any cryptography, each segment must be canonical
+ * base64url (one token, one spelling). `iat` and `nbf` may not lie further in the future than
+ * the clock tolerance; AUTH_MAX_TOKEN_AGE_SECONDS optionally bounds `iat` in the past. The
+ * clock is injected (`now`) so tests never depend on wall-clock timing.
  */
-import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
+import { errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { JwtConfig } from "../config.js";
+import { createRemoteKeys, KeysUnavailableError, NoMatchingKeyError } from "./jwks.js";
 import { type AuthResult, deny, type Verifier } from "./types.js";
 
 export const ASYMMETRIC_ALGORITHMS = [
@@ -32,8 +36,12 @@ const MAX_TOKEN_LENGTH = 8192;
 
 export interface JwtVerifierOptions extends JwtConfig {
   readonly requiredScopes: readonly string[];
-  /** Minimum time between two JWKS fetches triggered by an unknown `kid` (default 30 s). */
+  /** Minimum time between two JWKS fetches, whatever their outcome (default 30 s). */
   readonly jwksCooldownMs?: number;
+  /** The clock, in milliseconds since the epoch (default Date.now). */
+  readonly now?: () => number;
+  /** The fetch used for the JWKS (default: global fetch). */
+  readonly fetch?: typeof fetch;
 }
 
 /** Scopes from the `scope` (space-separated string) or `scp` (array or string) claim. */
@@ -44,26 +52,46 @@ export function scopesOf(payload: JWTPayload): string[] {
   return [];
 }
 
+/** True when every segment is canonical base64url: no padding, no stray bits, one spelling. */
+export function isCanonicalCompactJws(token: string): boolean {
+  const segments = token.split(".");
+  if (segments.length !== 3) return false;
+  return segments.every(
+    (segment, index) =>
+      (segment !== "" || index === 2) &&
+      /^[A-Za-z0-9_-]*$/.test(segment) &&
+      Buffer.from(segment, "base64url").toString("base64url") === segment,
+  );
+}
+
 export function createJwtVerifier(options: JwtVerifierOptions): Verifier {
+  const now = options.now ?? Date.now;
   const common = {
     issuer: options.issuer,
     audience: options.audience,
     requiredClaims: ["exp"],
     clockTolerance: options.clockToleranceSeconds,
+    ...(options.maxTokenAgeSeconds === undefined
+      ? {}
+      : { maxTokenAge: options.maxTokenAgeSeconds }),
   };
   let verifyJwt: (token: string) => Promise<JWTPayload>;
   if (options.jwksUrl !== undefined) {
-    const jwks = createRemoteJWKSet(options.jwksUrl, {
-      timeoutDuration: 5_000,
-      cooldownDuration: options.jwksCooldownMs ?? 30_000,
-      cacheMaxAge: 10 * 60_000,
+    const keys = createRemoteKeys({
+      url: options.jwksUrl,
+      now,
+      ...(options.jwksCooldownMs === undefined ? {} : { cooldownMs: options.jwksCooldownMs }),
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     });
+    const getKey: JWTVerifyGetKey = (header) => keys.getKey(header);
     const verifyOptions = { ...common, algorithms: ASYMMETRIC_ALGORITHMS };
-    verifyJwt = async (token) => (await jwtVerify(token, jwks, verifyOptions)).payload;
+    verifyJwt = async (token) =>
+      (await jwtVerify(token, getKey, { ...verifyOptions, currentDate: new Date(now()) })).payload;
   } else if (options.secret !== undefined) {
     const secret = options.secret;
     const verifyOptions = { ...common, algorithms: SYMMETRIC_ALGORITHMS };
-    verifyJwt = async (token) => (await jwtVerify(token, secret, verifyOptions)).payload;
+    verifyJwt = async (token) =>
+      (await jwtVerify(token, secret, { ...verifyOptions, currentDate: new Date(now()) })).payload;
   } else {
     throw new Error("JWT verifier needs a JWKS URL or a secret");
   }
@@ -71,11 +99,21 @@ export function createJwtVerifier(options: JwtVerifierOptions): Verifier {
   return {
     async verify(token: string): Promise<AuthResult> {
       if (token.length > MAX_TOKEN_LENGTH) return deny(401, "token too long", "invalid_token");
+      if (!isCanonicalCompactJws(token)) {
+        return deny(401, "malformed token (not canonical base64url)", "invalid_token");
+      }
       let payload: JWTPayload;
       try {
         payload = await verifyJwt(token);
       } catch (error) {
         return describe(error);
+      }
+      const nowSeconds = Math.floor(now() / 1000);
+      if (
+        typeof payload.iat === "number" &&
+        payload.iat > nowSeconds + options.clockToleranceSeconds
+      ) {
+        return deny(401, "token issued in the future (iat)", "invalid_token");
       }
       if (payload.sub !== undefined && typeof payload.sub !== "string") {
         return deny(401, "token subject is not a string", "invalid_token");
@@ -98,8 +136,12 @@ export function createJwtVerifier(options: JwtVerifierOptions): Verifier {
   };
 }
 
-/** Maps a jose error to a client-safe answer. Key-retrieval problems are 503, never 500. */
+/** Maps a verification error to a client-safe answer. Key-retrieval problems are 503, never 500. */
 function describe(error: unknown): AuthResult {
+  if (error instanceof KeysUnavailableError) {
+    return deny(503, "signing keys temporarily unavailable", undefined, error.retryAfterSeconds);
+  }
+  if (error instanceof NoMatchingKeyError) return deny(401, "no matching key", "invalid_token");
   if (error instanceof errors.JWTExpired) return deny(401, "token expired", "invalid_token");
   if (error instanceof errors.JWTClaimValidationFailed) {
     return deny(401, `invalid claim: ${error.claim}`, "invalid_token");
@@ -110,24 +152,9 @@ function describe(error: unknown): AuthResult {
   if (error instanceof errors.JWSSignatureVerificationFailed) {
     return deny(401, "invalid signature", "invalid_token");
   }
-  if (
-    error instanceof errors.JWKSNoMatchingKey ||
-    error instanceof errors.JWKSMultipleMatchingKeys
-  ) {
-    return deny(401, "no matching key", "invalid_token");
-  }
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
-    return deny(503, "signing keys temporarily unavailable");
-  }
   if (error instanceof errors.JOSEError) {
     // JWSInvalid, JWTInvalid, JOSENotSupported, ...: a malformed or unsupported token.
-    // A JWKS fetch failure (network error, non-200) is a generic JOSEError too.
-    if (error.code === "ERR_JOSE_GENERIC") return deny(503, "signing keys temporarily unavailable");
     return deny(401, "malformed token", "invalid_token");
-  }
-  // fetch() failures reaching the JWKS endpoint surface as TypeError / DOMException.
-  if (error instanceof TypeError || (error instanceof Error && error.name === "AbortError")) {
-    return deny(503, "signing keys temporarily unavailable");
   }
   return deny(401, "invalid token", "invalid_token");
 }

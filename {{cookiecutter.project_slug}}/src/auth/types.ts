@@ -22,6 +22,8 @@ export type AuthResult =
       readonly error?: BearerError | undefined;
       /** Safe to show to the client and to log: never contains the token. */
       readonly description: string;
+      /** With 503: when the client may retry (seconds). */
+      readonly retryAfterSeconds?: number;
     };
 
 /** Checks one bearer credential. Implementations never throw. */
@@ -33,6 +35,9 @@ export function deny(
   status: 401 | 403 | 503,
   description: string,
   error?: BearerError,
+  retryAfterSeconds?: number,
 ): AuthResult {
-  return { ok: false, status, error, description };
+  return retryAfterSeconds === undefined
+    ? { ok: false, status, error, description }
+    : { ok: false, status, error, description, retryAfterSeconds };
 }

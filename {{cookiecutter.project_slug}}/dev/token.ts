@@ -1,0 +1,56 @@
+/**
+ * `npm run token`: prints a bearer credential for the server as .env.development configures it,
+ * so a second terminal can call the running `npm run dev` without exporting anything:
+ *
+ *   curl -H "Authorization: Bearer $(npm run -s token)" ...
+ *
+ * AUTH_MODE=jwt with AUTH_JWT_SECRET: a JWT valid for one hour, with the configured issuer,
+ * audience and required scopes. AUTH_MODE=api_key: the first development key.
+ * Development only: refuses under NODE_ENV=production, and never lives in the image (outside src/).
+ */
+import { SignJWT } from "jose";
+import { ConfigError, loadConfig } from "../src/config.js";
+
+function fail(message: string): never {
+  process.stderr.write(`npm run token: ${message}\n`);
+  process.exit(1);
+}
+
+if (process.env.NODE_ENV?.trim().toLowerCase() === "production") {
+  fail("refused: NODE_ENV=production (this prints development credentials only)");
+}
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) fail(`configuration error: ${error.message}`);
+  throw error;
+}
+
+switch (config.authMode) {
+  case "api_key": {
+    const key = config.apiKeys[0];
+    if (key === undefined) fail("no AUTH_API_KEYS configured");
+    process.stdout.write(`${key}\n`);
+    break;
+  }
+  case "jwt": {
+    const jwt = config.jwt;
+    if (jwt?.secret === undefined) {
+      fail("AUTH_JWKS_URL is set: tokens come from your identity provider, not from here");
+    }
+    const token = await new SignJWT({ scope: ["mcp:tools", ...config.requiredScopes].join(" ") })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("developer")
+      .setIssuer(jwt.issuer)
+      .setAudience(jwt.audience)
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .sign(jwt.secret);
+    process.stdout.write(`${token}\n`);
+    break;
+  }
+  case "none":
+    fail("AUTH_MODE=none: no credential is needed");
+}

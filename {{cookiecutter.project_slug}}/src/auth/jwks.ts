@@ -1,0 +1,173 @@
+/**
+ * The identity provider's signing keys, fetched with every failure mode bounded.
+ *
+ * Whatever the JWKS endpoint does (errors, garbage, HTML, hangs, a huge document, thousands
+ * of keys):
+ *   - one fetch at a time: concurrent requests share the fetch in flight;
+ *   - at most one fetch per cooldown, after a failed fetch as after a successful one;
+ *   - each fetch is cut off after `timeoutMs`, at `maxBytes` of body, and refused above
+ *     `maxKeys` keys;
+ *   - the last good key set stays in use while refetches fail.
+ * The clock is injected (`now`), so tests never wait for the cooldown to pass.
+ */
+import {
+  type CryptoKey,
+  createLocalJWKSet,
+  type JSONWebKeySet,
+  type JWSHeaderParameters,
+} from "jose";
+
+export interface JwksOptions {
+  readonly url: URL;
+  /** Minimum time between two fetches, whatever their outcome. */
+  readonly cooldownMs?: number;
+  /** Keys older than this are refetched on the next request (when the cooldown allows). */
+  readonly maxAgeMs?: number;
+  readonly timeoutMs?: number;
+  readonly maxBytes?: number;
+  readonly maxKeys?: number;
+  readonly now?: () => number;
+  readonly fetch?: typeof fetch;
+}
+
+export const JWKS_DEFAULTS = {
+  cooldownMs: 30_000,
+  maxAgeMs: 10 * 60_000,
+  timeoutMs: 5_000,
+  maxBytes: 256 * 1024,
+  maxKeys: 100,
+} as const;
+
+/** The keys cannot be had right now: answer 503 and say when to retry. */
+export class KeysUnavailableError extends Error {
+  constructor(
+    readonly retryAfterSeconds: number,
+    reason: string,
+  ) {
+    super(`signing keys unavailable: ${reason}`);
+    this.name = "KeysUnavailableError";
+  }
+}
+
+/** No published key matches the token's header (after a refetch, when the cooldown allowed one). */
+export class NoMatchingKeyError extends Error {}
+
+type KeyResolver = ReturnType<typeof createLocalJWKSet>;
+
+async function readCapped(response: Response, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers.get("content-length") ?? 0);
+  if (declared > maxBytes) throw new Error(`document larger than ${maxBytes} bytes`);
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new Error(`document larger than ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export function parseJwks(text: string, maxKeys: number): JSONWebKeySet {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    throw new Error("not JSON");
+  }
+  const keys = (document as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) throw new Error("no `keys` array");
+  if (keys.length > maxKeys) throw new Error(`more than ${maxKeys} keys`);
+  if (!keys.every((key) => key !== null && typeof key === "object" && !Array.isArray(key))) {
+    throw new Error("a key is not an object");
+  }
+  return { keys } as JSONWebKeySet;
+}
+
+export interface RemoteKeys {
+  /** The key for a token header; fetches when needed and allowed. */
+  getKey(header: JWSHeaderParameters): Promise<CryptoKey>;
+  /** How many fetches were started (for tests and logs). */
+  fetches(): number;
+}
+
+export function createRemoteKeys(options: JwksOptions): RemoteKeys {
+  const settings = { ...JWKS_DEFAULTS, ...options };
+  const now = options.now ?? Date.now;
+  const doFetch = options.fetch ?? fetch;
+  let resolver: KeyResolver | undefined;
+  let fetchedAt = Number.NEGATIVE_INFINITY;
+  let lastAttempt = Number.NEGATIVE_INFINITY;
+  let lastError: string | undefined;
+  let inFlight: Promise<void> | undefined;
+  let started = 0;
+
+  async function load(): Promise<void> {
+    started += 1;
+    lastAttempt = now();
+    try {
+      const response = await doFetch(settings.url, {
+        signal: AbortSignal.timeout(settings.timeoutMs),
+        headers: { Accept: "application/json" },
+        redirect: "error",
+      });
+      if (!response.ok) {
+        await response.body?.cancel();
+        throw new Error(`HTTP ${response.status}`);
+      }
+      const jwks = parseJwks(await readCapped(response, settings.maxBytes), settings.maxKeys);
+      resolver = createLocalJWKSet(jwks);
+      fetchedAt = now();
+      lastError = undefined;
+    } catch (error) {
+      lastError = error instanceof Error ? error.message : String(error);
+    }
+  }
+
+  /** Starts a fetch unless one runs or the cooldown forbids it; resolves when it is done. */
+  function refresh(): Promise<void> {
+    if (inFlight !== undefined) return inFlight;
+    if (now() - lastAttempt < settings.cooldownMs) return Promise.resolve();
+    inFlight = load().finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  }
+
+  function retryAfter(): number {
+    const waitMs = settings.cooldownMs - (now() - lastAttempt);
+    return Math.max(1, Math.ceil(waitMs / 1000));
+  }
+
+  async function resolve(header: JWSHeaderParameters): Promise<CryptoKey | undefined> {
+    if (resolver === undefined) return undefined;
+    try {
+      return (await resolver(header, { payload: "", signature: "" } as never)) as CryptoKey;
+    } catch {
+      return undefined;
+    }
+  }
+
+  return {
+    async getKey(header) {
+      if (resolver === undefined || now() - fetchedAt > settings.maxAgeMs) await refresh();
+      if (resolver === undefined) {
+        throw new KeysUnavailableError(retryAfter(), lastError ?? "not fetched yet");
+      }
+      const key = await resolve(header);
+      if (key !== undefined) return key;
+      // Unknown key: the provider may have rotated. Refetch, at most once per cooldown.
+      await refresh();
+      const rotated = await resolve(header);
+      if (rotated === undefined) throw new NoMatchingKeyError("no matching key");
+      return rotated;
+    },
+    fetches: () => started,
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * Reading a POST /mcp body: identity encoding only, at most the limit, valid JSON, and not an
+ * empty JSON-RPC batch.
+ */
+import type { IncomingMessage } from "node:http";
+import { rpcError } from "./respond.js";
+
+export type BodyResult =
+  | { readonly ok: true; readonly body: unknown }
+  | { readonly ok: false; readonly status: 400 | 413 | 415; readonly error: unknown };
+
+class BodyTooLargeError extends Error {}
+
+/** A compressed body would be inflated past the limit after it was checked: refuse it unread. */
+export function checkContentEncoding(header: string | undefined): boolean {
+  return header === undefined || header.trim() === "" || header.trim().toLowerCase() === "identity";
+}
+
+async function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > limit) throw new BodyTooLargeError();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new BodyTooLargeError();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Reads and parses the body; never throws for anything a client sends. */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+  if (!checkContentEncoding(req.headers["content-encoding"])) {
+    return { ok: false, status: 415, error: rpcError(-32600, "Content-Encoding not supported") };
+  }
+  let raw: Buffer;
+  try {
+    raw = await readRaw(req, limit);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) {
+      return { ok: false, status: 413, error: rpcError(-32600, "Request body too large") };
+    }
+    throw error;
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString("utf8"));
+  } catch {
+    return { ok: false, status: 400, error: rpcError(-32700, "Parse error: invalid JSON") };
+  }
+  // JSON-RPC 2.0: "an empty Array" is an invalid request.
+  if (Array.isArray(body) && body.length === 0) {
+    return { ok: false, status: 400, error: rpcError(-32600, "Invalid Request: empty batch") };
+  }
+  return { ok: true, body };
+}

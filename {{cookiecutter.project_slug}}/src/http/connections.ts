@@ -1,0 +1,89 @@
+/**
+ * Connection bounds: at most `limit` sockets open at once, kept below the process's file limit.
+ *
+ * At the bound, a new connection first evicts the oldest idle one (a client that has not sent
+ * its request headers yet, or a keep-alive connection between requests); only when every
+ * connection is busy serving a request is the new one refused, at once. So clients that open
+ * connections and never finish their headers cannot lock out /health or real calls, and the
+ * process never runs out of file descriptors (which would stop it accepting anything).
+ */
+import { readFileSync } from "node:fs";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+
+/** Descriptors kept free for everything else: logs, the JWKS fetch, the listening socket. */
+export const RESERVED_DESCRIPTORS = 64;
+
+/** The soft open-file limit of this process (Linux /proc), or undefined where unknown. */
+export function openFileLimit(limitsText?: string): number | undefined {
+  let text = limitsText;
+  if (text === undefined) {
+    try {
+      text = readFileSync("/proc/self/limits", "utf8");
+    } catch {
+      return undefined;
+    }
+  }
+  const match = /^Max open files\s+(\d+|unlimited)/m.exec(text);
+  if (match?.[1] === undefined || match[1] === "unlimited") return undefined;
+  return Number(match[1]);
+}
+
+/** The connection bound: the configured one, lowered to stay below the file limit. */
+export function connectionBound(configured: number, fileLimit: number | undefined): number {
+  if (fileLimit === undefined) return configured;
+  return Math.max(1, Math.min(configured, fileLimit - RESERVED_DESCRIPTORS));
+}
+
+export interface ConnectionGuard {
+  readonly limit: number;
+  /** Sockets open right now. */
+  open(): number;
+}
+
+/** Applies the bound to a server; `now` is injected for tests. */
+export function guardConnections(
+  server: Server,
+  limit: number,
+  now: () => number = Date.now,
+): ConnectionGuard {
+  /** Open sockets, and since when each has been idle (undefined while serving a request). */
+  const sockets = new Map<Socket, number | undefined>();
+
+  function oldestIdle(): Socket | undefined {
+    let oldest: Socket | undefined;
+    let since = Number.POSITIVE_INFINITY;
+    for (const [socket, idleSince] of sockets) {
+      if (idleSince !== undefined && idleSince < since) {
+        oldest = socket;
+        since = idleSince;
+      }
+    }
+    return oldest;
+  }
+
+  server.on("connection", (socket: Socket) => {
+    if (sockets.size >= limit) {
+      const victim = oldestIdle();
+      if (victim === undefined) {
+        socket.destroy();
+        return;
+      }
+      sockets.delete(victim);
+      victim.destroy();
+    }
+    sockets.set(socket, now());
+    socket.once("close", () => sockets.delete(socket));
+  });
+  const busy = (req: IncomingMessage, res: ServerResponse): void => {
+    const socket = req.socket;
+    if (!sockets.has(socket)) return;
+    sockets.set(socket, undefined);
+    res.once("close", () => {
+      if (sockets.has(socket) && !socket.destroyed) sockets.set(socket, now());
+    });
+  };
+  server.on("request", busy);
+  server.on("checkContinue", busy);
+  return { limit, open: () => sockets.size };
+}

@@ -1,0 +1,116 @@
+/**
+ * Request-framing and DNS-rebinding guards, as pure functions of header values and the
+ * configured allow-lists (unit-tested in test/guards.test.ts).
+ *
+ * Why not the SDK's own helpers (`hostHeaderValidation`, `originValidation` from
+ * @modelcontextprotocol/node)? They answer the response themselves, so they cannot run
+ * before our own refusal path (which keeps a refused upload readable), they compare Origin by
+ * host name only (any scheme or port of an allowed host passes; we compare exact origins),
+ * and they parse Host with the URL parser, which accepts `user@host` and `host/path` as the
+ * host. These guards return a verdict and leave the answering to the caller.
+ */
+import { hostnameOfHostHeader } from "../config.js";
+
+export type GuardVerdict =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly status: 400 | 403; readonly reason: string };
+
+const OK: GuardVerdict = { ok: true };
+const deny = (status: 400 | 403, reason: string): GuardVerdict => ({ ok: false, status, reason });
+
+/** The values of one header in a raw header list (`rawHeaders` of node:http: name, value, ...). */
+export function headerValues(rawHeaders: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() === name) values.push(rawHeaders[i + 1] ?? "");
+  }
+  return values;
+}
+
+/**
+ * Framing: exactly one Host header of the shape host[:port]. Applies to every path, probes
+ * included: an ambiguous or malformed Host is a broken request whoever sends it.
+ */
+export function checkHostFraming(rawHeaders: readonly string[]): GuardVerdict {
+  const hosts = headerValues(rawHeaders, "host");
+  if (hosts.length > 1) return deny(400, "more than one Host header");
+  const host = hosts[0];
+  // No Host at all is left to the route: probes may omit it, /mcp refuses it in checkHost.
+  if (host !== undefined && hostnameOfHostHeader(host) === undefined) {
+    return deny(400, "malformed Host header");
+  }
+  return OK;
+}
+
+/** Whether a host name is in the allow-list ("*" allows any). */
+export function hostAllowed(hostname: string, allowedHosts: readonly string[]): boolean {
+  return allowedHosts.includes("*") || allowedHosts.includes(hostname.toLowerCase());
+}
+
+/**
+ * DNS-rebinding protection for /mcp: the Host header, and the authority of an absolute-form
+ * request target (`POST http://host/mcp`, which takes precedence over Host per RFC 9112),
+ * must both name an allowed host.
+ */
+export function checkHost(
+  hostHeader: string | undefined,
+  requestTarget: string | undefined,
+  allowedHosts: readonly string[],
+): GuardVerdict {
+  const hostname = hostHeader === undefined ? undefined : hostnameOfHostHeader(hostHeader);
+  if (hostname === undefined) return deny(400, "malformed Host header");
+  if (!hostAllowed(hostname, allowedHosts)) return deny(403, "Host not allowed");
+  const authority = absoluteFormAuthority(requestTarget);
+  if (authority === null) return deny(400, "malformed request target");
+  if (authority !== undefined && !hostAllowed(authority, allowedHosts)) {
+    return deny(403, "request target host not allowed");
+  }
+  return OK;
+}
+
+/**
+ * The host name of an absolute-form request target; undefined for origin-form ("/mcp");
+ * null when it is absolute-form but carries userinfo or cannot be parsed.
+ */
+export function absoluteFormAuthority(target: string | undefined): string | undefined | null {
+  if (target === undefined || target.startsWith("/")) return undefined;
+  const match = /^https?:\/\/([^/?#]*)/i.exec(target);
+  if (match?.[1] === undefined) return null;
+  return hostnameOfHostHeader(match[1]) ?? null;
+}
+
+/** The path of a request target (origin- or absolute-form), or undefined when it is not valid. */
+export function pathOf(target: string | undefined): string | undefined {
+  // "//host/path" would parse as another host's URL: not a path this server serves.
+  if (target === undefined || target.startsWith("//")) return undefined;
+  try {
+    return new URL(target, "http://request.invalid").pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The serialized origin of an Origin header value, or undefined when it is not a URL origin. */
+export function originOf(originHeader: string): string | undefined {
+  try {
+    const origin = new URL(originHeader).origin;
+    return origin === "null" ? undefined : origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Origin check: no Origin header (non-browser client) passes with `origin: undefined`;
+ * a present one must be exactly an allowed origin.
+ */
+export function checkOrigin(
+  originHeader: string | undefined,
+  allowedOrigins: readonly string[],
+): GuardVerdict & { readonly origin?: string } {
+  if (originHeader === undefined) return OK;
+  const origin = originOf(originHeader);
+  if (origin === undefined) return deny(403, "Origin not allowed");
+  if (allowedOrigins.includes("*") || allowedOrigins.includes(origin)) return { ok: true, origin };
+  return deny(403, "Origin not allowed");
+}

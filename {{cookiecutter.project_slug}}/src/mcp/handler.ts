@@ -1,0 +1,85 @@
+/**
+ * POST /mcp, served by the SDK's public stateless request handler: `createMcpHandler` from
+ * @modelcontextprotocol/server, adapted to node:http by `toNodeHandler` from
+ * @modelcontextprotocol/node.
+ *
+ * One handler serves both eras on the same endpoint, statelessly:
+ *   - 2026-07-28 (no initialize handshake; every request carries its protocol version), and
+ *   - the handshake-era revisions 2025-11-25, 2025-06-18 and 2025-03-26 (`legacy: "stateless"`:
+ *     each request answered by a fresh server over a sessionless transport).
+ * Every request gets a fresh McpServer from the same factory, so any replica answers any request
+ * and both eras see the same tools. A revision the SDK does not serve gets the protocol's own
+ * "unsupported protocol version" error from the SDK, never a 500.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { toNodeHandler } from "@modelcontextprotocol/node";
+import { type AuthInfo, createMcpHandler, type McpServer } from "@modelcontextprotocol/server";
+import type { Identity } from "../auth/types.js";
+import type { Logger } from "../logger.js";
+import { createMcpServer } from "./server.js";
+
+/** Serves one authenticated, already-read MCP request. */
+export type McpRequestHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  identity: Identity,
+  body: unknown,
+) => Promise<void>;
+
+export interface McpHandler {
+  readonly handle: McpRequestHandler;
+  close(): Promise<void>;
+}
+
+export type McpServerFactory = (identity: Identity, logger: Logger) => McpServer;
+
+const ANONYMOUS: Identity = { subject: "anonymous", scopes: [], method: "none" };
+
+/**
+ * The identity travels to the factory as the SDK's pass-through `authInfo`, without the token:
+ * the SDK never reads credentials from headers, and ours are removed before this point.
+ */
+function authInfoOf(identity: Identity): AuthInfo {
+  return {
+    token: "",
+    clientId: identity.clientId ?? identity.subject,
+    scopes: [...identity.scopes],
+    extra: { identity },
+  };
+}
+
+function identityOf(authInfo: AuthInfo | undefined): Identity {
+  const identity = authInfo?.extra?.identity as Identity | undefined;
+  return identity ?? ANONYMOUS;
+}
+
+export function createMcpRequestHandler(
+  logger: Logger,
+  maxBodyBytes: number,
+  factory: McpServerFactory = createMcpServer,
+): McpHandler {
+  const handler = createMcpHandler(
+    ({ authInfo }) => {
+      const identity = identityOf(authInfo);
+      return factory(identity, logger.child({ subject: identity.subject }));
+    },
+    {
+      legacy: "stateless",
+      // One JSON body per request unless a tool streams progress before its result.
+      responseMode: "auto",
+      maxRequestBodySize: maxBodyBytes,
+      onerror: (error) => logger.debug({ err: error }, "MCP request refused by the SDK"),
+    },
+  );
+  const node = toNodeHandler(handler, {
+    maxRequestBodySize: maxBodyBytes,
+    onerror: (error) => logger.error({ err: error }, "MCP handler failed"),
+  });
+  return {
+    async handle(req, res, identity, body) {
+      (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfoOf(identity);
+      await node(req, res, body);
+    },
+    close: () => handler.close(),
+  };
+}

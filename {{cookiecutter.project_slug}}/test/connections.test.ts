@@ -1,0 +1,129 @@
+/**
+ * Connection exhaustion: clients that open connections and never finish their headers cannot
+ * lock out /health or real calls, and the bound stays below the process's file limit.
+ */
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import type { AddressInfo, Socket } from "node:net";
+import { connect } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { createApp } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
+import { connectionBound, openFileLimit, RESERVED_DESCRIPTORS } from "../src/http/connections.js";
+import { createLogger } from "../src/logger.js";
+
+describe("connection bound", () => {
+  it("stays below the open-file limit, whatever is configured", () => {
+    assert.equal(connectionBound(512, 1024), 512);
+    assert.equal(connectionBound(5000, 1024), 1024 - RESERVED_DESCRIPTORS);
+    assert.equal(connectionBound(512, undefined), 512);
+    assert.equal(connectionBound(512, 10), 1);
+  });
+
+  it("reads the soft limit from /proc/self/limits", () => {
+    const text =
+      "Limit  Soft Limit  Hard Limit  Units\nMax open files            1024                 524288               files\n";
+    assert.equal(openFileLimit(text), 1024);
+    assert.equal(openFileLimit("Max open files  unlimited  unlimited  files\n"), undefined);
+  });
+});
+
+describe("clients that never finish their headers", () => {
+  const LIMIT = 8;
+  let app: ReturnType<typeof createApp>;
+  let port = 0;
+  const idle: Socket[] = [];
+
+  before(async () => {
+    const config = loadConfig({
+      AUTH_MODE: "api_key",
+      AUTH_API_KEYS: "connections-test-key-0123456789",
+      MAX_CONNECTIONS: String(LIMIT),
+      LOG_LEVEL: "silent",
+    });
+    // A file limit as low as the bound: the process itself must never run out of descriptors.
+    app = createApp(config, createLogger(config), { fileLimit: LIMIT + RESERVED_DESCRIPTORS });
+    app.server.listen(0, "127.0.0.1");
+    await once(app.server, "listening");
+    port = (app.server.address() as AddressInfo).port;
+  });
+
+  after(async () => {
+    for (const socket of idle) socket.destroy();
+    await app.shutdown();
+  });
+
+  it("still answers /health and authenticated calls with 5x the bound held open", async () => {
+    for (let i = 0; i < LIMIT * 5; i += 1) {
+      const socket = connect(port, "127.0.0.1");
+      socket.on("error", () => undefined);
+      await once(socket, "connect");
+      socket.write("POST /mcp HTTP/1.1\r\nHost: localhost\r\n"); // never finished
+      idle.push(socket);
+    }
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    assert.equal(health.status, 200);
+    const call = await fetch(`http://127.0.0.1:${port}/mcp`, {
+      method: "POST",
+      headers: {
+        Authorization: "Bearer connections-test-key-0123456789",
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: {
+          protocolVersion: "2025-06-18",
+          capabilities: {},
+          clientInfo: { name: "t", version: "0" },
+        },
+      }),
+    });
+    assert.equal(call.status, 200);
+    await call.text();
+  });
+});
+
+describe("when every connection is busy", () => {
+  it("refuses a new connection at once instead of queueing it", async () => {
+    const config = loadConfig({
+      AUTH_MODE: "api_key",
+      AUTH_API_KEYS: "connections-test-key-0123456789",
+      MAX_CONNECTIONS: "2",
+      LOG_LEVEL: "silent",
+    });
+    const app = createApp(config, createLogger(config), { fileLimit: undefined });
+    app.server.listen(0, "127.0.0.1");
+    await once(app.server, "listening");
+    const port = (app.server.address() as AddressInfo).port;
+    const busy: Socket[] = [];
+    try {
+      for (let i = 0; i < 2; i += 1) {
+        const socket = connect(port, "127.0.0.1");
+        socket.on("error", () => undefined);
+        await once(socket, "connect");
+        // An authenticated request whose body never comes: busy, not idle.
+        socket.write(
+          "POST /mcp HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer connections-test-key-0123456789\r\n" +
+            "Content-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n",
+        );
+        await once(socket, "data"); // "100 Continue": the server is serving it
+        busy.push(socket);
+      }
+      const extra = connect(port, "127.0.0.1");
+      extra.on("error", () => undefined);
+      extra.write("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      let answered = false;
+      extra.on("data", () => {
+        answered = true;
+      });
+      await once(extra, "close");
+      assert.equal(answered, false, "the connection over the bound was closed unanswered");
+    } finally {
+      for (const socket of busy) socket.destroy();
+      await app.shutdown();
+    }
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * A failing identity provider: whatever the JWKS endpoint does, fetches stay bounded (one in
+ * flight, one per cooldown after failures too, capped size and key count) and requests get
+ * 503 with Retry-After meanwhile. The clock is injected: no test waits for a cooldown.
+ */
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer, type Server, type ServerResponse } from "node:http";
+import { after, before, describe, it } from "node:test";
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import { createRemoteKeys, KeysUnavailableError } from "../src/auth/jwks.js";
+import { createJwtVerifier } from "../src/auth/jwt.js";
+import { TEST_ISSUER } from "./helpers.js";
+
+const AUDIENCE = "http://localhost:8080/mcp";
+
+type Behaviour = (res: ServerResponse) => void;
+
+describe("JWKS fetching against a failing identity provider", () => {
+  let server: Server;
+  let url: URL;
+  let behaviour: Behaviour;
+  let requests = 0;
+  let goodKey: JWK;
+  let token: string;
+  const hanging: ServerResponse[] = [];
+
+  before(async () => {
+    const pair = await generateKeyPair("RS256");
+    goodKey = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "RS256", use: "sig" };
+    token = await new SignJWT({})
+      .setProtectedHeader({ alg: "RS256", kid: "k1" })
+      .setIssuer(TEST_ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject("carol")
+      .setExpirationTime("5m")
+      .sign(pair.privateKey);
+    server = createServer((_req, res) => {
+      requests += 1;
+      behaviour(res);
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const address = server.address();
+    if (address === null || typeof address === "string") throw new Error("no address");
+    url = new URL(`http://127.0.0.1:${address.port}/jwks.json`);
+  });
+
+  after(() => {
+    for (const res of hanging) res.destroy();
+    server.closeAllConnections();
+    server.close();
+  });
+
+  function verifierAt(clock: { now: number }) {
+    return createJwtVerifier({
+      jwksUrl: url,
+      secret: undefined,
+      issuer: TEST_ISSUER,
+      audience: AUDIENCE,
+      clockToleranceSeconds: 30,
+      maxTokenAgeSeconds: undefined,
+      requiredScopes: [],
+      jwksCooldownMs: 30_000,
+      now: () => clock.now,
+    });
+  }
+
+  const json =
+    (body: string, status = 200): Behaviour =>
+    (res) => {
+      res.writeHead(status, { "Content-Type": "application/json" });
+      res.end(body);
+    };
+  const failures: Array<[string, Behaviour]> = [
+    ["an HTTP 500", json('{"error":"boom"}', 500)],
+    ["garbage", json("\u0000\u0001not json")],
+    [
+      "an HTML page",
+      (res) => {
+        res.writeHead(200, { "Content-Type": "text/html" });
+        res.end("<html><body>Sign in</body></html>");
+      },
+    ],
+    ["a document without keys", json('{"keys": "none"}')],
+    ["a huge document", json(JSON.stringify({ keys: [], pad: "x".repeat(2 * 1024 * 1024) }))],
+    [
+      "thousands of keys",
+      json(
+        JSON.stringify({
+          keys: Array.from({ length: 5000 }, (_, i) => ({ ...goodKey, kid: `k${i}` })),
+        }),
+      ),
+    ],
+  ];
+
+  for (const [name, failure] of failures) {
+    it(`answers 503 with a retry time on ${name}, and refetches only after the cooldown`, async () => {
+      behaviour = failure;
+      const clock = { now: Date.now() };
+      const verifier = verifierAt(clock);
+      const start = requests;
+      // Twenty concurrent requests share one fetch.
+      const results = await Promise.all(Array.from({ length: 20 }, () => verifier.verify(token)));
+      for (const result of results) {
+        assert.equal(result.ok, false);
+        if (!result.ok) {
+          assert.equal(result.status, 503);
+          assert.ok((result.retryAfterSeconds ?? 0) >= 1);
+        }
+      }
+      assert.equal(requests - start, 1, "one fetch for twenty concurrent requests");
+      clock.now += 10_000;
+      assert.equal((await verifier.verify(token)).ok, false);
+      assert.equal(requests - start, 1, "the cooldown applies after a failed fetch");
+      behaviour = json(JSON.stringify({ keys: [goodKey] }));
+      clock.now += 21_000;
+      assert.ok(
+        (await verifier.verify(token)).ok,
+        "the provider recovered: keys are fetched again",
+      );
+      assert.equal(requests - start, 2);
+    });
+  }
+
+  it("cuts off a fetch that hangs", async () => {
+    behaviour = (res) => {
+      hanging.push(res);
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.write('{"keys": [');
+    };
+    const keys = createRemoteKeys({ url, timeoutMs: 200 });
+    await assert.rejects(keys.getKey({ alg: "RS256", kid: "k1" }), KeysUnavailableError);
+    assert.equal(keys.fetches(), 1);
+  });
+});
