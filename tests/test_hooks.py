@@ -274,6 +274,7 @@ def test_remove_paths_removes_files_and_folders_and_prunes_empty_parents(tmp_pat
 
 
 def test_select_lockfile_renames_the_variant_lock_and_sets_the_project_name(tmp_path):
+    (tmp_path / "package.json").write_text(json.dumps({"name": "my-server", "license": "Apache-2.0"}))
     lockfiles = tmp_path / ".lockfiles"
     lockfiles.mkdir()
     lock = {"name": "x", "version": "0", "lockfileVersion": 3, "packages": {"": {"name": "x", "version": "0"}}}
@@ -283,6 +284,7 @@ def test_select_lockfile_renames_the_variant_lock_and_sets_the_project_name(tmp_
     written = json.loads((tmp_path / "package-lock.json").read_text())
     assert written["name"] == written["packages"][""]["name"] == "my-server"
     assert written["version"] == written["packages"][""]["version"] == "1.2.3"
+    assert written["packages"][""]["license"] == "Apache-2.0", "the license follows package.json"
     assert not lockfiles.exists()
 
 
