@@ -328,17 +328,25 @@ def start(engine: Engine, image: str, port: int, mode: str, command: list[str] |
     return engine.cmd("run", "--detach", *engine.network_args(), *args, image, *(command or [])).stdout.strip()
 
 
-def autocannon(port: int, mode: str, seconds: int, protocol: str) -> dict:
-    headers = [
-        "content-type=application/json",
-        "accept=application/json, text/event-stream",
-        f"mcp-protocol-version={protocol}",
-    ]
+def request_headers(protocol: str, mode: str) -> dict[str, str]:
+    """The headers a client of that revision sends with `tools/call` (2026-07-28 repeats the
+    method and tool name in Mcp-Method and Mcp-Name, which the server checks against the body)."""
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": protocol,
+    }
+    if protocol >= "2026-07-28":
+        headers |= {"Mcp-Method": "tools/call", "Mcp-Name": "echo"}
     if mode == "auth":
-        headers.append(f"authorization=Bearer {API_KEY}")
+        headers["Authorization"] = f"Bearer {API_KEY}"
+    return headers
+
+
+def autocannon(port: int, mode: str, seconds: int, protocol: str) -> dict:
     cmd = ["npx", "--yes", AUTOCANNON, "--json", "-c", "16", "-d", str(seconds), "-m", "POST"]
-    for header in headers:
-        cmd += ["-H", header]
+    for name, value in request_headers(protocol, mode).items():
+        cmd += ["-H", f"{name}={value}"]
     cmd += ["-b", json.dumps(tools_call(protocol)), f"http://127.0.0.1:{port}/mcp"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 180)
     if result.returncode != 0:
@@ -356,15 +364,11 @@ def autocannon(port: int, mode: str, seconds: int, protocol: str) -> dict:
 
 def check_tools_call(port: int, mode: str, protocol: str) -> None:
     """One request by hand first: the load must measure answered calls, not refusals."""
-    headers = {
-        "Content-Type": "application/json",
-        "Accept": "application/json, text/event-stream",
-        "MCP-Protocol-Version": protocol,
-    }
-    if mode == "auth":
-        headers["Authorization"] = f"Bearer {API_KEY}"
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/mcp", data=json.dumps(tools_call(protocol)).encode(), headers=headers, method="POST"
+        f"http://127.0.0.1:{port}/mcp",
+        data=json.dumps(tools_call(protocol)).encode(),
+        headers=request_headers(protocol, mode),
+        method="POST",
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         body = response.read().decode()
