@@ -49,7 +49,7 @@ import pytest
 import yaml
 
 from support.bake import bake
-from support.docker_engine import Engine, base_images, find_engine
+from support.docker_engine import STANDIN_PREFIX, Engine, base_images, find_engine
 from support.mcp_client import post_initialize, run_session
 from support.server_process import free_port
 from support.tokens import JwksIssuer
@@ -271,7 +271,8 @@ def assert_serves_mcp_with_jwt(engine: Engine, image: str) -> None:
 def image_files(engine: Engine, image: str) -> tuple[dict[str, tarfile.TarInfo], dict[str, bytes]]:
     """Every path in the image's filesystem (from `docker export` of a created container),
     and the content of the source maps under /app."""
-    cid = engine.cmd("create", image).stdout.strip()
+    # A command of its own: the container is never started, and a base image may have no CMD.
+    cid = engine.cmd("create", image, "/never-started").stdout.strip()
     engine.containers.append(cid)
     proc = subprocess.Popen([engine.docker, "export", cid], stdout=subprocess.PIPE)
     assert proc.stdout is not None
@@ -369,6 +370,43 @@ def test_build_fails_when_node_cannot_start_in_the_runtime(engine, secret_args, 
     log = result.stdout + result.stderr
     assert result.returncode != 0, "the image built although node cannot start in it"
     assert "libatomic.so.1" in log and "/usr/local/bin/node --version" in log, log[-3000:]
+
+
+# ---------------------------------------------------------------- stand-ins
+
+# What gcr.io/distroless/cc-debian13 is made of (distroless' static, base and cc config.bzl):
+# the Debian packages unpacked into it (each with a /var/lib/dpkg/status.d entry), and the CA
+# bundle alone (its cacerts rule generates ca-certificates.crt; the package itself is not shipped).
+DISTROLESS_CC_DEBIAN13_PACKAGES = {
+    "base-files", "netbase", "tzdata", "media-types",  # static
+    "libc6", "libssl3t64", "libzstd1", "zlib1g",  # base
+    "libgomp1", "libstdc++6", "libgcc-s1", "gcc-14-base",  # cc
+}  # fmt: skip
+
+
+def test_distroless_standin_is_made_of_what_distroless_cc_is(engine):
+    """A stand-in smaller or more permissive than the real image makes the measured sizes and the
+    runtime tests lie: the same packages, the CA bundle without the ca-certificates package, and
+    the nonroot account, home and /tmp of distroless."""
+    args, note = base_images(engine, "distroless", "26")
+    if args is None:
+        pytest.skip(note)
+    image = args["RUNTIME_IMAGE"]
+    if not image.startswith(STANDIN_PREFIX):
+        pytest.skip(f"the official {image} is used here, not a stand-in")
+    files, _maps = image_files(engine, image)
+    status = {path.rsplit("/", 1)[1] for path in files if path.startswith("/var/lib/dpkg/status.d/")}
+    assert status == DISTROLESS_CC_DEBIAN13_PACKAGES, (
+        f"missing {sorted(DISTROLESS_CC_DEBIAN13_PACKAGES - status)}, extra {sorted(status - DISTROLESS_CC_DEBIAN13_PACKAGES)}"
+    )
+    assert files["/etc/ssl/certs/ca-certificates.crt"].isfile()
+    leftovers = [p for p in files if p.startswith(("/usr/share/ca-certificates/", "/etc/ca-certificates"))]
+    assert not leftovers and "/usr/sbin/update-ca-certificates" not in files, leftovers[:5]
+    home, tmp = files["/home/nonroot"], files["/tmp"]
+    assert (home.uid, home.gid, home.mode & 0o7777) == (65532, 65532, 0o700)
+    assert (tmp.uid, tmp.mode & 0o7777) == (0, 0o1777)
+    config = engine.inspect(image)["Config"]
+    assert (config["User"], config["WorkingDir"]) == ("65532", "/home/nonroot")
 
 
 # ---------------------------------------------------------------- production image
