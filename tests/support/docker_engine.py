@@ -206,6 +206,7 @@ def standin_for(official: str) -> str | None:
 
 
 _pull_reasons: dict[str, str | None] = {}
+_standins_checked: set[str] = set()
 _standin_lock = threading.Lock()
 
 
@@ -241,9 +242,10 @@ def base_images(engine: Engine, base_image: str, node_version: str) -> tuple[dic
 
 
 def ensure_standins(engine: Engine, refs: list[str]) -> None:
-    """Build the stand-ins that do not exist yet (one script run for all of them)."""
+    """Build the stand-ins that do not exist yet, or were made by an older recipe of the script
+    (which only the script can tell: one script run for all of them, once per session)."""
     with _standin_lock:
-        todo = [ref for ref in dict.fromkeys(refs) if not engine.image_exists(ref)]
+        todo = [ref for ref in dict.fromkeys(refs) if ref not in _standins_checked]
         if not todo:
             return
         env = {**os.environ, "DOCKER": engine.docker}
@@ -253,3 +255,4 @@ def ensure_standins(engine: Engine, refs: list[str]) -> None:
         )
         if result.returncode != 0:
             raise RuntimeError(f"building stand-in images {names} failed:\n{result.stderr[-6000:]}")
+        _standins_checked.update(todo)

