@@ -22,6 +22,7 @@ CLOUD_RUN_FILES = ("deploy/cloud-run", "cloudbuild.yaml", ".gcloudignore", "scri
 SECURITY_SCANNING_FILES = ("scripts/scan-image.sh",)
 MULTI_PLATFORM_FILES = ("scripts/docker-buildx.sh",)
 KUBERNETES_FILES = ("deploy/kubernetes",)
+NPM_REGISTRY_FILES = (".npmrc",)
 # The files that only one value of a choice keeps. Every value is named, even one that
 # keeps nothing, so a value added to cookiecutter.json stops generation here until
 # someone says which files it keeps (instead of silently getting another value's).
@@ -105,6 +106,10 @@ def remove_multi_platform_files(project: Path) -> None:
     remove_paths(project, MULTI_PLATFORM_FILES)
 
 
+def remove_npm_registry_files(project: Path) -> None:
+    remove_paths(project, NPM_REGISTRY_FILES)
+
+
 def remove_kubernetes_files(project: Path) -> None:
     remove_paths(project, KUBERNETES_FILES)
 
@@ -125,6 +130,8 @@ def main(answers: dict, project: Path) -> None:
     if not answers["kubernetes"]:
         remove_kubernetes_files(project)
     keep_ci_files(project, answers["ci"])
+    if not answers.get("npm_registry"):
+        remove_npm_registry_files(project)
 
 
 if __name__ == "__main__":

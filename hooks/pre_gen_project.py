@@ -16,6 +16,7 @@ variant space (see `template_options`).
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -120,7 +121,14 @@ def template_options(answers: dict) -> dict:
     repo_dir = answers.get("_repo_dir")
     if not repo_dir:
         return {}
-    return json.loads((Path(repo_dir) / "cookiecutter.json").read_text(encoding="utf-8"))
+    path = Path(repo_dir)
+    if not path.is_absolute():
+        # `cookiecutter .` from a checkout: relative to where cookiecutter started (the shell's
+        # PWD, which subprocess keeps), not to this hook's working directory (the new project).
+        path = Path(os.environ.get("PWD", os.getcwd())) / path
+    if not (path / "cookiecutter.json").is_file():
+        return {}  # as under cruft: cookiecutter itself has checked the choices
+    return json.loads((path / "cookiecutter.json").read_text(encoding="utf-8"))
 
 
 def choice_options(options: dict) -> dict[str, list]:
@@ -142,6 +150,46 @@ def validate_choice(value: object, allowed: list) -> str | None:
 def validate_boolean(value: object) -> str | None:
     if not isinstance(value, bool):
         return f"{value!r} is not a yes/no answer (use true/false, yes/no, y/n, 1/0)"
+    return None
+
+
+# --- registries and the identity provider (teams) ---------------------------------------
+# host[:port][/path]: a registry host (dotted, localhost, or with a port, so Docker never reads
+# it as a Docker Hub namespace) and lowercase repository path components, as image names need.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_PORT = r"(?::[0-9]+)"
+# (No f-strings here: this file is rendered by Jinja first, and a doubled brace would be Jinja's.)
+REGISTRY_PATTERN = re.compile(
+    r"(?:(?:localhost|" + _LABEL + r"(?:\." + _LABEL + r")+)" + _PORT + r"?|" + _LABEL + _PORT + r")"
+    r"(?:/" + _PATH_COMPONENT + r")*"
+)
+# https://host[:port][/path]: no credentials, query, fragment, spaces, quotes or `$`.
+HTTPS_URL_PATTERN = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9._~%/:+=-]*)?")
+
+
+def validate_container_registry(value: object) -> str | None:
+    if value == "":
+        return None
+    text = str(value)
+    if REGISTRY_PATTERN.fullmatch(text):
+        return None
+    return (
+        f"{value!r} is not a registry host with an optional path (e.g. mirror.example.com/dockerhub "
+        "or registry.example.com:5000): no scheme (https://), no trailing slash, no spaces, "
+        "no credentials, lowercase path; or leave it empty for the public image names"
+    )
+
+
+def validate_https_url(value: object) -> str | None:
+    if value == "":
+        return None
+    text = str(value)
+    if not HTTPS_URL_PATTERN.fullmatch(text):
+        return (
+            f"{value!r} is not an https URL (https://host[:port]/path): no other scheme, "
+            "no user:password@, no query, no spaces; or leave it empty"
+        )
     return None
 
 
@@ -172,6 +220,12 @@ def collect_errors(answers: dict, options: dict | None = None) -> list[str]:
         ("author_email", validate_author_email(answers.get("author_email", ""))),
         ("version", validate_version(answers.get("version"))),
         ("port", validate_port(answers.get("port"))),
+    ]
+    checks += [
+        ("container_registry", validate_container_registry(answers.get("container_registry", ""))),
+        ("npm_registry", validate_https_url(answers.get("npm_registry", ""))),
+        ("auth_issuer", validate_https_url(answers.get("auth_issuer", ""))),
+        ("auth_jwks_url", validate_https_url(answers.get("auth_jwks_url", ""))),
     ]
     checks += [
         (field, validate_choice(answers.get(field), allowed)) for field, allowed in choice_options(options).items()

@@ -32,7 +32,15 @@ TEMPLATE_PROJECT = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
 # Files that tools update (pre-commit autoupdate, Renovate, Dependabot): copied, never rendered.
 COPY_WITHOUT_RENDER = (".github/workflows/ci.yml", ".gitlab-ci.yml", ".pre-commit-config.yaml")
 VARIANTS: dict[str, dict] = {
-    "defaults": {"ci": "github", "license": "MIT", "node_version": "24"},
+    # Explicit answers (no test assumes today's defaults: a fork may move them).
+    "defaults": {
+        "ci": "github",
+        "license": "MIT",
+        "node_version": "24",
+        "cloud_run": True,
+        "security_scanning": True,
+        "auth_mode": "jwt",
+    },
     "all-on": {
         "cloud_run": True,
         "security_scanning": True,
@@ -124,7 +132,7 @@ def test_ci_configs_run_the_checks(baked):
     assert setup_node and all(s["with"]["node-version-file"] == ".nvmrc" for s in setup_node)
 
     gitlab = yaml.safe_load((baked("all-on") / ".gitlab-ci.yml").read_text(encoding="utf-8"))
-    assert gitlab[".node"]["image"].startswith("node:${NODE_VERSION}-")
+    assert gitlab[".node"]["image"].startswith("${IMAGE_PREFIX}node:${NODE_VERSION}-")
     assert any("include" in k for k in gitlab) and gitlab["include"][0]["local"] == ".gitlab/ci-variables.yml"
     scripts = "\n".join(line for job in gitlab.values() if isinstance(job, dict) for line in job.get("script", []))
     for command in (
@@ -787,9 +795,9 @@ def test_gitlab_ci_publishes_signed_images(baked):
             text = "\n".join(job.get("script", []) + job.get("before_script", []))
             assert "--push" not in text and "docker push" not in text and "docker login" not in text, name
     # Docker 29 everywhere docker runs.
-    assert gitlab[".dind"]["services"][0]["name"] == "docker:${DOCKER_VERSION}-dind"
+    assert gitlab[".dind"]["services"][0]["name"] == "${IMAGE_PREFIX}docker:${DOCKER_VERSION}-dind"
     for name in ("docker", "scan", "publish"):
-        assert gitlab[name]["image"] == "docker:${DOCKER_VERSION}-cli", name
+        assert gitlab[name]["image"] == "${IMAGE_PREFIX}docker:${DOCKER_VERSION}-cli", name
 
 
 # --- updates -------------------------------------------------------------------------------
@@ -1008,7 +1016,12 @@ def test_renovate_sees_every_base_image_declared_through_arg(bake_cached, base_i
         ]
         gitlab = (project / ".gitlab-ci.yml").read_text(encoding="utf-8")
         assert renovate_matches(config, ".gitlab-ci.yml", gitlab) == [
-            {"currentValue": VERSIONS["DOCKER_VERSION"], "depName": "docker", "datasource": "docker"}
+            {"currentValue": VERSIONS["DOCKER_VERSION"], "depName": "docker", "datasource": "docker"},
+            {
+                "currentValue": re.search(r'PYTHON_VERSION: "([^"]+)"', gitlab).group(1),
+                "depName": "python",
+                "datasource": "docker",
+            },
         ]
 
 

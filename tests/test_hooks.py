@@ -45,7 +45,6 @@ INVALID_ANSWERS = [
     ("project_slug", "-leading-hyphen", "not a valid npm package and Docker image name"),
     ("project_slug", "under_score", "not a valid npm package and Docker image name"),
     ("project_slug", "a" * 129, "at most 128"),
-    ("project_slug", "a" * 50, "Cloud Run service name"),
     ("project_name", "   ", "must not be empty"),
     ("project_name", "two\nlines", "single line"),
     ("description", "tab\there", "single line"),
@@ -73,6 +72,15 @@ def test_invalid_answer_is_refused_naming_the_field_and_nothing_is_left(
     err = capfd.readouterr().err
     assert f"{field}: " in err and message in err, err
     assert leftovers(tmp_path) == [], "a refused answer must leave nothing on disk"
+
+
+def test_a_slug_too_long_for_a_cloud_run_service_is_refused_with_cloud_run(cookies, tmp_path, capfd):
+    # cloud_run given explicitly: no test assumes a default (a fork may turn it off).
+    result = cookies.bake(extra_context={"project_slug": "a" * 50, "cloud_run": True})
+    assert isinstance(result.exception, FailedHookException), result
+    err = capfd.readouterr().err
+    assert "project_slug: " in err and "Cloud Run service name" in err, err
+    assert leftovers(tmp_path) == []
 
 
 @pytest.mark.parametrize("field", [key for key, values in OPTIONS.items() if values == [True, False]])

@@ -42,9 +42,11 @@ FILES_ONLY_WHEN = {
         "deploy/kubernetes/overlays/production/replicas.yaml",
         "deploy/kubernetes/overlays/production/.gitignore",
     },
-    ("ci", "github"): {".github/workflows/ci.yml", ".github/dependabot.yml"},
+    ("ci", "github"): {".github/workflows/ci.yml", ".github/dependabot.yml", ".github/ci-variables.env"},
     ("ci", "gitlab"): {".gitlab-ci.yml", ".gitlab/ci-variables.yml"},
 }
+# Which files a free-text answer adds when it is set (not empty).
+FILES_ONLY_WHEN_SET = {"npm_registry": {".npmrc"}}
 # Files every variant has, whatever the answers (besides the template's own files).
 CORE_FILES = {
     "package.json",
@@ -90,8 +92,11 @@ def template_files() -> set[str]:
 
 
 def expected_files(answers: dict) -> set[str]:
-    optional = set().union(*FILES_ONLY_WHEN.values())
+    optional = set().union(*FILES_ONLY_WHEN.values(), *FILES_ONLY_WHEN_SET.values())
     selected = set().union(*(files for (key, value), files in FILES_ONLY_WHEN.items() if answers[key] == value))
+    selected |= set().union(
+        *(files for key, files in FILES_ONLY_WHEN_SET.items() if answers.get(key, COOKIECUTTER_JSON[key]))
+    )
     return (template_files() - optional) | selected
 
 
@@ -241,7 +246,9 @@ COMMITTED_PATHS = (".env.example", ".env.development", "package-lock.json", "src
 
 @pytest.fixture(scope="module")
 def defaults_project(bake_cached) -> Path:
-    return bake_cached(**{key: values[0] for key, values in COOKIECUTTER_JSON.items() if isinstance(values, list)})
+    # No npm_registry: then a root .npmrc is the user's own (credentials) and must stay ignored.
+    choices = {key: values[0] for key, values in COOKIECUTTER_JSON.items() if isinstance(values, list)}
+    return bake_cached(**choices, npm_registry="")
 
 
 def git_ignored(repository: Path, paths: list[str]) -> set[str]:

@@ -184,7 +184,8 @@ def _has_bridge(docker: str) -> bool:
 def official_images(base_image: str, node_version: str) -> dict[str, str]:
     """BUILD_IMAGE and RUNTIME_IMAGE exactly as the generated Dockerfile names them (read from
     the rendered file, so the tests and the template cannot disagree)."""
-    text = render_file("Dockerfile.production", base_image=base_image, node_version=node_version)
+    # The public names (container_registry empty), whatever a fork's default.
+    text = render_file("Dockerfile.production", base_image=base_image, node_version=node_version, container_registry="")
     images = {}
     for key in ("BUILD_IMAGE", "RUNTIME_IMAGE"):
         match = re.search(rf"^ARG {key}=(\S+)$", text, re.M)
