@@ -18,7 +18,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# shellcheck source=scripts/machine.sh
+# shellcheck source=machine.sh
 source scripts/machine.sh
 trap stop_docker EXIT
 
