@@ -494,6 +494,50 @@ def test_after_sigterm_a_request_on_a_kept_alive_connection_is_answered_with_con
         assert code == 0, server.log()
 
 
+def test_a_client_that_never_finishes_its_headers_does_not_hold_shutdown_open(project):
+    """server.close() stops Node's header-timeout checks: unless the drain closes connections that
+    carry no request yet, one such client holds shutdown open until SHUTDOWN_TIMEOUT_MS (here
+    ten minutes, far beyond the generous wait below)."""
+    path, env = project
+    key = secrets.token_urlsafe(32)
+    settings = {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key, "SHUTDOWN_TIMEOUT_MS": "600000"}
+    with ServerProcess(path, env, settings) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=20) as stalled:
+            stalled.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+            # Accepted in order: once /health answers, the server holds the stalled connection too.
+            assert http_request("GET", f"{server.base_url}/health").status == 200
+            server.process.send_signal(signal.SIGTERM)
+            try:
+                code = server.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                raise AssertionError("a half-open connection held the drain open") from None
+            assert code == 0, server.log()
+            assert _read_all(stalled) == b"", "the stalled client was answered instead of closed"
+
+
+def test_a_client_that_hangs_up_mid_body_is_no_server_error(project):
+    """An authenticated upload cut short is routine: a debug line, never an error-level
+    "unhandled error" (which pages someone) nor an attempt to answer 500."""
+    path, env = project
+    key = secrets.token_urlsafe(32)
+    settings = {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key, "LOG_LEVEL": "debug"}
+    with ServerProcess(path, env, settings) as server:
+        head = (
+            f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nAuthorization: Bearer {key}\r\n"
+            f"Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+            f"Content-Length: 1000\r\nExpect: 100-continue\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(head)
+            # 100 Continue: authenticated, and the server is now reading the body.
+            assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue")
+            sock.sendall(b'{"jsonrpc":')
+        outcomes = ("before sending its whole body", "unhandled error")
+        wait_until(lambda: any(o in server.log() for o in outcomes), "the server noticed the hang-up")
+        assert "unhandled error" not in server.log(), server.log()[-2000:]
+        assert '"level":"error"' not in server.log(), server.log()[-2000:]
+
+
 def _accepts(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=2):

@@ -149,13 +149,17 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
   server.requestTimeout = 60_000;
   const fileLimit = "fileLimit" in deps ? deps.fileLimit : openFileLimit();
   const bound = connectionBound(config.maxConnections, fileLimit);
-  guardConnections(server, bound, deps.now);
+  const connections = guardConnections(server, bound, deps.now);
   logger.debug({ maxConnections: bound, fileLimit }, "connection bound");
 
   return {
     server,
     shutdown: async () => {
-      await drain.start();
+      const drained = drain.start();
+      // Only requests already received are waited for: a connection still sending its headers
+      // (or idle between requests) is closed now, not at the drain deadline.
+      connections.closeIdle();
+      await drained;
       await mcp.close();
     },
   };

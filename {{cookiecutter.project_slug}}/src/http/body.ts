@@ -7,7 +7,9 @@ import { rpcError } from "./respond.js";
 
 export type BodyResult =
   | { readonly ok: true; readonly body: unknown }
-  | { readonly ok: false; readonly status: 400 | 413 | 415; readonly error: unknown };
+  | { readonly ok: false; readonly status: 400 | 413 | 415; readonly error: unknown }
+  /** The client closed the connection before its body was in: there is no one to answer. */
+  | { readonly ok: false; readonly aborted: true };
 
 class BodyTooLargeError extends Error {}
 
@@ -41,6 +43,8 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     if (error instanceof BodyTooLargeError) {
       return { ok: false, status: 413, error: rpcError(-32600, "Request body too large") };
     }
+    // A client hanging up mid-upload ("aborted") is routine, not a server error.
+    if (req.destroyed) return { ok: false, aborted: true };
     throw error;
   }
   let body: unknown;

@@ -39,6 +39,13 @@ export interface ConnectionGuard {
   readonly limit: number;
   /** Sockets open right now. */
   open(): number;
+  /**
+   * Closes every connection that is not serving a request: keep-alive ones between requests,
+   * and ones that have not finished their request headers. For shutdown: `server.close()`
+   * stops Node's header-timeout checks, so a half-open connection would otherwise hold the
+   * drain open until its deadline, though it carries nothing to answer.
+   */
+  closeIdle(): void;
 }
 
 /** Applies the bound to a server; `now` is injected for tests. */
@@ -85,5 +92,13 @@ export function guardConnections(
   };
   server.on("request", busy);
   server.on("checkContinue", busy);
-  return { limit, open: () => sockets.size };
+  return {
+    limit,
+    open: () => sockets.size,
+    closeIdle() {
+      for (const [socket, idleSince] of sockets) {
+        if (idleSince !== undefined) socket.destroy();
+      }
+    },
+  };
 }
