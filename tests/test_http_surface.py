@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
@@ -353,6 +354,20 @@ def test_every_bad_token_is_a_401_never_a_500(jwks_server):
         for name, token in bad_tokens(server, issuer).items()
     }
     assert set(statuses.values()) == {401}, statuses
+
+
+def test_a_flood_of_unknown_kids_costs_the_identity_provider_at_most_one_fetch(jwks_server):
+    """Each unknown `kid` may mean a key rotation, but refetches share one in flight and then
+    wait out the cooldown: an attacker minting kids cannot make the server hammer the IdP."""
+    server, issuer = jwks_server
+    before = issuer.requests
+    tokens = [good_token(server, issuer, foreign=True, kid=f"attacker-{i}") for i in range(40)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda token: post_initialize(mcp_url(server), bearer(token)).status, tokens))
+    assert set(statuses) == {401}, statuses
+    assert issuer.requests - before <= 1, f"{issuer.requests - before} JWKS fetches for 40 unknown kids"
+    # The published key still works: the flood did not cost legitimate callers their keys.
+    assert post_initialize(mcp_url(server), bearer(good_token(server, issuer))).status == 200
 
 
 @pytest.mark.parametrize("header", ["Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer a b", "bearer"])
