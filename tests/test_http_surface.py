@@ -376,6 +376,22 @@ def test_malformed_authorization_headers_are_401(jwks_server, header):
     assert post_initialize(mcp_url(server), {"Authorization": header}).status == 401
 
 
+def test_a_repeated_authorization_header_is_401_invalid_request(jwks_server):
+    """Node keeps the first of two Authorization headers, a proxy may keep the last: ambiguous, so refused."""
+    server, issuer = jwks_server
+    body = json.dumps(INITIALIZE).encode()
+    head = (
+        f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Authorization: Bearer {good_token(server, issuer)}\r\nAuthorization: Bearer someone-else\r\n"
+        f"Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    received, _ = raw_exchange(server, head, body)
+    status, _ = _status_and_body(received)
+    assert status == 401, received[:300]
+    assert b'error="invalid_request"' in received, received[:500]
+
+
 def test_no_token_reaches_the_logs(jwks_server):
     server, issuer = jwks_server
     token = good_token(server, issuer)
