@@ -21,7 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 import jwt
 import pytest
 
-from support.mcp_client import INITIALIZE, MCP_HEADERS, http_request, post_initialize, run_session
+from support.mcp_client import (
+    INITIALIZE,
+    MCP_HEADERS,
+    MODERN_REVISION,
+    http_request,
+    post_initialize,
+    run_session,
+)
 from support.server_process import ServerProcess
 from support.tokens import JwksIssuer
 from variants import DEFAULTS
@@ -274,6 +281,63 @@ def test_an_unsupported_revision_gets_the_protocols_error_not_a_500(jwks_server)
     response = http_request("POST", mcp_url(server), headers, body)
     assert response.status < 500, response
     assert json.loads(response.body)["error"]["code"] == -32022, response.body
+
+
+def _modern(method: str, params: dict | None = None, request_id: int | None = 1) -> dict:
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": MODERN_REVISION,
+        "io.modelcontextprotocol/clientInfo": {"name": "edge-cases", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    message = {"jsonrpc": "2.0", "method": method, "params": {**(params or {}), "_meta": meta}}
+    return message if request_id is None else {**message, "id": request_id}
+
+
+_MODERN_HEADERS = {"MCP-Protocol-Version": MODERN_REVISION, "Mcp-Method": "tools/list"}
+_LEGACY_HEADERS = {"MCP-Protocol-Version": "2025-06-18"}
+_ECHO_CALL = {"MCP-Protocol-Version": MODERN_REVISION, "Mcp-Method": "tools/call", "Mcp-Name": "echo"}
+# name -> (extra headers, raw body, expected status): what the protocol says, never a 500.
+PROTOCOL_EDGE_CASES = {
+    "2026 without MCP-Protocol-Version": ({}, json.dumps(_modern("tools/list")).encode(), 400),
+    "2026 body, 2025 header": (
+        {**_MODERN_HEADERS, "MCP-Protocol-Version": "2025-06-18"},
+        json.dumps(_modern("tools/list")).encode(),
+        400,
+    ),
+    "2026 batch": (_MODERN_HEADERS, json.dumps([_modern("tools/list")]).encode(), 400),
+    "2026 notification only": (
+        {**_MODERN_HEADERS, "Mcp-Method": "notifications/cancelled"},
+        json.dumps(_modern("notifications/cancelled", {"requestId": 1}, request_id=None)).encode(),
+        202,
+    ),
+    "handshake-era notification only": (
+        _LEGACY_HEADERS,
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}).encode(),
+        202,
+    ),
+    "2026 tool arguments failing validation": (
+        _ECHO_CALL,
+        json.dumps(_modern("tools/call", {"name": "echo", "arguments": {"text": 5}})).encode(),
+        200,
+    ),
+    "not JSON-RPC": (_LEGACY_HEADERS, b'{"hello": "world"}', 400),
+    "invalid JSON": (_LEGACY_HEADERS, b'{"jsonrpc": "2.0", "id": 1,', 400),
+    "deeply nested": (_LEGACY_HEADERS, b"[" * 4000 + b"]" * 4000, 400),
+    "invalid UTF-8": (_LEGACY_HEADERS, b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"\xff\xfe"}}', 200),
+}
+
+
+@pytest.mark.parametrize("case", PROTOCOL_EDGE_CASES)
+def test_protocol_edge_cases_get_the_protocols_answer_never_a_500(jwks_server, case):
+    server, issuer = jwks_server
+    extra, body, expected = PROTOCOL_EDGE_CASES[case]
+    headers = {**MCP_HEADERS, **bearer(good_token(server, issuer)), **extra}
+    response = http_request("POST", mcp_url(server), headers, body)
+    assert response.status == expected, response
+    if case == "2026 tool arguments failing validation":
+        assert '"isError":true' in response.body.replace(" ", ""), response.body
+    assert ".js:" not in response.body and "node:internal" not in response.body, "a stack trace reached the client"
+    assert server.process.poll() is None, server.log()[-2000:]
 
 
 # --- token handling ------------------------------------------------------------------------
@@ -532,18 +596,20 @@ def test_a_client_that_never_finishes_its_headers_does_not_hold_shutdown_open(pr
     path, env = project
     key = secrets.token_urlsafe(32)
     settings = {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key, "SHUTDOWN_TIMEOUT_MS": "600000"}
-    with ServerProcess(path, env, settings) as server:
-        with socket.create_connection(("127.0.0.1", server.port), timeout=20) as stalled:
-            stalled.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
-            # Accepted in order: once /health answers, the server holds the stalled connection too.
-            assert http_request("GET", f"{server.base_url}/health").status == 200
-            server.process.send_signal(signal.SIGTERM)
-            try:
-                code = server.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                raise AssertionError("a half-open connection held the drain open") from None
-            assert code == 0, server.log()
-            assert _read_all(stalled) == b"", "the stalled client was answered instead of closed"
+    with (
+        ServerProcess(path, env, settings) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=20) as stalled,
+    ):
+        stalled.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+        # Accepted in order: once /health answers, the server holds the stalled connection too.
+        assert http_request("GET", f"{server.base_url}/health").status == 200
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            code = server.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("a half-open connection held the drain open") from None
+        assert code == 0, server.log()
+        assert _read_all(stalled) == b"", "the stalled client was answered instead of closed"
 
 
 def test_a_client_that_hangs_up_mid_body_is_no_server_error(project):
