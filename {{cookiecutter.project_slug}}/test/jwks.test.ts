@@ -85,6 +85,16 @@ describe("JWKS fetching against a failing identity provider", () => {
     ["a document without keys", json('{"keys": "none"}')],
     ["a huge document", json(JSON.stringify({ keys: [], pad: "x".repeat(2 * 1024 * 1024) }))],
     [
+      // No Content-Length to refuse up front: the cap must hold while the body streams in.
+      "a huge streamed document",
+      (res) => {
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.write(`{"keys": [], "pad": "`);
+        for (let i = 0; i < 32; i += 1) res.write("x".repeat(64 * 1024));
+        res.end(`"}`);
+      },
+    ],
+    [
       "thousands of keys",
       json(
         JSON.stringify({
