@@ -133,6 +133,35 @@ describe("JWKS fetching against a failing identity provider", () => {
     });
   }
 
+  it("serves cached keys while a refetch of aged keys hangs", { timeout: 30_000 }, async () => {
+    // A refetch of keys that merely aged must not hold requests: the identity provider may be
+    // hanging, and every request would wait for the fetch timeout (5 s by default) each cooldown.
+    let release: (() => void) | undefined;
+    let calls = 0;
+    const fakeFetch = (async () => {
+      calls += 1;
+      if (calls === 1) return new Response(JSON.stringify({ keys: [goodKey] }));
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return new Response("unavailable", { status: 503 });
+    }) as typeof fetch;
+    const clock = { now: Date.now() };
+    const keys = createRemoteKeys({
+      url,
+      now: () => clock.now,
+      fetch: fakeFetch,
+      maxAgeMs: 60_000,
+      cooldownMs: 30_000,
+      timeoutMs: 10 * 60_000,
+    });
+    await keys.getKey({ alg: "RS256", kid: "k1" });
+    clock.now += 61_000;
+    assert.ok(await keys.getKey({ alg: "RS256", kid: "k1" }), "the cached key is served");
+    assert.equal(keys.fetches(), 2, "the refetch was started in the background");
+    release?.();
+  });
+
   it("cuts off a fetch that hangs", async () => {
     behaviour = (res) => {
       hanging.push(res);
