@@ -82,12 +82,18 @@ export function guardConnections(
     sockets.set(socket, now());
     socket.once("close", () => sockets.delete(socket));
   });
+  /** Requests in progress per socket: a pipelining client has several. */
+  const serving = new WeakMap<Socket, number>();
   const busy = (req: IncomingMessage, res: ServerResponse): void => {
     const socket = req.socket;
     if (!sockets.has(socket)) return;
+    serving.set(socket, (serving.get(socket) ?? 0) + 1);
     sockets.set(socket, undefined);
     res.once("close", () => {
-      if (sockets.has(socket) && !socket.destroyed) sockets.set(socket, now());
+      const left = (serving.get(socket) ?? 1) - 1;
+      serving.set(socket, left);
+      // Idle only once the last request on it is answered, not the first of a pipeline.
+      if (left === 0 && sockets.has(socket) && !socket.destroyed) sockets.set(socket, now());
     });
   };
   server.on("request", busy);
