@@ -323,7 +323,8 @@ PROTOCOL_EDGE_CASES = {
     "not JSON-RPC": (_LEGACY_HEADERS, b'{"hello": "world"}', 400),
     "invalid JSON": (_LEGACY_HEADERS, b'{"jsonrpc": "2.0", "id": 1,', 400),
     "deeply nested": (_LEGACY_HEADERS, b"[" * 4000 + b"]" * 4000, 400),
-    "invalid UTF-8": (_LEGACY_HEADERS, b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"\xff\xfe"}}', 200),
+    # JSON is UTF-8 (RFC 8259): bytes that are not are a parse error, not replaced with U+FFFD.
+    "invalid UTF-8": (_LEGACY_HEADERS, b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"\xff\xfe"}}', 400),
 }
 
 

@@ -1,6 +1,6 @@
 /**
- * Reading a POST /mcp body: identity encoding only, at most the limit, valid JSON, and not an
- * empty JSON-RPC batch.
+ * Reading a POST /mcp body: identity encoding only, at most the limit, valid UTF-8 JSON, and not
+ * an empty JSON-RPC batch.
  */
 import type { IncomingMessage } from "node:http";
 import { rpcError } from "./respond.js";
@@ -12,6 +12,12 @@ export type BodyResult =
   | { readonly ok: false; readonly aborted: true };
 
 class BodyTooLargeError extends Error {}
+
+/**
+ * JSON is UTF-8 (RFC 8259): invalid bytes are a parse error, not silently replaced with U+FFFD
+ * (a tool would otherwise receive text other than what any filter in front of it saw).
+ */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /** A compressed body would be inflated past the limit after it was checked: refuse it unread. */
 export function checkContentEncoding(header: string | undefined): boolean {
@@ -49,7 +55,7 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   }
   let body: unknown;
   try {
-    body = JSON.parse(raw.toString("utf8"));
+    body = JSON.parse(UTF8.decode(raw));
   } catch {
     return { ok: false, status: 400, error: rpcError(-32700, "Parse error: invalid JSON") };
   }
