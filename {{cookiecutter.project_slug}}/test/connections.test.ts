@@ -20,6 +20,25 @@ describe("connection bound", () => {
     assert.equal(connectionBound(512, 10), 1);
   });
 
+  it("gives clients the whole HEADERS_TIMEOUT_MS, even above the one-minute request deadline", async () => {
+    const config = loadConfig({
+      AUTH_MODE: "api_key",
+      AUTH_API_KEYS: "connections-test-key-0123456789",
+      HEADERS_TIMEOUT_MS: "120000",
+      LOG_LEVEL: "silent",
+    });
+    const app = createApp(config, createLogger(config), { fileLimit: undefined });
+    try {
+      assert.equal(app.server.headersTimeout, 120_000);
+      assert.ok(
+        app.server.requestTimeout >= app.server.headersTimeout,
+        "requestTimeout cuts first",
+      );
+    } finally {
+      await app.shutdown();
+    }
+  });
+
   it("reads the soft limit from /proc/self/limits", () => {
     const text =
       "Limit  Soft Limit  Hard Limit  Units\nMax open files            1024                 524288               files\n";
