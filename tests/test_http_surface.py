@@ -16,11 +16,19 @@ import signal
 import socket
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
 
-from support.mcp_client import INITIALIZE, MCP_HEADERS, http_request, post_initialize, run_session
+from support.mcp_client import (
+    INITIALIZE,
+    MCP_HEADERS,
+    MODERN_REVISION,
+    http_request,
+    post_initialize,
+    run_session,
+)
 from support.server_process import ServerProcess
 from support.tokens import JwksIssuer
 from variants import DEFAULTS
@@ -275,6 +283,64 @@ def test_an_unsupported_revision_gets_the_protocols_error_not_a_500(jwks_server)
     assert json.loads(response.body)["error"]["code"] == -32022, response.body
 
 
+def _modern(method: str, params: dict | None = None, request_id: int | None = 1) -> dict:
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": MODERN_REVISION,
+        "io.modelcontextprotocol/clientInfo": {"name": "edge-cases", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    message = {"jsonrpc": "2.0", "method": method, "params": {**(params or {}), "_meta": meta}}
+    return message if request_id is None else {**message, "id": request_id}
+
+
+_MODERN_HEADERS = {"MCP-Protocol-Version": MODERN_REVISION, "Mcp-Method": "tools/list"}
+_LEGACY_HEADERS = {"MCP-Protocol-Version": "2025-06-18"}
+_ECHO_CALL = {"MCP-Protocol-Version": MODERN_REVISION, "Mcp-Method": "tools/call", "Mcp-Name": "echo"}
+# name -> (extra headers, raw body, expected status): what the protocol says, never a 500.
+PROTOCOL_EDGE_CASES = {
+    "2026 without MCP-Protocol-Version": ({}, json.dumps(_modern("tools/list")).encode(), 400),
+    "2026 body, 2025 header": (
+        {**_MODERN_HEADERS, "MCP-Protocol-Version": "2025-06-18"},
+        json.dumps(_modern("tools/list")).encode(),
+        400,
+    ),
+    "2026 batch": (_MODERN_HEADERS, json.dumps([_modern("tools/list")]).encode(), 400),
+    "2026 notification only": (
+        {**_MODERN_HEADERS, "Mcp-Method": "notifications/cancelled"},
+        json.dumps(_modern("notifications/cancelled", {"requestId": 1}, request_id=None)).encode(),
+        202,
+    ),
+    "handshake-era notification only": (
+        _LEGACY_HEADERS,
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}).encode(),
+        202,
+    ),
+    "2026 tool arguments failing validation": (
+        _ECHO_CALL,
+        json.dumps(_modern("tools/call", {"name": "echo", "arguments": {"text": 5}})).encode(),
+        200,
+    ),
+    "not JSON-RPC": (_LEGACY_HEADERS, b'{"hello": "world"}', 400),
+    "invalid JSON": (_LEGACY_HEADERS, b'{"jsonrpc": "2.0", "id": 1,', 400),
+    "deeply nested": (_LEGACY_HEADERS, b"[" * 4000 + b"]" * 4000, 400),
+    # JSON is UTF-8 (RFC 8259): bytes that are not are a parse error, not replaced with U+FFFD.
+    "invalid UTF-8": (_LEGACY_HEADERS, b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"\xff\xfe"}}', 400),
+}
+
+
+@pytest.mark.parametrize("case", PROTOCOL_EDGE_CASES)
+def test_protocol_edge_cases_get_the_protocols_answer_never_a_500(jwks_server, case):
+    server, issuer = jwks_server
+    extra, body, expected = PROTOCOL_EDGE_CASES[case]
+    headers = {**MCP_HEADERS, **bearer(good_token(server, issuer)), **extra}
+    response = http_request("POST", mcp_url(server), headers, body)
+    assert response.status == expected, response
+    if case == "2026 tool arguments failing validation":
+        assert '"isError":true' in response.body.replace(" ", ""), response.body
+    assert ".js:" not in response.body and "node:internal" not in response.body, "a stack trace reached the client"
+    assert server.process.poll() is None, server.log()[-2000:]
+
+
 # --- token handling ------------------------------------------------------------------------
 
 
@@ -355,10 +421,40 @@ def test_every_bad_token_is_a_401_never_a_500(jwks_server):
     assert set(statuses.values()) == {401}, statuses
 
 
+def test_a_flood_of_unknown_kids_costs_the_identity_provider_at_most_one_fetch(jwks_server):
+    """Each unknown `kid` may mean a key rotation, but refetches share one in flight and then
+    wait out the cooldown: an attacker minting kids cannot make the server hammer the IdP."""
+    server, issuer = jwks_server
+    before = issuer.requests
+    tokens = [good_token(server, issuer, foreign=True, kid=f"attacker-{i}") for i in range(40)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda token: post_initialize(mcp_url(server), bearer(token)).status, tokens))
+    assert set(statuses) == {401}, statuses
+    assert issuer.requests - before <= 1, f"{issuer.requests - before} JWKS fetches for 40 unknown kids"
+    # The published key still works: the flood did not cost legitimate callers their keys.
+    assert post_initialize(mcp_url(server), bearer(good_token(server, issuer))).status == 200
+
+
 @pytest.mark.parametrize("header", ["Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer a b", "bearer"])
 def test_malformed_authorization_headers_are_401(jwks_server, header):
     server, _ = jwks_server
     assert post_initialize(mcp_url(server), {"Authorization": header}).status == 401
+
+
+def test_a_repeated_authorization_header_is_401_invalid_request(jwks_server):
+    """Node keeps the first of two Authorization headers, a proxy may keep the last: ambiguous, so refused."""
+    server, issuer = jwks_server
+    body = json.dumps(INITIALIZE).encode()
+    head = (
+        f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Authorization: Bearer {good_token(server, issuer)}\r\nAuthorization: Bearer someone-else\r\n"
+        f"Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    received, _ = raw_exchange(server, head, body)
+    status, _ = _status_and_body(received)
+    assert status == 401, received[:300]
+    assert b'error="invalid_request"' in received, received[:500]
 
 
 def test_no_token_reaches_the_logs(jwks_server):
@@ -492,6 +588,52 @@ def test_after_sigterm_a_request_on_a_kept_alive_connection_is_answered_with_con
         assert b"connection: close" in answer.lower().split(b"\r\n\r\n")[0]
         code = server.process.wait(timeout=15)
         assert code == 0, server.log()
+
+
+def test_a_client_that_never_finishes_its_headers_does_not_hold_shutdown_open(project):
+    """server.close() stops Node's header-timeout checks: unless the drain closes connections that
+    carry no request yet, one such client holds shutdown open until SHUTDOWN_TIMEOUT_MS (here
+    ten minutes, far beyond the generous wait below)."""
+    path, env = project
+    key = secrets.token_urlsafe(32)
+    settings = {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key, "SHUTDOWN_TIMEOUT_MS": "600000"}
+    with (
+        ServerProcess(path, env, settings) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=20) as stalled,
+    ):
+        stalled.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+        # Accepted in order: once /health answers, the server holds the stalled connection too.
+        assert http_request("GET", f"{server.base_url}/health").status == 200
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            code = server.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("a half-open connection held the drain open") from None
+        assert code == 0, server.log()
+        assert _read_all(stalled) == b"", "the stalled client was answered instead of closed"
+
+
+def test_a_client_that_hangs_up_mid_body_is_no_server_error(project):
+    """An authenticated upload cut short is routine: a debug line, never an error-level
+    "unhandled error" (which pages someone) nor an attempt to answer 500."""
+    path, env = project
+    key = secrets.token_urlsafe(32)
+    settings = {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key, "LOG_LEVEL": "debug"}
+    with ServerProcess(path, env, settings) as server:
+        head = (
+            f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nAuthorization: Bearer {key}\r\n"
+            f"Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+            f"Content-Length: 1000\r\nExpect: 100-continue\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(head)
+            # 100 Continue: authenticated, and the server is now reading the body.
+            assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue")
+            sock.sendall(b'{"jsonrpc":')
+        outcomes = ("before sending its whole body", "unhandled error")
+        wait_until(lambda: any(o in server.log() for o in outcomes), "the server noticed the hang-up")
+        assert "unhandled error" not in server.log(), server.log()[-2000:]
+        assert '"level":"error"' not in server.log(), server.log()[-2000:]
 
 
 def _accepts(port: int) -> bool:

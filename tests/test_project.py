@@ -73,6 +73,10 @@ def test_build_output_matches_the_bundler(built_project):
     emitted = sorted(p.name for p in (project / "dist").rglob("*.js"))
     if answers["bundler"] == "esbuild":
         assert emitted == ["healthcheck.js", "index.js"], emitted
+        # The healthcheck runs every few seconds in every container: it must not bundle the
+        # server's dependencies (zod through config.ts made it ~166 kB).
+        healthcheck_size = (project / "dist" / "healthcheck.js").stat().st_size
+        assert healthcheck_size < 16 * 1024, f"dist/healthcheck.js is {healthcheck_size} bytes"
     else:
         assert len(emitted) > 2, "tsc emits one file per module"
 

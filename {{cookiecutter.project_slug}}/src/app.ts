@@ -146,16 +146,22 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
   // Without this, Node answers "100 Continue" itself, before authentication.
   server.on("checkContinue", listener);
   server.headersTimeout = config.headersTimeoutMs;
-  server.requestTimeout = 60_000;
+  // Node also applies the request deadline to headers still arriving: keep it no shorter, or a
+  // HEADERS_TIMEOUT_MS above a minute would silently be a minute.
+  server.requestTimeout = Math.max(60_000, config.headersTimeoutMs);
   const fileLimit = "fileLimit" in deps ? deps.fileLimit : openFileLimit();
   const bound = connectionBound(config.maxConnections, fileLimit);
-  guardConnections(server, bound, deps.now);
+  const connections = guardConnections(server, bound, deps.now);
   logger.debug({ maxConnections: bound, fileLimit }, "connection bound");
 
   return {
     server,
     shutdown: async () => {
-      await drain.start();
+      const drained = drain.start();
+      // Only requests already received are waited for: a connection still sending its headers
+      // (or idle between requests) is closed now, not at the drain deadline.
+      connections.closeIdle();
+      await drained;
       await mcp.close();
     },
   };

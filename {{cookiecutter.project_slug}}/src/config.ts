@@ -1,13 +1,15 @@
 /**
  * Configuration: the environment, parsed and validated once.
  *
- * This is the only module that reads `process.env`. Everything else receives a
- * typed, frozen `Config`. A missing or bad value throws a `ConfigError` that
- * names the variable; `index.ts` prints it and exits non-zero.
+ * This module, with env.ts (its zod-free part), is the only one that reads `process.env`.
+ * Everything else receives a typed, frozen `Config`. A missing or bad value throws a
+ * `ConfigError` that names the variable; `index.ts` prints it and exits non-zero.
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
-import { isIP } from "node:net";
 import * as z from "zod";
+import { ConfigError, type Env, integer, port as portOf, raw } from "./env.js";
+
+export { ConfigError } from "./env.js";
 
 /** The human-readable name: MCP `serverInfo.name` and the RFC 9728 `resource_name`. */
 export const SERVER_NAME = {{ cookiecutter.project_name | tojson }};
@@ -15,7 +17,6 @@ export const SERVER_NAME = {{ cookiecutter.project_name | tojson }};
 export const SERVICE_NAME = {{ cookiecutter.project_slug | tojson }};
 export const SERVER_VERSION = {{ cookiecutter.version | tojson }};
 
-const DEFAULT_PORT = {{ cookiecutter.port | int }};
 const DEFAULT_AUTH_MODE = {{ cookiecutter.auth_mode | tojson }};
 
 export type AuthMode = "jwt" | "api_key" | "none";
@@ -61,24 +62,6 @@ export interface Config {
   readonly headersTimeoutMs: number;
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    detail: string,
-  ) {
-    super(`${variable}: ${detail}`);
-    this.name = "ConfigError";
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
-/** Reads one variable; empty strings count as unset. */
-function raw(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === undefined || value === "" ? undefined : value;
-}
-
 /** Parses one variable with a zod schema; a failure names the variable. */
 function parse<T>(env: Env, name: string, schema: z.ZodType<T>, fallback?: T): T {
   const value = raw(env, name);
@@ -97,14 +80,6 @@ function optional<T>(env: Env, name: string, schema: z.ZodType<T>): T | undefine
   return raw(env, name) === undefined ? undefined : parse(env, name, schema);
 }
 
-const integer = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `must be an integer between ${min} and ${max}`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
-
-const portSchema = integer(1, 65535);
 const logLevelSchema = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
   error: "must be one of fatal, error, warn, info, debug, trace, silent",
 });
@@ -235,7 +210,10 @@ function parseJwt(env: Env, publicUrl: string): JwtConfig {
   }
   const issuer = parse(env, "AUTH_ISSUER", z.string().min(1));
   const audience = parse(env, "AUTH_AUDIENCE", z.string().min(1), `${publicUrl}/mcp`);
-  const maxTokenAgeSeconds = optional(env, "AUTH_MAX_TOKEN_AGE_SECONDS", integer(1, 31_536_000));
+  const maxTokenAgeSeconds =
+    raw(env, "AUTH_MAX_TOKEN_AGE_SECONDS") === undefined
+      ? undefined
+      : integer(env, "AUTH_MAX_TOKEN_AGE_SECONDS", 1, 31_536_000);
   return { jwksUrl, secret, issuer, audience, clockToleranceSeconds: 30, maxTokenAgeSeconds };
 }
 
@@ -306,7 +284,7 @@ function parseApiKeys(env: Env): string[] {
 
 /** Parses and validates the whole environment. Throws ConfigError on the first bad value. */
 export function loadConfig(env: Env = process.env): Config {
-  const port = parse(env, "PORT", portSchema, DEFAULT_PORT);
+  const port = portOf(env);
   const host = parse(env, "HOST", z.string().min(1), "0.0.0.0");
   const logLevel = parse(env, "LOG_LEVEL", logLevelSchema, "info");
   const explicitNodeEnv = raw(env, "NODE_ENV");
@@ -346,29 +324,9 @@ export function loadConfig(env: Env = process.env): Config {
     requiredScopes: Object.freeze(requiredScopes),
     allowedHosts: Object.freeze(parseAllowedHosts(env, publicUrl)),
     allowedOrigins: Object.freeze(parseAllowedOrigins(env, publicUrl, port)),
-    maxBodyBytes: parse(env, "MAX_BODY_BYTES", integer(1024, 100 * 1024 * 1024), 1024 * 1024),
-    shutdownTimeoutMs: parse(env, "SHUTDOWN_TIMEOUT_MS", integer(0, 600_000), 8000),
-    maxConnections: parse(env, "MAX_CONNECTIONS", integer(1, 1_000_000), 512),
-    headersTimeoutMs: parse(env, "HEADERS_TIMEOUT_MS", integer(1000, 120_000), 10_000),
+    maxBodyBytes: integer(env, "MAX_BODY_BYTES", 1024, 100 * 1024 * 1024, 1024 * 1024),
+    shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 0, 600_000, 8000),
+    maxConnections: integer(env, "MAX_CONNECTIONS", 1, 1_000_000, 512),
+    headersTimeoutMs: integer(env, "HEADERS_TIMEOUT_MS", 1000, 120_000, 10_000),
   });
-}
-
-/**
- * The URL the container healthcheck probes. Reads only PORT and HOST, so the
- * probe works even while the rest of the configuration is being fixed.
- * A wildcard or unset HOST is probed on 127.0.0.1 (never "localhost", which
- * may resolve to ::1 while the server listens on IPv4 only).
- */
-export function healthcheckUrl(env: Env = process.env): string {
-  const port = parse(env, "PORT", portSchema, DEFAULT_PORT);
-  const host = raw(env, "HOST") ?? "0.0.0.0";
-  let target: string;
-  if (host === "0.0.0.0" || host === "::" || host === "localhost") {
-    target = "127.0.0.1";
-  } else if (isIP(host.replace(/^\[|\]$/g, "")) === 6) {
-    target = `[${host.replace(/^\[|\]$/g, "")}]`;
-  } else {
-    target = host;
-  }
-  return `http://${target}:${port}/health`;
 }

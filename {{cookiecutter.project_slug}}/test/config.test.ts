@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { ConfigError, healthcheckUrl, loadConfig } from "../src/config.js";
+import { ConfigError, loadConfig } from "../src/config.js";
+import { healthcheckUrl } from "../src/env.js";
 import { runServerExpectingExit, TEST_ISSUER, TEST_SECRET } from "./helpers.js";
 
 const JWT_ENV = { AUTH_MODE: "jwt", AUTH_JWT_SECRET: TEST_SECRET, AUTH_ISSUER: TEST_ISSUER };

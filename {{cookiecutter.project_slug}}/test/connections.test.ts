@@ -20,6 +20,25 @@ describe("connection bound", () => {
     assert.equal(connectionBound(512, 10), 1);
   });
 
+  it("gives clients the whole HEADERS_TIMEOUT_MS, even above the one-minute request deadline", async () => {
+    const config = loadConfig({
+      AUTH_MODE: "api_key",
+      AUTH_API_KEYS: "connections-test-key-0123456789",
+      HEADERS_TIMEOUT_MS: "120000",
+      LOG_LEVEL: "silent",
+    });
+    const app = createApp(config, createLogger(config), { fileLimit: undefined });
+    try {
+      assert.equal(app.server.headersTimeout, 120_000);
+      assert.ok(
+        app.server.requestTimeout >= app.server.headersTimeout,
+        "requestTimeout cuts first",
+      );
+    } finally {
+      await app.shutdown();
+    }
+  });
+
   it("reads the soft limit from /proc/self/limits", () => {
     const text =
       "Limit  Soft Limit  Hard Limit  Units\nMax open files            1024                 524288               files\n";
@@ -123,6 +142,85 @@ describe("when every connection is busy", () => {
       assert.equal(answered, false, "the connection over the bound was closed unanswered");
     } finally {
       for (const socket of busy) socket.destroy();
+      await app.shutdown();
+    }
+  });
+
+  it("keeps a pipelining client busy while its second request is in progress", async () => {
+    const KEY = "connections-test-key-0123456789";
+    const config = loadConfig({
+      AUTH_MODE: "api_key",
+      AUTH_API_KEYS: KEY,
+      MAX_CONNECTIONS: "2",
+      LOG_LEVEL: "silent",
+    });
+    let tick = 0;
+    const app = createApp(config, createLogger(config), {
+      fileLimit: undefined,
+      now: () => ++tick,
+    });
+    app.server.listen(0, "127.0.0.1");
+    await once(app.server, "listening");
+    const port = (app.server.address() as AddressInfo).port;
+    const open: Socket[] = [];
+    const connectTo = async () => {
+      const socket = connect(port, "127.0.0.1");
+      socket.on("error", () => undefined);
+      open.push(socket);
+      await once(socket, "connect");
+      return socket;
+    };
+    const received = (socket: Socket) => {
+      let text = "";
+      socket.on("data", (chunk: Buffer) => {
+        text += chunk.toString("latin1");
+      });
+      return () => text;
+    };
+    const until = (what: string, condition: () => boolean) =>
+      new Promise<void>((resolve, reject) => {
+        const deadline = setTimeout(() => reject(new Error(`timed out: ${what}`)), 20_000);
+        const poll = setInterval(() => {
+          if (!condition()) return;
+          clearTimeout(deadline);
+          clearInterval(poll);
+          resolve();
+        }, 10);
+      });
+    try {
+      const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" });
+      // A pipelines a probe and an MCP call whose body it holds back: once the probe's answer
+      // is out, A is still serving the call and must not count as idle.
+      const pipelined = await connectTo();
+      const pipelinedText = received(pipelined);
+      pipelined.write(
+        "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n" +
+          `POST /mcp HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${KEY}\r\n` +
+          "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n" +
+          "MCP-Protocol-Version: 2025-06-18\r\n" +
+          `Content-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+      );
+      await until("probe answered and call authenticated", () =>
+        pipelinedText().includes("100 Continue"),
+      );
+      // B: a keep-alive connection, idle after its probe (newer than A's probe answer).
+      const keptAlive = await connectTo();
+      const keptAliveText = received(keptAlive);
+      keptAlive.write("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      await until("B answered", () => keptAliveText().includes("HTTP/1.1 200"));
+      // C, over the bound: B (idle) makes room, not A (busy).
+      const extra = await connectTo();
+      const extraText = received(extra);
+      extra.write("GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+      await until("C answered", () => extraText().includes("HTTP/1.1 200"));
+      pipelined.write(body);
+      await until("A's call answered (or A closed)", () => {
+        const answers = pipelinedText().split("HTTP/1.1 200").length - 1;
+        return answers >= 2 || pipelined.destroyed || pipelined.readableEnded;
+      });
+      assert.equal(pipelinedText().split("HTTP/1.1 200").length - 1, 2, pipelinedText());
+    } finally {
+      for (const socket of open) socket.destroy();
       await app.shutdown();
     }
   });

@@ -85,6 +85,16 @@ describe("JWKS fetching against a failing identity provider", () => {
     ["a document without keys", json('{"keys": "none"}')],
     ["a huge document", json(JSON.stringify({ keys: [], pad: "x".repeat(2 * 1024 * 1024) }))],
     [
+      // No Content-Length to refuse up front: the cap must hold while the body streams in.
+      "a huge streamed document",
+      (res) => {
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.write(`{"keys": [], "pad": "`);
+        for (let i = 0; i < 32; i += 1) res.write("x".repeat(64 * 1024));
+        res.end(`"}`);
+      },
+    ],
+    [
       "thousands of keys",
       json(
         JSON.stringify({
@@ -122,6 +132,35 @@ describe("JWKS fetching against a failing identity provider", () => {
       assert.equal(requests - start, 2);
     });
   }
+
+  it("serves cached keys while a refetch of aged keys hangs", { timeout: 30_000 }, async () => {
+    // A refetch of keys that merely aged must not hold requests: the identity provider may be
+    // hanging, and every request would wait for the fetch timeout (5 s by default) each cooldown.
+    let release: (() => void) | undefined;
+    let calls = 0;
+    const fakeFetch = (async () => {
+      calls += 1;
+      if (calls === 1) return new Response(JSON.stringify({ keys: [goodKey] }));
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return new Response("unavailable", { status: 503 });
+    }) as typeof fetch;
+    const clock = { now: Date.now() };
+    const keys = createRemoteKeys({
+      url,
+      now: () => clock.now,
+      fetch: fakeFetch,
+      maxAgeMs: 60_000,
+      cooldownMs: 30_000,
+      timeoutMs: 10 * 60_000,
+    });
+    await keys.getKey({ alg: "RS256", kid: "k1" });
+    clock.now += 61_000;
+    assert.ok(await keys.getKey({ alg: "RS256", kid: "k1" }), "the cached key is served");
+    assert.equal(keys.fetches(), 2, "the refetch was started in the background");
+    release?.();
+  });
 
   it("cuts off a fetch that hangs", async () => {
     behaviour = (res) => {

@@ -156,7 +156,13 @@ export function createRemoteKeys(options: JwksOptions): RemoteKeys {
 
   return {
     async getKey(header) {
-      if (resolver === undefined || now() - fetchedAt > settings.maxAgeMs) await refresh();
+      if (resolver === undefined) {
+        await refresh();
+      } else if (now() - fetchedAt > settings.maxAgeMs) {
+        // Aged, not wrong: keep serving them while the refetch runs, so a hanging identity
+        // provider never holds requests (the refetch cannot reject; failures are recorded).
+        void refresh();
+      }
       if (resolver === undefined) {
         throw new KeysUnavailableError(retryAfter(), lastError ?? "not fetched yet");
       }

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Config } from "../config.js";
+import { headerValues } from "../http/guards.js";
 import { createApiKeyVerifier } from "./api-key.js";
 import { createJwtVerifier } from "./jwt.js";
 import { type AuthResult, deny, type Verifier } from "./types.js";
@@ -34,6 +35,11 @@ export function createAuthenticator(config: Config): Authenticator {
     }
     if (verifier === undefined) {
       return { ok: true, identity: { subject: "anonymous", scopes: [], method: "none" } };
+    }
+    // Node keeps the first of repeated Authorization headers, a proxy may keep the last:
+    // which credential is meant is ambiguous, so neither is used (as with a repeated Host).
+    if (headerValues(req.rawHeaders, "authorization").length > 1) {
+      return deny(401, "more than one Authorization header", "invalid_request");
     }
     const header = req.headers.authorization;
     if (header === undefined || header.trim() === "") {

@@ -1,15 +1,23 @@
 /**
- * Reading a POST /mcp body: identity encoding only, at most the limit, valid JSON, and not an
- * empty JSON-RPC batch.
+ * Reading a POST /mcp body: identity encoding only, at most the limit, valid UTF-8 JSON, and not
+ * an empty JSON-RPC batch.
  */
 import type { IncomingMessage } from "node:http";
 import { rpcError } from "./respond.js";
 
 export type BodyResult =
   | { readonly ok: true; readonly body: unknown }
-  | { readonly ok: false; readonly status: 400 | 413 | 415; readonly error: unknown };
+  | { readonly ok: false; readonly status: 400 | 413 | 415; readonly error: unknown }
+  /** The client closed the connection before its body was in: there is no one to answer. */
+  | { readonly ok: false; readonly aborted: true };
 
 class BodyTooLargeError extends Error {}
+
+/**
+ * JSON is UTF-8 (RFC 8259): invalid bytes are a parse error, not silently replaced with U+FFFD
+ * (a tool would otherwise receive text other than what any filter in front of it saw).
+ */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /** A compressed body would be inflated past the limit after it was checked: refuse it unread. */
 export function checkContentEncoding(header: string | undefined): boolean {
@@ -41,11 +49,13 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     if (error instanceof BodyTooLargeError) {
       return { ok: false, status: 413, error: rpcError(-32600, "Request body too large") };
     }
+    // A client hanging up mid-upload ("aborted") is routine, not a server error.
+    if (req.destroyed) return { ok: false, aborted: true };
     throw error;
   }
   let body: unknown;
   try {
-    body = JSON.parse(raw.toString("utf8"));
+    body = JSON.parse(UTF8.decode(raw));
   } catch {
     return { ok: false, status: 400, error: rpcError(-32700, "Parse error: invalid JSON") };
   }

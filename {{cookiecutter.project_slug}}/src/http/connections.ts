@@ -39,6 +39,13 @@ export interface ConnectionGuard {
   readonly limit: number;
   /** Sockets open right now. */
   open(): number;
+  /**
+   * Closes every connection that is not serving a request: keep-alive ones between requests,
+   * and ones that have not finished their request headers. For shutdown: `server.close()`
+   * stops Node's header-timeout checks, so a half-open connection would otherwise hold the
+   * drain open until its deadline, though it carries nothing to answer.
+   */
+  closeIdle(): void;
 }
 
 /** Applies the bound to a server; `now` is injected for tests. */
@@ -75,15 +82,29 @@ export function guardConnections(
     sockets.set(socket, now());
     socket.once("close", () => sockets.delete(socket));
   });
+  /** Requests in progress per socket: a pipelining client has several. */
+  const serving = new WeakMap<Socket, number>();
   const busy = (req: IncomingMessage, res: ServerResponse): void => {
     const socket = req.socket;
     if (!sockets.has(socket)) return;
+    serving.set(socket, (serving.get(socket) ?? 0) + 1);
     sockets.set(socket, undefined);
     res.once("close", () => {
-      if (sockets.has(socket) && !socket.destroyed) sockets.set(socket, now());
+      const left = (serving.get(socket) ?? 1) - 1;
+      serving.set(socket, left);
+      // Idle only once the last request on it is answered, not the first of a pipeline.
+      if (left === 0 && sockets.has(socket) && !socket.destroyed) sockets.set(socket, now());
     });
   };
   server.on("request", busy);
   server.on("checkContinue", busy);
-  return { limit, open: () => sockets.size };
+  return {
+    limit,
+    open: () => sockets.size,
+    closeIdle() {
+      for (const [socket, idleSince] of sockets) {
+        if (idleSince !== undefined) socket.destroy();
+      }
+    },
+  };
 }

@@ -106,6 +106,10 @@ export function mcpRoute({
 
     const body = await readJsonBody(req, config.maxBodyBytes);
     if (!body.ok) {
+      if ("aborted" in body) {
+        logOf(res).debug("client closed the connection before sending its whole body");
+        return;
+      }
       if (body.status === 400) sendJson(res, 400, body.error);
       else refuseWith(req, res, body.status, body.error);
       return;
