@@ -202,11 +202,17 @@ def test_npm_run_token_prints_a_credential_the_development_server_accepts(built_
     with server:
         session = run_session(f"{server.base_url}/mcp", token)
         assert session.tool_names == ["echo", "whoami"]
-    refused = subprocess.run(
-        [*NPM, "run", "-s", "token"], cwd=project, env={**env, "NODE_ENV": "production"}, capture_output=True, text=True
-    )
-    assert refused.returncode != 0 and "NODE_ENV=production" in refused.stderr, refused
-    assert refused.stdout.strip() == "", "nothing is printed when refused"
+    # Only development or test mint credentials: production, and anything else (staging), is refused.
+    for refused_env in ("production", "staging"):
+        refused = subprocess.run(
+            [*NPM, "run", "-s", "token"],
+            cwd=project,
+            env={**env, "NODE_ENV": refused_env},
+            capture_output=True,
+            text=True,
+        )
+        assert refused.returncode != 0 and f"NODE_ENV={refused_env}" in refused.stderr, refused
+        assert refused.stdout.strip() == "", "nothing is printed when refused"
 
 
 def test_mcp_inspector_cli_lists_the_tools_with_the_bearer_header(build_project):

@@ -6,18 +6,23 @@
  *
  * AUTH_MODE=jwt with AUTH_JWT_SECRET: a JWT valid for one hour, with the configured issuer,
  * audience and required scopes. AUTH_MODE=api_key: the first development key.
- * Development only: refuses under NODE_ENV=production, and never lives in the image (outside src/).
+ * Development only: refuses unless NODE_ENV is development or test (as AUTH_MODE=none does; unset
+ * or any other value, such as production or staging, is refused), and never lives in the image.
  */
 import { SignJWT } from "jose";
-import { ConfigError, loadConfig } from "../src/config.js";
+import { ConfigError, DEVELOPMENT_ENVS, loadConfig } from "../src/config.js";
 
 function fail(message: string): never {
   process.stderr.write(`npm run token: ${message}\n`);
   process.exit(1);
 }
 
-if (process.env.NODE_ENV?.trim().toLowerCase() === "production") {
-  fail("refused: NODE_ENV=production (this prints development credentials only)");
+// Read before loadConfig, so a production environment is refused before anything else is said.
+const nodeEnv = process.env.NODE_ENV?.trim().toLowerCase();
+if (nodeEnv === undefined || !DEVELOPMENT_ENVS.has(nodeEnv)) {
+  fail(
+    `refused: NODE_ENV=${nodeEnv ?? "(unset)"}: this prints development credentials only (NODE_ENV must be development or test)`,
+  );
 }
 
 let config: ReturnType<typeof loadConfig>;

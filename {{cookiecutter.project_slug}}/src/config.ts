@@ -90,7 +90,8 @@ const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or http
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
-const OPEN_ENDPOINT_ENVS = new Set(["development", "test"]);
+/** The NODE_ENV values that may run without authentication or mint development credentials. */
+export const DEVELOPMENT_ENVS: ReadonlySet<string> = new Set(["development", "test"]);
 
 /** A Host header value (or ALLOWED_HOSTS entry): host[:port], nothing else. */
 const HOST_SHAPE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
@@ -293,7 +294,7 @@ export function loadConfig(env: Env = process.env): Config {
   const authMode = parse(env, "AUTH_MODE", authModeSchema, DEFAULT_AUTH_MODE);
 
   // An open endpoint must be asked for twice: AUTH_MODE=none and an explicit non-production NODE_ENV.
-  if (authMode === "none" && !OPEN_ENDPOINT_ENVS.has(nodeEnv)) {
+  if (authMode === "none" && !DEVELOPMENT_ENVS.has(nodeEnv)) {
     throw new ConfigError(
       "AUTH_MODE",
       `AUTH_MODE=none needs NODE_ENV=development or NODE_ENV=test (NODE_ENV is ${explicitNodeEnv === undefined ? "unset" : `"${nodeEnv}"`})`,
