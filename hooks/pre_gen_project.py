@@ -69,13 +69,15 @@ def validate_project_slug(value: object) -> str | None:
     return None
 
 
-def validate_cloud_run_service_name(slug: object, cloud_run: object) -> str | None:
-    if cloud_run is True and isinstance(slug, str) and len(slug) > CLOUD_RUN_SERVICE_MAX_LENGTH:
-        return (
-            f"must be at most {CLOUD_RUN_SERVICE_MAX_LENGTH} characters with cloud_run=yes "
-            "(it becomes the Cloud Run service name)"
-        )
+def validate_slug_fits(slug: object, enabled: object, limit: int, option: str, becomes: str) -> str | None:
+    """With `option`=yes the slug becomes a name with a length limit: refuse a longer one."""
+    if enabled is True and isinstance(slug, str) and len(slug) > limit:
+        return f"must be at most {limit} characters with {option}=yes (it becomes {becomes})"
     return None
+
+
+def validate_cloud_run_service_name(slug: object, cloud_run: object) -> str | None:
+    return validate_slug_fits(slug, cloud_run, CLOUD_RUN_SERVICE_MAX_LENGTH, "cloud_run", "the Cloud Run service name")
 
 
 def validate_author_email(value: object) -> str | None:
@@ -194,12 +196,8 @@ def validate_https_url(value: object) -> str | None:
 
 
 def validate_kubernetes_name(slug: object, kubernetes: object) -> str | None:
-    if kubernetes is True and isinstance(slug, str) and len(slug) > KUBERNETES_NAME_MAX_LENGTH:
-        return (
-            f"must be at most {KUBERNETES_NAME_MAX_LENGTH} characters with kubernetes=yes "
-            "(it becomes the Kubernetes Service name and the pods' label value)"
-        )
-    return None
+    becomes = "the Kubernetes Service name and the pods' label value"
+    return validate_slug_fits(slug, kubernetes, KUBERNETES_NAME_MAX_LENGTH, "kubernetes", becomes)
 
 
 def collect_errors(answers: dict, options: dict | None = None) -> list[str]:

@@ -35,7 +35,7 @@ def pytest_configure(config):
 # other test goes to whichever worker is free. A renamed test only loses the sharing.
 # (xdist's own `xdist_group` mark cannot do this here: with pytest 9 the group never
 # reaches the scheduler.)
-DOCKER_MODULE = "tests/test_docker.py"
+DOCKER_MODULES = ("tests/test_docker.py", "tests/test_benchmark.py")
 PROJECT_MODULE = "tests/test_project.py"
 BUILDING_THE_DEFAULTS = ("tests/test_http_surface.py", f"{PROJECT_MODULE}::test_generated_pre_commit_hooks_pass")
 
@@ -43,7 +43,7 @@ BUILDING_THE_DEFAULTS = ("tests/test_http_surface.py", f"{PROJECT_MODULE}::test_
 def xdist_scope(nodeid: str) -> str:
     """The unit of work a test is scheduled with: tests with the same scope share a worker."""
     path, _, name = nodeid.partition("::")
-    if path == DOCKER_MODULE:
+    if path in DOCKER_MODULES:
         return "docker"
     if path in BUILDING_THE_DEFAULTS or nodeid in BUILDING_THE_DEFAULTS:
         return "project[defaults]"

@@ -257,7 +257,7 @@ def template_with_fake_choices(tmp_path_factory) -> Path:
 
 def true_and_false_answers() -> list[dict]:
     """Every yes/no option on, then off: between them every boolean-guarded block renders."""
-    booleans = [key for key, values in OPTIONS.items() if values == [True, False]]
+    booleans = [key for key, values in OPTIONS.items() if isinstance(values[0], bool)]
     return [dict.fromkeys(booleans, True), dict.fromkeys(booleans, False)]
 
 

@@ -224,7 +224,8 @@ def test_probes_hit_health_and_ready_on_the_configured_port(rendered):
 def _drain_seconds(project: Path, config_map: dict) -> float:
     """How long the server may take after SIGTERM: the drain timeout plus its last-resort exit margin."""
     config_ts = (project / "src/config.ts").read_text(encoding="utf-8")
-    default = re.search(r'"SHUTDOWN_TIMEOUT_MS",\s*integer\([^)]*\),\s*([\d_]+)\)', config_ts)
+    # integer(env, "SHUTDOWN_TIMEOUT_MS", min, max, default): the default is the last argument.
+    default = re.search(r'"SHUTDOWN_TIMEOUT_MS"[^)]*?,\s*([\d_]+)\)', config_ts)
     assert default, "src/config.ts no longer reads SHUTDOWN_TIMEOUT_MS with a default: update this test"
     index_ts = (project / "src/index.ts").read_text(encoding="utf-8")
     margin = re.search(r"shutdownTimeoutMs \+ ([\d_]+)", index_ts)

@@ -24,7 +24,7 @@ from support.bake import TEMPLATE_DIR
 from support.mcp_client import HANDSHAKE_REVISIONS, MODERN_REVISION, handshake_era_session, post_initialize, run_session
 from support.server_process import ServerProcess, free_port
 from support.tokens import JwksIssuer
-from variants import COOKIECUTTER_JSON, DEFAULTS, PROJECT_VARIANTS, variant_id
+from variants import COOKIECUTTER_JSON, DEFAULTS, OWN_SUITE_VARIANTS, PROJECT_VARIANTS, variant_id
 
 pytestmark = pytest.mark.node
 
@@ -55,8 +55,9 @@ def test_lint_passes(built_project):
     run([*NPM, "run", "lint"], project, env)
 
 
-def test_projects_own_test_suite_passes(built_project):
-    _, project, env = built_project
+@pytest.mark.parametrize("answers", OWN_SUITE_VARIANTS, ids=variant_id)
+def test_projects_own_test_suite_passes(build_project, answers):
+    project, env = build_project(**answers)
     result = run([*NPM, "test"], project, env, timeout=900)
     output = result.stdout + result.stderr
     # node's test runner closes with counts (spec reporter: "ℹ pass N"; TAP: "# pass N"):

@@ -13,8 +13,9 @@ from support.template import cookiecutter_json
 COOKIECUTTER_JSON = cookiecutter_json()
 
 # The options whose answer selects a variant (free-text answers do not).
+# A yes/no option lists its cookiecutter.json default first, like a choice does.
 OPTIONS: dict[str, list] = {
-    key: (value if isinstance(value, list) else [True, False])
+    key: (value if isinstance(value, list) else [value, not value])
     for key, value in COOKIECUTTER_JSON.items()
     if not key.startswith("_") and isinstance(value, (list, bool))
 }
@@ -76,3 +77,10 @@ PROJECT_VARIANTS: list[dict] = [
     {**DEFAULTS, "node_version": "20", "bundler": "tsc", "auth_mode": "api_key"},
 ]
 assert {v["node_version"] for v in PROJECT_VARIANTS} == set(OPTIONS["node_version"]), "a Node line lacks a variant"
+
+# The project's own test suite (node's test runner over the TypeScript sources: the bundler plays
+# no part) on the newest and the oldest Node line offered, which bracket the lines between them;
+# every line still gets type-check, lint, build and an MCP session here, and its image built and
+# run in the docker tier. (Each run costs ~8 s of CPU: all four would take the fast tier past a minute.)
+_NODE_LINES = sorted(OPTIONS["node_version"], key=int)
+OWN_SUITE_VARIANTS: list[dict] = [v for v in PROJECT_VARIANTS if v["node_version"] in (_NODE_LINES[0], _NODE_LINES[-1])]
