@@ -22,6 +22,7 @@ from mcp.shared.exceptions import MCPError
 from conftest import NPM, node_env, run
 from support.bake import TEMPLATE_DIR
 from support.mcp_client import HANDSHAKE_REVISIONS, MODERN_REVISION, handshake_era_session, post_initialize, run_session
+from support.node_toolchain import CACHE_DIR
 from support.server_process import ServerProcess, free_port
 from support.tokens import JwksIssuer
 from variants import COOKIECUTTER_JSON, DEFAULTS, OWN_SUITE_VARIANTS, PROJECT_VARIANTS, variant_id
@@ -230,6 +231,49 @@ def test_mcp_inspector_cli_lists_the_tools_with_the_bearer_header(build_project)
         refused = subprocess.run(command[:-1] + ["Authorization: Bearer wrong-key-0123456789"], cwd=project,
                                  env=inspector_env, capture_output=True, text=True, timeout=600)  # fmt: skip
         assert refused.returncode != 0, refused.stdout
+
+
+CLAUDE_CODE = "@anthropic-ai/claude-code@2.1.332"
+
+
+def claude_code(env: dict) -> str:
+    """The Claude Code CLI from the npm registry, installed once into the template's cache."""
+    prefix = CACHE_DIR / "claude-code" / CLAUDE_CODE.rsplit("@", 1)[1]
+    claude = prefix / "node_modules" / ".bin" / "claude"
+    if not claude.exists():
+        run([*NPM, "install", "--prefix", str(prefix), CLAUDE_CODE], TEMPLATE_DIR, env, timeout=900)
+    return str(claude)
+
+
+def test_claude_code_connects_with_the_readme_line_and_the_bearer_header(build_project, tmp_path):
+    """The generated README's `claude mcp add` line, then `claude mcp list`, which connects to
+    every configured server: the right key connects, a wrong one is refused with the 401."""
+    answers = {**DEFAULTS, "auth_mode": "api_key"}
+    project, env = build_project(**answers)
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    documented = re.search(
+        r"^claude mcp add --transport http (\S+) http://localhost:(\d+)/mcp \\\n\s+"
+        r'--header "Authorization: Bearer \$\(npm run -s token\)"$',
+        readme,
+        re.MULTILINE,
+    )
+    assert documented and documented.groups() == (project.name, COOKIECUTTER_JSON["port"]), "the README line changed"
+    cli_env = {
+        **node_env(INSPECTOR_NODE),
+        "HOME": str(tmp_path),  # its config (~/.claude.json) goes here, not into the user's
+        "DISABLE_AUTOUPDATER": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+    }
+    claude = claude_code(cli_env)
+    key = secrets.token_urlsafe(32)
+    with ServerProcess(project, env, {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key}) as server:
+        url = f"{server.base_url}/mcp"
+        for name, token in ((project.name, key), ("wrong-key", "wrong-key-0123456789")):
+            add = [claude, "mcp", "add", "--transport", "http", name, url, "--header", f"Authorization: Bearer {token}"]
+            run(add, tmp_path, cli_env, timeout=120)
+        listed = run([claude, "mcp", "list"], tmp_path, cli_env, timeout=120).stdout
+    assert re.search(rf"^{re.escape(project.name)}: .*Connected", listed, re.MULTILINE), listed
+    assert re.search(r"^wrong-key: .*Failed to connect.*401", listed, re.MULTILINE), listed
 
 
 def test_adding_a_tool_the_documented_way_keeps_lint_typecheck_and_tests_green(build_project, tmp_path):
