@@ -252,19 +252,15 @@ def bake(workdir: Path, answers: dict) -> Path:
     return Path(cookiecutter(str(REPO), no_input=True, extra_context=answers, output_dir=str(workdir)))
 
 
-# Unique per run: a change BuildKit has seen before (an earlier benchmark run) would be a cache hit.
-RUN_NONCE = uuid.uuid4().hex[:12]
-
-
-def touch_source(project: Path, n: int) -> None:
+def touch_source(project: Path, n: int, nonce: str) -> None:
     tool = project / "src" / "tools" / "echo.ts"
-    change = f"export const benchmarkChange{n} = {json.dumps(RUN_NONCE)};\n"
+    change = f"export const benchmarkChange{n} = {json.dumps(nonce)};\n"
     tool.write_text(tool.read_text(encoding="utf-8") + change, encoding="utf-8")
 
 
-def bump_lockfile(project: Path, n: int) -> None:
+def bump_lockfile(project: Path, n: int, nonce: str) -> None:
     """A lockfile change npm ci still accepts: the project's own version, in both manifests."""
-    version = f"0.1.{100 + n}-bench.{RUN_NONCE}"
+    version = f"0.1.{100 + n}-bench.{nonce}"
     manifest = json.loads((project / "package.json").read_text(encoding="utf-8"))
     manifest["version"] = version
     (project / "package.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -274,14 +270,17 @@ def bump_lockfile(project: Path, n: int) -> None:
 
 
 def measure_builds(engine: Engine, row: Row, project: Path, tag: str, build, repeats: int) -> None:
+    # Changes unique to this row and run: one BuildKit has seen before (an earlier run, or another
+    # base family sharing the same build stages) would be a cache hit, not a rebuild.
+    nonce = uuid.uuid4().hex[:12]
     for n in range(repeats):
         row.timing("cold_build_s").add(timed(lambda: build(["--no-cache"])))
         log(f"{row.variant}: cold build {n + 1}/{repeats}: {row.timing('cold_build_s').runs[-1]:.1f} s")
     for n in range(repeats):
-        touch_source(project, n)
+        touch_source(project, n, nonce)
         row.timing("source_rebuild_s").add(timed(lambda: build([])))
     for n in range(repeats):
-        bump_lockfile(project, n)
+        bump_lockfile(project, n, nonce)
         row.timing("lockfile_rebuild_s").add(timed(lambda: build([])))
     row.image_mb = round(engine.inspect(tag)["Size"] / 1e6, 1)
 
