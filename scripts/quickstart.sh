@@ -98,7 +98,10 @@ node_bin=$("$venv/bin/python" "$template_dir/tests/support/node_toolchain.py" "$
 export PATH="$node_bin:$PATH"
 cd "$project"
 log "node $(node --version): npm ci && npm run build"
-npm ci --no-audit --no-fund
+# --prefer-offline: packages already in npm's cache are used without asking the registry again
+# (the lockfile pins each version and checksum); a cache too old for the lockfile (ETARGET)
+# retries online, as the Dockerfiles do.
+npm ci --prefer-offline --no-audit --no-fund || npm ci --prefer-online --no-audit --no-fund
 npm run build
 
 # Development credentials, made fresh for this run (never use them in production).

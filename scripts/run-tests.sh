@@ -11,9 +11,10 @@
 #                            docker-compose and debootstrap if missing and start a
 #                            daemon if none answers (stopped again on exit).
 #   VENV=.venv               where the pinned Python test dependencies go.
-#   TEST_WORKERS=2           pytest-xdist worker processes (`-n`; 0: all in one process).
-#                            Docker tests stay on one worker, in order, and the tests of
-#                            each built project on one (tests/conftest.py, xdist_scope).
+#   TEST_WORKERS             pytest-xdist worker processes (`-n`; 0: all in one process).
+#                            Default: one per CPU (a third worker on two CPUs measured
+#                            slower). Docker tests stay on one worker, in order
+#                            (tests/conftest.py, xdist_scope).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,6 +24,6 @@ source scripts/machine.sh
 trap stop_docker EXIT
 
 setup_machine
-workers=${TEST_WORKERS:-2}
+workers=${TEST_WORKERS:-$(nproc)}
 log "running pytest -n $workers $*"
 "$VENV/bin/python" -m pytest -n "$workers" "$@"

@@ -6,9 +6,14 @@ Stable names and signatures (other modules rely on them, see CONVENTIONS.md):
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,11 +21,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support.bake import bake, project_of  # noqa: E402
-from support.node_toolchain import node_env  # noqa: E402
-from support.template import TEMPLATE_DIR  # noqa: E402
+from support.node_toolchain import link_installed_dependencies, node_env  # noqa: E402
+from support.template import TEMPLATE_DIR, cache_compiled_templates_in_bakes  # noqa: E402
 
 
 def pytest_configure(config):
+    cache_compiled_templates_in_bakes()
     # pytest-cookies bakes its `--template` option, by default the current folder:
     # make that this template wherever pytest is started from.
     if getattr(config.option, "template", None) == ".":
@@ -52,6 +58,25 @@ def xdist_scope(nodeid: str) -> str:
     return nodeid
 
 
+# Longest first (the classic longest-processing-time rule): the docker tier (one long scope), the
+# node tier and the fork's own run of the render and hook tiers are handed out before the many
+# short render tests, which then fill the gaps at the end instead of one worker finishing a long
+# test alone while the other waits.
+LONG_RUNNING = ("tests/test_teams.py::test_a_fork_with_every_default_moved_passes_the_render_and_hook_tiers",)
+
+
+def _start_order(item: pytest.Item) -> int:
+    if item.get_closest_marker("docker"):
+        return 0
+    if item.get_closest_marker("node") or item.nodeid in LONG_RUNNING:
+        return 1
+    return 2
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=_start_order)  # stable: the order within each group is the collection order
+
+
 def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
 
@@ -62,19 +87,72 @@ def pytest_xdist_make_scheduler(config, log):
     return SharedSetUpScheduling(config, log)
 
 
-@pytest.fixture(scope="session")
-def bake_cached(cookies_session):
-    """bake_cached(**answers) -> project folder; each distinct variant is baked once per session.
+@pytest.fixture(scope="session", autouse=True)
+def temporary_files_stay_in_the_run(tmp_path_factory):
+    """TMPDIR (for this process and every tool it starts) is a folder of this test run.
 
-    The folders are shared: treat them as read-only (build_project bakes its own).
+    cookiecutter leaves each hook it runs as a file in the temporary folder (two per bake,
+    hundreds per run), and every Python hook then lists that folder on start-up: in a shared
+    /tmp that keeps growing, bakes slow down run after run. pytest keeps its last three runs'
+    folders and removes older ones, these files with them.
     """
-    cache: dict[str, Path] = {}
+    folder = tmp_path_factory.mktemp("tmp", numbered=False)
+    saved = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = str(folder)
+    yield
+    tempfile.tempdir = None
+    if saved is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = saved
+
+
+@pytest.fixture(scope="session")
+def once_per_run(tmp_path_factory):
+    """once_per_run(key, produce) -> folder: `produce()` runs once per test run, in whichever
+    pytest-xdist worker asks first; the others wait for it and get the same folder.
+
+    The folder `produce()` returns is moved into the run's own temporary folder, which outlives
+    every worker (pytest-cookies removes a worker's bakes when that worker's session ends, while
+    another may still be using them). A failed `produce()` leaves nothing behind: the next asker
+    tries again (and fails the same way).
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above every worker's own
+    root = root / "once-per-run"
+    root.mkdir(exist_ok=True)
+    known: dict[str, Path] = {}
+
+    def _once(key: str, produce: Callable[[], Path]) -> Path:
+        if key not in known:
+            name = hashlib.sha256(key.encode()).hexdigest()[:20]
+            kept = root / name
+            with (root / f"{name}.lock").open("w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+                if not kept.exists():
+                    made = produce()
+                    kept.mkdir()
+                    made.rename(kept / made.name)  # same file system: a rename, nothing copied
+            known[key] = next(kept.iterdir())
+        return known[key]
+
+    return _once
+
+
+@pytest.fixture(scope="session")
+def bake_cached(cookies_session, once_per_run):
+    """bake_cached(**answers) -> project folder; each distinct variant is baked once per run.
+
+    The folders are shared (between tests and between workers): treat them as read-only
+    (build_project bakes its own).
+    """
 
     def _bake(**answers) -> Path:
-        key = repr(sorted(answers.items()))
-        if key not in cache:
-            cache[key] = project_of(cookies_session.bake(extra_context=answers))
-        return cache[key]
+        return once_per_run(
+            f"bake {sorted(answers.items())!r}", lambda: project_of(cookies_session.bake(extra_context=answers))
+        )
 
     return _bake
 
@@ -89,25 +167,37 @@ NPM = ["npm", "--no-audit", "--no-fund", "--prefer-offline"]
 
 
 @pytest.fixture(scope="session")
-def build_project(cookies_session, npm_available):
-    """build_project(**answers) -> (project, env): baked, `npm ci`, `npm run build`, once per variant.
+def build_project(cookies_session, npm_available, once_per_run):
+    """build_project(**answers) -> (project, env): baked, its dependencies installed, `npm run build`,
+    once per variant and run (whichever worker asks first builds it; see once_per_run).
 
-    Baked afresh (not from the render cache, which must stay pristine): npm writes into it.
+    The dependencies are a real `npm ci` of the project's lockfile, made once per locked package
+    set and cached across runs (support.node_toolchain.link_installed_dependencies); `npm ci` in a
+    fresh project is tested as such by the README quickstart test and every image build.
+    Baked afresh (not from the render cache, which must stay pristine): the build writes into it.
+    Shared like the render cache: a test that changes files works on a copy (see copy_project).
     `env` runs the Node version the variant selects.
     """
-    cache: dict[str, tuple[Path, dict]] = {}
 
     def _build(**answers) -> tuple[Path, dict]:
-        key = repr(sorted(answers.items()))
-        if key not in cache:
+        env = node_env(answers["node_version"])
+
+        def build() -> Path:
             project = project_of(cookies_session.bake(extra_context=answers))
-            env = node_env(answers["node_version"])
-            run([*NPM, "ci"], project, env)
+            link_installed_dependencies(project, env)  # a cached `npm ci` of the same lockfile
             run([*NPM, "run", "build"], project, env)
-            cache[key] = (project, env)
-        return cache[key]
+            return project
+
+        return once_per_run(f"build {sorted(answers.items())!r}", build), env
 
     return _build
+
+
+def copy_project(built: Path, destination: Path) -> Path:
+    """A writable copy of a built project, sharing its node_modules (read-only) by a symlink."""
+    shutil.copytree(built, destination, symlinks=True, ignore=shutil.ignore_patterns("node_modules", "dist", "*.log"))
+    (destination / "node_modules").symlink_to(built / "node_modules")
+    return destination
 
 
 def run(cmd: list[str], cwd: Path, env: dict, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -121,4 +211,4 @@ def run(cmd: list[str], cwd: Path, env: dict, timeout: int = 600) -> subprocess.
     return result
 
 
-__all__ = ["NPM", "bake", "node_env", "run"]
+__all__ = ["NPM", "bake", "copy_project", "node_env", "run"]

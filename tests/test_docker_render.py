@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -150,6 +151,9 @@ def test_the_runtime_installs_the_init_its_entrypoint_names(base, init):
     assert f'ENTRYPOINT ["{init}", "--"]' in runtime
 
 
+NODE_VERSION_ARG = re.compile(r"^ARG NODE_VERSION=\d+$", re.MULTILINE)
+
+
 def all_variants():
     return itertools.product(BASES, BUNDLERS, INITS, SCANNING, NODE_VERSIONS)
 
@@ -159,17 +163,24 @@ def test_hadolint_every_variant(base, tmp_path):
     hadolint = find_tool("hadolint")
     config = tmp_path / ".hadolint.yaml"
     config.write_text(render_file(".hadolint.yaml"), encoding="utf-8")
-    files = []
+    # One file per distinct text, where texts that differ only in the Node line's
+    # `ARG NODE_VERSION=<major>` default count as one: a version number that FROM reads through
+    # the variable, which no hadolint rule evaluates. Every other difference is linted.
+    files: dict[str, Path] = {}
     for _, bundler, init, scanning, node in (v for v in all_variants() if v[0] == base):
         answers = dict(
             base_image=base, bundler=bundler, init_system=init, security_scanning=scanning, node_version=node
         )
         for dockerfile in DOCKERFILES:
-            path = tmp_path / f"{dockerfile}.{bundler}.{init}.{'scan' if scanning else 'noscan'}.node{node}"
-            path.write_text(render_file(dockerfile, **answers), encoding="utf-8")
-            files.append(path)
+            text = render_file(dockerfile, **answers)
+            assert len(NODE_VERSION_ARG.findall(text)) == 1, f"{dockerfile} ({answers}) sets NODE_VERSION once"
+            same_but_node = NODE_VERSION_ARG.sub("ARG NODE_VERSION=<major>", text)
+            if same_but_node not in files:
+                path = tmp_path / f"{dockerfile}.{bundler}.{init}.{'scan' if scanning else 'noscan'}.node{node}"
+                path.write_text(text, encoding="utf-8")
+                files[same_but_node] = path
     result = subprocess.run(
-        [hadolint, "--config", str(config), "--no-color", *map(str, files)], capture_output=True, text=True
+        [hadolint, "--config", str(config), "--no-color", *map(str, files.values())], capture_output=True, text=True
     )
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
 

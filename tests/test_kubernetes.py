@@ -52,16 +52,24 @@ TEMPLATE_KUBERNETES = TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / KUBERNETE
 # Written out on purpose: a new base_image value fails here until someone decides its uid.
 EXPECTED_UID = {"alpine": 1000, "bookworm-slim": 1000, "trixie-slim": 1000, "distroless": 65532}
 
-# Every base image with every auth mode, and a non-default port on every other one.
+# Every base image, and every auth mode with the default and a non-default port. The base image
+# sets one thing in the manifests, the pod's uid (EXPECTED_UID), whatever the other answers are,
+# so each base appears once rather than once per auth mode and port.
+_BASES, _AUTH_MODES, _PORTS = OPTIONS["base_image"], OPTIONS["auth_mode"], ("8080", "9090")
 VARIANTS = [
-    {**DEFAULTS, "kubernetes": True, "base_image": base, "auth_mode": auth, "port": "9090" if i % 2 else "8080"}
-    for i, (base, auth) in enumerate(itertools.product(OPTIONS["base_image"], OPTIONS["auth_mode"]))
+    {
+        **DEFAULTS,
+        "kubernetes": True,
+        "base_image": _BASES[i % len(_BASES)],
+        "auth_mode": _AUTH_MODES[i % len(_AUTH_MODES)],
+        "port": _PORTS[(i // len(_AUTH_MODES)) % len(_PORTS)],
+    }
+    for i in range(max(len(_BASES), len(_AUTH_MODES) * len(_PORTS)))
 ]
-# Both eras of the protocol: the handshake-era client and the sessionless 2026-07-28 one.
-PROTOCOL_MODES = [
-    pytest.param("legacy", id="handshake-era"),
-    pytest.param("2026-07-28", id="2026-07-28"),
-]
+assert {v["base_image"] for v in VARIANTS} == set(_BASES)
+assert {(v["auth_mode"], v["port"]) for v in VARIANTS} == set(itertools.product(_AUTH_MODES, _PORTS))
+# Both eras of the protocol: the handshake-era client ("legacy") and the sessionless 2026-07-28 one.
+PROTOCOL_MODES = ["legacy", "2026-07-28"]
 
 
 def _id(answers: dict) -> str:
@@ -551,7 +559,10 @@ def test_a_slug_too_long_for_kubernetes_is_refused(tmp_path):
 # ------------------------------------------------------------------ statelessness
 
 
-STATELESS_VARIANT = {**next(v for v in PROJECT_VARIANTS if v["auth_mode"] == "jwt"), "kubernetes": True}
+# The server is the node tier's build of a JWT variant (the kubernetes answer adds deploy/ and a
+# README section, nothing that is built); its settings come from that variant's overlay.
+BUILT_VARIANT = next(v for v in PROJECT_VARIANTS if v["auth_mode"] == "jwt")
+STATELESS_VARIANT = {**BUILT_VARIANT, "kubernetes": True}
 REPLICAS = 3
 SESSIONS = 4
 
@@ -590,13 +601,14 @@ async def _drive_concurrent_sessions(url: str, token: str, mode: str) -> list[di
 
 
 @pytest.mark.node
-@pytest.mark.parametrize("mode", PROTOCOL_MODES)
-def test_replicas_behind_a_round_robin_proxy_serve_any_request(build_project, bake_cached, mode):
+def test_replicas_behind_a_round_robin_proxy_serve_any_request(build_project, bake_cached):
     """Three replicas configured as the production overlay configures them, one proxy sending
-    each request to the next replica: sessions whose requests land on different replicas work."""
-    project, env = build_project(**STATELESS_VARIANT)
+    each request to the next replica: sessions of both protocol eras whose requests land on
+    different replicas work."""
+    project, env = build_project(**BUILT_VARIANT)
     config = by_kind(build(bake_cached(**STATELESS_VARIANT) / PRODUCTION))["ConfigMap"]["data"]
     audience = f"{config['PUBLIC_URL']}/mcp"
+    sessions: dict[str, list[dict]] = {}
     with JwksIssuer() as issuer:
         # The ConfigMap's settings, with the placeholder identity provider swapped for the test's.
         extra = {**config, "AUTH_ISSUER": issuer.issuer, "AUTH_JWKS_URL": issuer.jwks_url, "LOG_LEVEL": "warn"}
@@ -607,27 +619,33 @@ def test_replicas_behind_a_round_robin_proxy_serve_any_request(build_project, ba
                 running.enter_context(replica)
             proxy = running.enter_context(RoundRobinProxy([replica.base_url for replica in replicas]))
             url = f"{proxy.base_url}/mcp"
-            # One session on its own: its consecutive requests land on different replicas.
-            alone = anyio.run(_drive_session, url, token, mode, 0)
-            assert len(proxy.served) == REPLICAS, f"one session's requests should reach every replica: {proxy.served}"
-            together = anyio.run(_drive_concurrent_sessions, url, token, mode)
+            for mode in PROTOCOL_MODES:
+                before = dict(proxy.served)
+                # One session on its own: its consecutive requests land on different replicas.
+                alone = anyio.run(_drive_session, url, token, mode, 0)
+                reached = {upstream for upstream, count in proxy.served.items() if count > before.get(upstream, 0)}
+                assert len(reached) == REPLICAS, f"{mode}: one session's requests should reach every replica"
+                together = anyio.run(_drive_concurrent_sessions, url, token, mode)
+                sessions[mode] = [alone, *together]
+                # Each session makes at least three requests (list + two calls), all answered.
+                answered = sum(proxy.served.values()) - sum(before.values())
+                assert answered >= 3 * SESSIONS, (mode, proxy.served)
             logs = "\n".join(replica.log()[-3000:] for replica in replicas)
             assert not proxy.errors, f"proxy errors: {proxy.errors}\n{logs}"
         codes = [replica.exit_code for replica in replicas]
         assert issuer.requests >= REPLICAS, "every replica verified tokens itself, against the JWKS"
 
-    for number, session in enumerate([alone, *together]):
-        assert session["tools"] == ["echo", "whoami"], session
-        assert session["echo"] == f"call {number}", session
-        assert "replica-tester" in session["whoami"], session
-        if mode == "legacy":
-            assert session["protocol"] < "2026", session
-        else:
-            assert session["protocol"] == mode, session
+    for mode, results in sessions.items():
+        for number, session in enumerate(results):
+            assert session["tools"] == ["echo", "whoami"], (mode, session)
+            assert session["echo"] == f"call {number}", (mode, session)
+            assert "replica-tester" in session["whoami"], (mode, session)
+            if mode == "legacy":
+                assert session["protocol"] < "2026", session
+            else:
+                assert session["protocol"] == mode, session
     assert set(proxy.served) == {replica.base_url for replica in replicas}
     assert all(count > 0 for count in proxy.served.values()), proxy.served
-    # Each session makes at least three requests (list + two calls), all answered.
-    assert sum(proxy.served.values()) >= 3 * SESSIONS, proxy.served
     assert codes == [0] * REPLICAS, f"every replica must exit 0 on SIGTERM, got {codes}"
 
 

@@ -15,7 +15,7 @@ import yaml
 
 from support.template import PROJECT_TEMPLATE
 from support.tools import find_tool
-from variants import COOKIECUTTER_JSON, RENDER_VARIANTS, variant_id
+from variants import COOKIECUTTER_JSON, NODE_LINES, OPTIONS, RENDER_VARIANTS, variant_id
 
 # Which files each answer adds. Written out here on purpose (not read from the hook),
 # so a hook that removes the wrong file fails these tests.
@@ -165,6 +165,26 @@ def test_lockfile_matches_the_manifest(rendered):
         assert f"node_modules/{name}" in lock["packages"], name
     assert ("esbuild" in package.get("devDependencies", {})) is (answers["bundler"] == "esbuild")
     assert package["devDependencies"]["@types/node"].lstrip("^~").startswith(answers["node_version"] + ".")
+
+
+# What a Node line changes in the installed packages: its types, and the undici types they pull in.
+NODE_TYPES = {"node_modules/@types/node", "node_modules/undici-types"}
+
+
+@pytest.mark.parametrize("bundler", OPTIONS["bundler"])
+def test_node_lines_install_the_same_packages_but_their_types(bundler):
+    """The premise of the node tier's bracketing (variants.PROJECT_VARIANTS): for one bundler, every
+    Node line's lockfile installs the same package versions as the newest line's, but for NODE_TYPES."""
+
+    def installed(node: str) -> dict[str, str]:
+        lock = json.loads((PROJECT_TEMPLATE / ".lockfiles" / f"node{node}-{bundler}.json").read_text(encoding="utf-8"))
+        return {name: entry["version"] for name, entry in lock["packages"].items() if name}
+
+    newest = installed(NODE_LINES[-1])
+    for node in NODE_LINES:
+        other = installed(node)
+        differing = {name for name in newest.keys() | other.keys() if newest.get(name) != other.get(name)}
+        assert differing <= NODE_TYPES, f"Node {node} ({bundler}) also differs in {sorted(differing - NODE_TYPES)}"
 
 
 def test_answers_reach_the_files_that_use_them(rendered):

@@ -455,13 +455,22 @@ def test_projects_from_a_fork_update_from_the_fork_with_cruft(tmp_path):
     assert (project / "TEAM.md").read_text().startswith("# Billing Tools\n")
     git_repo(project, "generated")
 
+    # The project team's own work...
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\nOur deployment notes.\n")
+    git(project, "commit", "-qam", "local notes")
+    # ...and, meanwhile, the fork changes its own file and one it took from upstream.
     (fork / FORK_FILE).write_text((fork / FORK_FILE).read_text() + "On call: #platform.\n")
-    git(fork, "commit", "-qam", "fork: on-call channel")
+    echo = fork / "{{cookiecutter.project_slug}}/src/tools/echo.ts"
+    echo.write_text(echo.read_text() + "// improved in the fork\n")
+    git(fork, "commit", "-qam", "fork: on-call channel, echo improved")
 
     assert run([tool("cruft"), "check"], project).returncode != 0, "cruft must see the project is behind the fork"
     updated = run([tool("cruft"), "update", "--skip-apply-ask", "--allow-untracked-files"], project)
     assert updated.returncode == 0, updated.stdout + updated.stderr
     assert (project / "TEAM.md").read_text().endswith("On call: #platform.\n")
+    assert (project / "src/tools/echo.ts").read_text().endswith("// improved in the fork\n")
+    assert "Our deployment notes." in readme.read_text(), "the project's own work is kept"
     assert (project / ".npmrc").exists(), "the team's answers are kept"
     assert run([tool("cruft"), "check"], project).returncode == 0
 

@@ -7,6 +7,8 @@ PATH, run by the selected node (npm is version-independent JavaScript).
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import platform
@@ -14,6 +16,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 CACHE_DIR = Path(os.environ.get("MCP_TEMPLATE_CACHE", Path.home() / ".cache" / "mcp-template"))
@@ -83,6 +86,53 @@ def node_env(major: str, base: dict | None = None) -> dict:
     env["PATH"] = f"{node_bin_dir(major)}{os.pathsep}{env.get('PATH', '')}"
     env.pop("NODE_OPTIONS", None)
     return env
+
+
+# Cached installs unused for this long are removed when another one is made.
+DEPENDENCIES_KEPT_FOR_S = 30 * 24 * 3600
+NPM_CI = ["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline"]
+
+
+def link_installed_dependencies(project: Path, env: dict) -> Path:
+    """Give `project` the node_modules its package-lock.json installs, as a symlink to a cached `npm ci`.
+
+    The install is a real `npm ci` of the project's package.json and lockfile, made once per
+    set of locked packages (the lockfile's entries but its root, which only names the project)
+    in CACHE_DIR/dependencies and reused by every later project and test run that locks the
+    same packages, as CI caches dependencies by lockfile. Nothing may write into it: tests that
+    change a project change files outside node_modules (a tool installing or removing a package
+    in a linked project would change the cache; none does).
+    """
+    lock = json.loads((project / "package-lock.json").read_text(encoding="utf-8"))
+    packages = {name: entry for name, entry in lock["packages"].items() if name}
+    key = hashlib.sha256(json.dumps(packages, sort_keys=True).encode()).hexdigest()[:24]
+    cache = CACHE_DIR / "dependencies"
+    cache.mkdir(parents=True, exist_ok=True)
+    installed = cache / key
+    with (cache / f"{key}.lock").open("w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)  # one install per key, whichever process asks first
+        if not (installed / "node_modules").is_dir():
+            scratch = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=cache))
+            for name in ("package.json", "package-lock.json", ".npmrc"):
+                if (project / name).exists():
+                    shutil.copy2(project / name, scratch / name)
+            result = subprocess.run(NPM_CI, cwd=scratch, env=env, capture_output=True, text=True, timeout=900)
+            if result.returncode != 0:
+                shutil.rmtree(scratch, ignore_errors=True)
+                raise RuntimeError(f"npm ci for {project.name} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+            shutil.rmtree(installed, ignore_errors=True)
+            scratch.rename(installed)
+            _remove_unused_dependencies(cache)
+        os.utime(installed)  # last used: what _remove_unused_dependencies goes by
+    (project / "node_modules").symlink_to(installed / "node_modules")
+    return installed
+
+
+def _remove_unused_dependencies(cache: Path) -> None:
+    for entry in cache.iterdir():
+        if entry.is_dir() and time.time() - entry.stat().st_mtime > DEPENDENCIES_KEPT_FOR_S:
+            shutil.rmtree(entry, ignore_errors=True)
+            entry.with_suffix(".lock").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,19 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { healthcheckUrl } from "../src/env.js";
 import { runServerExpectingExit, TEST_ISSUER, TEST_SECRET } from "./helpers.js";
+
+/** A fresh folder for key files, removed when the test ends (pass or fail). */
+function temporaryFolder(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), "keys-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 const JWT_ENV = { AUTH_MODE: "jwt", AUTH_JWT_SECRET: TEST_SECRET, AUTH_ISSUER: TEST_ISSUER };
 const API_KEY_ENV = { AUTH_MODE: "api_key", AUTH_API_KEYS: "dev-key-0123456789abcdef" };
@@ -59,8 +66,8 @@ describe("configuration", () => {
     assert.deepEqual(config.allowedOrigins, ["https://app.example", "http://localhost:6274"]);
   });
 
-  it("reads API keys from a file (one per line, # comments)", () => {
-    const dir = mkdtempSync(join(tmpdir(), "keys-"));
+  it("reads API keys from a file (one per line, # comments)", (t) => {
+    const dir = temporaryFolder(t);
     const file = join(dir, "keys");
     writeFileSync(
       file,
@@ -147,8 +154,8 @@ describe("configuration", () => {
     assert.deepEqual(config.allowedHosts, ["[::1]", "a.example"]);
   });
 
-  it("reads AUTH_API_KEYS_FILE only as a small regular file, naming it in every error", () => {
-    const dir = mkdtempSync(join(tmpdir(), "keys-"));
+  it("reads AUTH_API_KEYS_FILE only as a small regular file, naming it in every error", (t) => {
+    const dir = temporaryFolder(t);
     const big = join(dir, "big");
     writeFileSync(big, `${"k".repeat(32)}\n`.repeat(4000));
     for (const file of [dir, big, "/dev/zero", join(dir, "missing")]) {
