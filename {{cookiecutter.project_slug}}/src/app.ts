@@ -23,7 +23,7 @@ import { connectionBound, guardConnections, openFileLimit } from "./http/connect
 import { createDrain } from "./http/drain.js";
 import { checkHostFraming, pathOf } from "./http/guards.js";
 import { mcpRoute } from "./http/mcp-route.js";
-import { refuse, rpcError, sendJson } from "./http/respond.js";
+import { refuserFor, rpcError, sendJson } from "./http/respond.js";
 import { matchRoute, type Route, type RouteTable } from "./http/routes.js";
 import type { Logger } from "./logger.js";
 import { createMcpRequestHandler, type McpHandler } from "./mcp/handler.js";
@@ -69,13 +69,7 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
   const mcp = deps.mcp ?? createMcpRequestHandler(logger, config.maxBodyBytes);
   /** The authenticated caller of each request, for the access log line. */
   const subjects = new WeakMap<IncomingMessage, string>();
-  const refuseWith = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    status: number,
-    body: unknown,
-    headers: Record<string, string> = {},
-  ) => refuse(req, res, config.maxBodyBytes, status, body, headers);
+  const refuse = refuserFor(config.maxBodyBytes);
 
   // Node checks the header and request deadlines on this interval: keep it short so a client
   // that never finishes its headers is cut off close to HEADERS_TIMEOUT_MS.
@@ -120,17 +114,17 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
 
     const framing = checkHostFraming(req.rawHeaders);
     if (!framing.ok) {
-      return refuseWith(req, res, 400, { error: "bad_request", error_description: framing.reason });
+      return refuse(req, res, 400, { error: "bad_request", error_description: framing.reason });
     }
-    if (path === undefined) return refuseWith(req, res, 400, { error: "bad_request" });
+    if (path === undefined) return refuse(req, res, 400, { error: "bad_request" });
     const match = matchRoute(routes, path, req.method ?? "GET");
-    if (match.kind === "not_found") return refuseWith(req, res, 404, { error: "not_found" });
+    if (match.kind === "not_found") return refuse(req, res, 404, { error: "not_found" });
     if (match.route.guard !== undefined && !match.route.guard(req, res)) return;
     if (match.kind === "method_not_allowed") {
       const body = match.route.jsonRpc
         ? rpcError(-32000, "Method not allowed")
         : { error: "method_not_allowed" };
-      return refuseWith(req, res, 405, body, { Allow: match.allow });
+      return refuse(req, res, 405, body, { Allow: match.allow });
     }
     await match.handler(req, res);
   }

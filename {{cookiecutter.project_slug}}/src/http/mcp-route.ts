@@ -10,7 +10,7 @@ import type { Logger } from "../logger.js";
 import type { McpHandler } from "../mcp/handler.js";
 import { readJsonBody } from "./body.js";
 import { checkHost, checkOrigin } from "./guards.js";
-import { refuse, rpcError, sendJson } from "./respond.js";
+import { refuserFor, rpcError, sendJson } from "./respond.js";
 import type { Route } from "./routes.js";
 
 const CORS_ALLOWED_HEADERS =
@@ -46,26 +46,20 @@ export function mcpRoute({
   mcp,
   onAuthenticated,
 }: McpRouteDeps): Route {
-  const refuseWith = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    status: number,
-    body: unknown,
-    headers: Record<string, string> = {},
-  ) => refuse(req, res, config.maxBodyBytes, status, body, headers);
+  const refuse = refuserFor(config.maxBodyBytes);
   const logOf = (res: ServerResponse) => logger.child({ requestId: res.getHeader("X-Request-Id") });
 
   function guard(req: IncomingMessage, res: ServerResponse): boolean {
     const host = checkHost(req.headers.host, req.url, config.allowedHosts);
     if (!host.ok) {
       logOf(res).warn({ host: req.headers.host, reason: host.reason }, "rejected: Host");
-      refuseWith(req, res, host.status, rpcError(-32000, `Forbidden: ${host.reason}`));
+      refuse(req, res, host.status, rpcError(-32000, `Forbidden: ${host.reason}`));
       return false;
     }
     const origin = checkOrigin(req.headers.origin, config.allowedOrigins);
     if (!origin.ok) {
       logOf(res).warn({ origin: req.headers.origin }, "rejected: Origin not allowed");
-      refuseWith(req, res, 403, rpcError(-32000, "Forbidden: Origin not allowed"));
+      refuse(req, res, 403, rpcError(-32000, "Forbidden: Origin not allowed"));
       return false;
     }
     if (origin.origin !== undefined) {
@@ -96,7 +90,7 @@ export function mcpRoute({
       if (auth.status === 503) headers["Retry-After"] = String(auth.retryAfterSeconds ?? 5);
       const error =
         auth.error ?? (auth.status === 503 ? "temporarily_unavailable" : "unauthorized");
-      refuseWith(req, res, auth.status, { error, error_description: auth.description }, headers);
+      refuse(req, res, auth.status, { error, error_description: auth.description }, headers);
       return;
     }
     stripCredentials(req);
@@ -111,7 +105,7 @@ export function mcpRoute({
         return;
       }
       if (body.status === 400) sendJson(res, 400, body.error);
-      else refuseWith(req, res, body.status, body.error);
+      else refuse(req, res, body.status, body.error);
       return;
     }
     await mcp.handle(req, res, auth.identity, body.body);

@@ -27,35 +27,39 @@ export function rpcError(code: number, message: string) {
   return { jsonrpc: "2.0", error: { code, message }, id: null };
 }
 
-/**
- * Answer before the body was read. A body within the size limit is read and discarded
- * (a client that sends it all before reading would otherwise get a connection reset
- * instead of this answer); a larger or slower one is cut off with the connection, so no
- * client can make the server read more than the limit.
- */
-export function refuse(
+/** Answers a request with `status` and a JSON body before its body was read. */
+export type Refuse = (
   req: IncomingMessage,
   res: ServerResponse,
-  maxBodyBytes: number,
   status: number,
   body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const declared = Number(req.headers["content-length"] ?? 0);
-  if (req.readableEnded || req.destroyed || !(declared <= maxBodyBytes)) {
-    sendJson(res, status, body, { ...headers, Connection: "close" });
-    res.once("finish", () => req.destroy());
-    return;
-  }
-  // Keep the connection until the body is in: closing it now would reset the upload.
-  sendJson(res, status, body, headers);
-  let discarded = 0;
-  const deadline = setTimeout(() => req.destroy(), DISCARD_TIMEOUT_MS);
-  deadline.unref();
-  req.once("close", () => clearTimeout(deadline));
-  req.on("data", (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > maxBodyBytes) req.destroy();
-  });
-  req.resume();
+  headers?: Record<string, string>,
+) => void;
+
+/**
+ * The refusal for a server whose body limit is `maxBodyBytes`. It answers before the body was
+ * read. A body within the limit is read and discarded (a client that sends it all before
+ * reading would otherwise get a connection reset instead of this answer); a larger or slower
+ * one is cut off with the connection, so no client can make the server read more than the limit.
+ */
+export function refuserFor(maxBodyBytes: number): Refuse {
+  return (req, res, status, body, headers = {}) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (req.readableEnded || req.destroyed || !(declared <= maxBodyBytes)) {
+      sendJson(res, status, body, { ...headers, Connection: "close" });
+      res.once("finish", () => req.destroy());
+      return;
+    }
+    // Keep the connection until the body is in: closing it now would reset the upload.
+    sendJson(res, status, body, headers);
+    let discarded = 0;
+    const deadline = setTimeout(() => req.destroy(), DISCARD_TIMEOUT_MS);
+    deadline.unref();
+    req.once("close", () => clearTimeout(deadline));
+    req.on("data", (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > maxBodyBytes) req.destroy();
+    });
+    req.resume();
+  };
 }
