@@ -7,10 +7,31 @@ import { once } from "node:events";
 import type { AddressInfo, Socket } from "node:net";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { createApp } from "../src/app.js";
+import { type App, type AppDeps, createApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { connectionBound, openFileLimit, RESERVED_DESCRIPTORS } from "../src/http/connections.js";
 import { createLogger } from "../src/logger.js";
+import { INITIALIZE_BODY } from "./helpers.js";
+
+const KEY = "connections-test-key-0123456789";
+
+/** An app in api_key mode (KEY) that logs nothing; `env` adds or overrides variables. */
+function appWith(env: Record<string, string>, deps: AppDeps = { fileLimit: undefined }): App {
+  const config = loadConfig({
+    AUTH_MODE: "api_key",
+    AUTH_API_KEYS: KEY,
+    LOG_LEVEL: "silent",
+    ...env,
+  });
+  return createApp(config, createLogger(config), deps);
+}
+
+/** Starts `app` on a free loopback port and resolves with the port. */
+async function listening(app: App): Promise<number> {
+  app.server.listen(0, "127.0.0.1");
+  await once(app.server, "listening");
+  return (app.server.address() as AddressInfo).port;
+}
 
 describe("connection bound", () => {
   it("stays below the open-file limit, whatever is configured", () => {
@@ -21,13 +42,7 @@ describe("connection bound", () => {
   });
 
   it("gives clients the whole HEADERS_TIMEOUT_MS, even above the one-minute request deadline", async () => {
-    const config = loadConfig({
-      AUTH_MODE: "api_key",
-      AUTH_API_KEYS: "connections-test-key-0123456789",
-      HEADERS_TIMEOUT_MS: "120000",
-      LOG_LEVEL: "silent",
-    });
-    const app = createApp(config, createLogger(config), { fileLimit: undefined });
+    const app = appWith({ HEADERS_TIMEOUT_MS: "120000" });
     try {
       assert.equal(app.server.headersTimeout, 120_000);
       assert.ok(
@@ -49,22 +64,14 @@ describe("connection bound", () => {
 
 describe("clients that never finish their headers", () => {
   const LIMIT = 8;
-  let app: ReturnType<typeof createApp>;
+  let app: App;
   let port = 0;
   const idle: Socket[] = [];
 
   before(async () => {
-    const config = loadConfig({
-      AUTH_MODE: "api_key",
-      AUTH_API_KEYS: "connections-test-key-0123456789",
-      MAX_CONNECTIONS: String(LIMIT),
-      LOG_LEVEL: "silent",
-    });
     // A file limit as low as the bound: the process itself must never run out of descriptors.
-    app = createApp(config, createLogger(config), { fileLimit: LIMIT + RESERVED_DESCRIPTORS });
-    app.server.listen(0, "127.0.0.1");
-    await once(app.server, "listening");
-    port = (app.server.address() as AddressInfo).port;
+    app = appWith({ MAX_CONNECTIONS: String(LIMIT) }, { fileLimit: LIMIT + RESERVED_DESCRIPTORS });
+    port = await listening(app);
   });
 
   after(async () => {
@@ -85,20 +92,11 @@ describe("clients that never finish their headers", () => {
     const call = await fetch(`http://127.0.0.1:${port}/mcp`, {
       method: "POST",
       headers: {
-        Authorization: "Bearer connections-test-key-0123456789",
+        Authorization: `Bearer ${KEY}`,
         "Content-Type": "application/json",
         Accept: "application/json, text/event-stream",
       },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-06-18",
-          capabilities: {},
-          clientInfo: { name: "t", version: "0" },
-        },
-      }),
+      body: INITIALIZE_BODY,
     });
     assert.equal(call.status, 200);
     await call.text();
@@ -107,16 +105,8 @@ describe("clients that never finish their headers", () => {
 
 describe("when every connection is busy", () => {
   it("refuses a new connection at once instead of queueing it", async () => {
-    const config = loadConfig({
-      AUTH_MODE: "api_key",
-      AUTH_API_KEYS: "connections-test-key-0123456789",
-      MAX_CONNECTIONS: "2",
-      LOG_LEVEL: "silent",
-    });
-    const app = createApp(config, createLogger(config), { fileLimit: undefined });
-    app.server.listen(0, "127.0.0.1");
-    await once(app.server, "listening");
-    const port = (app.server.address() as AddressInfo).port;
+    const app = appWith({ MAX_CONNECTIONS: "2" });
+    const port = await listening(app);
     const busy: Socket[] = [];
     try {
       for (let i = 0; i < 2; i += 1) {
@@ -125,7 +115,7 @@ describe("when every connection is busy", () => {
         await once(socket, "connect");
         // An authenticated request whose body never comes: busy, not idle.
         socket.write(
-          "POST /mcp HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer connections-test-key-0123456789\r\n" +
+          `POST /mcp HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${KEY}\r\n` +
             "Content-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n",
         );
         await once(socket, "data"); // "100 Continue": the server is serving it
@@ -147,21 +137,9 @@ describe("when every connection is busy", () => {
   });
 
   it("keeps a pipelining client busy while its second request is in progress", async () => {
-    const KEY = "connections-test-key-0123456789";
-    const config = loadConfig({
-      AUTH_MODE: "api_key",
-      AUTH_API_KEYS: KEY,
-      MAX_CONNECTIONS: "2",
-      LOG_LEVEL: "silent",
-    });
     let tick = 0;
-    const app = createApp(config, createLogger(config), {
-      fileLimit: undefined,
-      now: () => ++tick,
-    });
-    app.server.listen(0, "127.0.0.1");
-    await once(app.server, "listening");
-    const port = (app.server.address() as AddressInfo).port;
+    const app = appWith({ MAX_CONNECTIONS: "2" }, { fileLimit: undefined, now: () => ++tick });
+    const port = await listening(app);
     const open: Socket[] = [];
     const connectTo = async () => {
       const socket = connect(port, "127.0.0.1");

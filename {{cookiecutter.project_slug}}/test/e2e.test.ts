@@ -4,10 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { request } from "node:http";
+import { type ClientRequest, request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import {
+  INITIALIZE_BODY,
   mintToken,
   type RunningServer,
   registeredToolNames,
@@ -43,22 +44,11 @@ async function connect(
   return client;
 }
 
-const INITIALIZE = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "raw", version: "0" },
-  },
-});
-
 function post(
   server: RunningServer,
   headers: Record<string, string>,
   path = "/mcp",
-  body = INITIALIZE,
+  body = INITIALIZE_BODY,
 ) {
   return fetch(`${server.baseUrl}${path}`, {
     method: "POST",
@@ -82,7 +72,7 @@ function rawRequest(server: RunningServer, headers: Record<string, string>): Pro
       },
     );
     req.on("error", reject);
-    req.end(INITIALIZE);
+    req.end(INITIALIZE_BODY);
   });
 }
 
@@ -326,16 +316,20 @@ describe("end to end, AUTH_MODE=api_key", () => {
 });
 
 describe("graceful shutdown", () => {
-  it("answers a request received before SIGTERM with Connection: close, then exits 0", async () => {
-    // A long drain deadline: if the kept-alive connection held shutdown open, the server would
-    // log "shutdown timeout reached" (checked below) instead of exiting as soon as it answered.
-    const server = await startServer({
-      AUTH_MODE: "api_key",
-      AUTH_API_KEYS: API_KEY,
-      SHUTDOWN_TIMEOUT_MS: "60000",
-    });
-    const body = Buffer.from(INITIALIZE);
-    const exited = once(server.child, "exit");
+  // A long drain deadline: it never ends a test's drain. Were a kept-alive connection to hold
+  // shutdown open, the server would log "shutdown timeout reached" (checked below) instead of
+  // exiting as soon as it answered; a second signal must not wait for it.
+  const LONG_DRAIN = { AUTH_MODE: "api_key", AUTH_API_KEYS: API_KEY, SHUTDOWN_TIMEOUT_MS: "60000" };
+
+  /**
+   * Opens an authenticated POST /mcp announcing `contentLength` bytes with Expect: 100-continue,
+   * and sends none of them: resolves on "100 Continue", which proves the server received and
+   * authenticated the request (no sleeps).
+   */
+  async function requestInFlight(
+    server: RunningServer,
+    contentLength: number,
+  ): Promise<ClientRequest> {
     const req = request({
       host: "127.0.0.1",
       port: server.port,
@@ -345,11 +339,19 @@ describe("graceful shutdown", () => {
         Authorization: `Bearer ${API_KEY}`,
         "Content-Type": "application/json",
         Accept: "application/json, text/event-stream",
-        "Content-Length": body.length,
-        // "100 Continue" proves the server received and authenticated the request: no sleeps.
+        "Content-Length": contentLength,
         Expect: "100-continue",
       },
     });
+    await once(req, "continue");
+    return req;
+  }
+
+  it("answers a request received before SIGTERM with Connection: close, then exits 0", async () => {
+    const server = await startServer(LONG_DRAIN);
+    const body = Buffer.from(INITIALIZE_BODY);
+    const exited = once(server.child, "exit");
+    const req = await requestInFlight(server, body.length);
     const answered = new Promise<{ status: number; connection: string | undefined }>(
       (resolve, reject) => {
         req.on("response", (res) => {
@@ -359,7 +361,6 @@ describe("graceful shutdown", () => {
         req.on("error", reject);
       },
     );
-    await once(req, "continue");
     server.child.kill("SIGTERM");
     // The body is sent only once the server says the drain has begun.
     await server.waitForOutput(/shutting down/);
@@ -374,27 +375,11 @@ describe("graceful shutdown", () => {
   });
 
   it("exits at once with code 1 on a second signal, without waiting for the drain", async () => {
-    const server = await startServer({
-      AUTH_MODE: "api_key",
-      AUTH_API_KEYS: API_KEY,
-      SHUTDOWN_TIMEOUT_MS: "60000",
-    });
+    const server = await startServer(LONG_DRAIN);
     const exited = once(server.child, "exit");
     // A request that never finishes its body holds the drain open.
-    const req = request({
-      host: "127.0.0.1",
-      port: server.port,
-      path: "/mcp",
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${API_KEY}`,
-        "Content-Type": "application/json",
-        "Content-Length": 1000,
-        Expect: "100-continue",
-      },
-    });
+    const req = await requestInFlight(server, 1000);
     req.on("error", () => undefined);
-    await once(req, "continue");
     server.child.kill("SIGTERM");
     await server.waitForOutput(/shutting down/);
     server.child.kill("SIGTERM");

@@ -1,5 +1,6 @@
 /**
- * Test helpers: free ports, token minting, and the real server in a child process.
+ * Test helpers: free ports, token minting and verifying, raw MCP requests, and the real server
+ * in a child process.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -9,12 +10,26 @@ import { Client } from "@modelcontextprotocol/client";
 import { InMemoryTransport, McpServer } from "@modelcontextprotocol/server";
 import { type JWTPayload, SignJWT } from "jose";
 import { pino } from "pino";
-import type { Identity } from "../src/auth/types.js";
+import { createJwtVerifier, type JwtVerifierOptions } from "../src/auth/jwt.js";
+import type { Identity, Verifier } from "../src/auth/types.js";
 import { registerTools, type ToolRegistration } from "../src/tools/index.js";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
 export const TEST_ISSUER = "https://issuer.test";
+export const TEST_AUDIENCE = "http://localhost:8080/mcp";
+
+/** A 2025-06-18 `initialize` request, as the raw JSON-RPC body a client POSTs to /mcp. */
+export const INITIALIZE_BODY = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: {
+    protocolVersion: "2025-06-18",
+    capabilities: {},
+    clientInfo: { name: "raw", version: "0" },
+  },
+});
 
 /**
  * The tool names the registry in src/tools/index.ts declares, read by registering them on a
@@ -90,6 +105,24 @@ export async function mintToken(claims: JWTPayload = {}, options: MintOptions = 
   if (options.audience !== undefined) jwt.setAudience(options.audience);
   if (options.expiresIn !== null) jwt.setExpirationTime(options.expiresIn ?? "5m");
   return jwt.sign(new TextEncoder().encode(options.secret ?? TEST_SECRET));
+}
+
+/**
+ * A JWT verifier for TEST_ISSUER and TEST_AUDIENCE, with a 30 s clock tolerance, no token age
+ * limit and no required scope; `options` names the key source (`secret` or `jwksUrl`) and
+ * whatever else a test changes.
+ */
+export function testJwtVerifier(options: Partial<JwtVerifierOptions>): Verifier {
+  return createJwtVerifier({
+    jwksUrl: undefined,
+    secret: undefined,
+    issuer: TEST_ISSUER,
+    audience: TEST_AUDIENCE,
+    clockToleranceSeconds: 30,
+    maxTokenAgeSeconds: undefined,
+    requiredScopes: [],
+    ...options,
+  });
 }
 
 export interface RunningServer {

@@ -9,10 +9,7 @@ import { createServer, type Server, type ServerResponse } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { createRemoteKeys, KeysUnavailableError } from "../src/auth/jwks.js";
-import { createJwtVerifier } from "../src/auth/jwt.js";
-import { TEST_ISSUER } from "./helpers.js";
-
-const AUDIENCE = "http://localhost:8080/mcp";
+import { TEST_AUDIENCE, TEST_ISSUER, testJwtVerifier } from "./helpers.js";
 
 type Behaviour = (res: ServerResponse) => void;
 
@@ -31,7 +28,7 @@ describe("JWKS fetching against a failing identity provider", () => {
     token = await new SignJWT({})
       .setProtectedHeader({ alg: "RS256", kid: "k1" })
       .setIssuer(TEST_ISSUER)
-      .setAudience(AUDIENCE)
+      .setAudience(TEST_AUDIENCE)
       .setSubject("carol")
       .setExpirationTime("5m")
       .sign(pair.privateKey);
@@ -53,17 +50,7 @@ describe("JWKS fetching against a failing identity provider", () => {
   });
 
   function verifierAt(clock: { now: number }) {
-    return createJwtVerifier({
-      jwksUrl: url,
-      secret: undefined,
-      issuer: TEST_ISSUER,
-      audience: AUDIENCE,
-      clockToleranceSeconds: 30,
-      maxTokenAgeSeconds: undefined,
-      requiredScopes: [],
-      jwksCooldownMs: 30_000,
-      now: () => clock.now,
-    });
+    return testJwtVerifier({ jwksUrl: url, jwksCooldownMs: 30_000, now: () => clock.now });
   }
 
   const json =

@@ -7,22 +7,13 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
-import { createJwtVerifier } from "../src/auth/jwt.js";
 import type { AuthResult, Verifier } from "../src/auth/types.js";
-import { mintToken, TEST_ISSUER, TEST_SECRET } from "./helpers.js";
+import { mintToken, TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, testJwtVerifier } from "./helpers.js";
 
-const AUDIENCE = "http://localhost:8080/mcp";
+const SECRET_KEY = new TextEncoder().encode(TEST_SECRET);
 
 function hs256Verifier(requiredScopes: string[] = []): Verifier {
-  return createJwtVerifier({
-    jwksUrl: undefined,
-    secret: new TextEncoder().encode(TEST_SECRET),
-    issuer: TEST_ISSUER,
-    audience: AUDIENCE,
-    clockToleranceSeconds: 30,
-    maxTokenAgeSeconds: undefined,
-    requiredScopes,
-  });
+  return testJwtVerifier({ secret: SECRET_KEY, requiredScopes });
 }
 
 function assertDenied(result: AuthResult, status: number, error?: string): void {
@@ -40,7 +31,7 @@ describe("JWT verifier (HS256 secret)", () => {
   const verifier = hs256Verifier();
 
   it("accepts a valid token and exposes subject and scopes", async () => {
-    const token = await mintToken({ scope: "mcp:read mcp:write" }, { audience: AUDIENCE });
+    const token = await mintToken({ scope: "mcp:read mcp:write" }, { audience: TEST_AUDIENCE });
     const result = await verifier.verify(token);
     assert.deepEqual(result, {
       ok: true,
@@ -54,14 +45,14 @@ describe("JWT verifier (HS256 secret)", () => {
   });
 
   it("reads scopes from an `scp` array too", async () => {
-    const token = await mintToken({ scp: ["a", "b"] }, { audience: AUDIENCE });
+    const token = await mintToken({ scp: ["a", "b"] }, { audience: TEST_AUDIENCE });
     const result = await verifier.verify(token);
     assert.ok(result.ok);
     assert.deepEqual(result.identity.scopes, ["a", "b"]);
   });
 
   it("refuses a wrong issuer", async () => {
-    const token = await mintToken({}, { audience: AUDIENCE, issuer: "https://evil.test" });
+    const token = await mintToken({}, { audience: TEST_AUDIENCE, issuer: "https://evil.test" });
     assertDenied(await verifier.verify(token), 401, "invalid_token");
   });
 
@@ -76,7 +67,7 @@ describe("JWT verifier (HS256 secret)", () => {
 
   it("refuses an expired token (beyond the clock tolerance)", async () => {
     const past = Math.floor(Date.now() / 1000) - 120;
-    const token = await mintToken({}, { audience: AUDIENCE, expiresIn: past });
+    const token = await mintToken({}, { audience: TEST_AUDIENCE, expiresIn: past });
     const result = await verifier.verify(token);
     assertDenied(result, 401, "invalid_token");
     assert.ok(!result.ok && result.description.includes("expired"));
@@ -84,38 +75,38 @@ describe("JWT verifier (HS256 secret)", () => {
 
   it("accepts a token expired within the clock tolerance", async () => {
     const justNow = Math.floor(Date.now() / 1000) - 5;
-    const token = await mintToken({}, { audience: AUDIENCE, expiresIn: justNow });
+    const token = await mintToken({}, { audience: TEST_AUDIENCE, expiresIn: justNow });
     assert.ok((await verifier.verify(token)).ok);
   });
 
   it("refuses a token without exp", async () => {
-    const token = await mintToken({}, { audience: AUDIENCE, expiresIn: null });
+    const token = await mintToken({}, { audience: TEST_AUDIENCE, expiresIn: null });
     assertDenied(await verifier.verify(token), 401, "invalid_token");
   });
 
   it("refuses a bad signature", async () => {
     const token = await mintToken(
       {},
-      { audience: AUDIENCE, secret: "another-secret-0123456789-abcdefghijklmnop" },
+      { audience: TEST_AUDIENCE, secret: "another-secret-0123456789-abcdefghijklmnop" },
     );
     assertDenied(await verifier.verify(token), 401, "invalid_token");
   });
 
   it("refuses a tampered payload", async () => {
-    const token = await mintToken({ scope: "read" }, { audience: AUDIENCE });
+    const token = await mintToken({ scope: "read" }, { audience: TEST_AUDIENCE });
     const [header, , signature] = token.split(".");
-    const forged = b64url({ sub: "admin", iss: TEST_ISSUER, aud: AUDIENCE, exp: 4102444800 });
+    const forged = b64url({ sub: "admin", iss: TEST_ISSUER, aud: TEST_AUDIENCE, exp: 4102444800 });
     assertDenied(await verifier.verify(`${header}.${forged}.${signature}`), 401, "invalid_token");
   });
 
   it("refuses alg: none", async () => {
-    const claims = { sub: "mallory", iss: TEST_ISSUER, aud: AUDIENCE, exp: 4102444800 };
+    const claims = { sub: "mallory", iss: TEST_ISSUER, aud: TEST_AUDIENCE, exp: 4102444800 };
     const token = `${b64url({ alg: "none", typ: "JWT" })}.${b64url(claims)}.`;
     assertDenied(await verifier.verify(token), 401, "invalid_token");
   });
 
   it("refuses another algorithm than HS256 (HS512)", async () => {
-    const token = await mintToken({}, { audience: AUDIENCE, alg: "HS512" });
+    const token = await mintToken({}, { audience: TEST_AUDIENCE, alg: "HS512" });
     assertDenied(await verifier.verify(token), 401, "invalid_token");
   });
 
@@ -126,7 +117,7 @@ describe("JWT verifier (HS256 secret)", () => {
   });
 
   it("refuses a token whose segments are not canonical base64url", async () => {
-    const token = await mintToken({}, { audience: AUDIENCE });
+    const token = await mintToken({}, { audience: TEST_AUDIENCE });
     assert.ok((await verifier.verify(token)).ok);
     const [header, payload, signature] = token.split(".") as [string, string, string];
     // The same bytes, spelled differently: padded, or with stray low bits in the last character.
@@ -142,27 +133,21 @@ describe("JWT verifier (HS256 secret)", () => {
 
   it("refuses iat or nbf further in the future than the clock tolerance", async () => {
     const now = Math.floor(Date.now() / 1000);
-    const future = await mintToken({ iat: now + 120 }, { audience: AUDIENCE });
+    const future = await mintToken({ iat: now + 120 }, { audience: TEST_AUDIENCE });
     assertDenied(await verifier.verify(future), 401, "invalid_token");
-    const notYet = await mintToken({ nbf: now + 120 }, { audience: AUDIENCE });
+    const notYet = await mintToken({ nbf: now + 120 }, { audience: TEST_AUDIENCE });
     assertDenied(await verifier.verify(notYet), 401, "invalid_token");
-    const withinTolerance = await mintToken({ iat: now + 5, nbf: now + 5 }, { audience: AUDIENCE });
+    const withinTolerance = await mintToken(
+      { iat: now + 5, nbf: now + 5 },
+      { audience: TEST_AUDIENCE },
+    );
     assert.ok((await verifier.verify(withinTolerance)).ok);
   });
 
   it("refuses tokens older than AUTH_MAX_TOKEN_AGE_SECONDS when it is set", async () => {
     let clock = Date.now();
-    const aged = createJwtVerifier({
-      jwksUrl: undefined,
-      secret: new TextEncoder().encode(TEST_SECRET),
-      issuer: TEST_ISSUER,
-      audience: AUDIENCE,
-      clockToleranceSeconds: 30,
-      maxTokenAgeSeconds: 600,
-      requiredScopes: [],
-      now: () => clock,
-    });
-    const token = await mintToken({}, { audience: AUDIENCE, expiresIn: "2h" });
+    const aged = testJwtVerifier({ secret: SECRET_KEY, maxTokenAgeSeconds: 600, now: () => clock });
+    const token = await mintToken({}, { audience: TEST_AUDIENCE, expiresIn: "2h" });
     assert.ok((await aged.verify(token)).ok);
     clock += 3_600_000;
     assertDenied(await aged.verify(token), 401, "invalid_token");
@@ -172,17 +157,17 @@ describe("JWT verifier (HS256 secret)", () => {
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: "HS256" })
       .setIssuer(TEST_ISSUER)
-      .setAudience(AUDIENCE)
+      .setAudience(TEST_AUDIENCE)
       .setExpirationTime("5m")
-      .sign(new TextEncoder().encode(TEST_SECRET));
+      .sign(SECRET_KEY);
     assertDenied(await verifier.verify(token), 401, "invalid_token");
   });
 
   it("answers 403 insufficient_scope when a required scope is missing", async () => {
     const scoped = hs256Verifier(["mcp:tools"]);
-    const without = await mintToken({ scope: "mcp:read" }, { audience: AUDIENCE });
+    const without = await mintToken({ scope: "mcp:read" }, { audience: TEST_AUDIENCE });
     assertDenied(await scoped.verify(without), 403, "insufficient_scope");
-    const withScope = await mintToken({ scope: "mcp:read mcp:tools" }, { audience: AUDIENCE });
+    const withScope = await mintToken({ scope: "mcp:read mcp:tools" }, { audience: TEST_AUDIENCE });
     assert.ok((await scoped.verify(withScope)).ok);
   });
 });
@@ -217,14 +202,8 @@ describe("JWT verifier (JWKS over loopback http)", () => {
   after(() => jwksServer.close());
 
   function jwksVerifier(url: URL = jwksUrl, jwksCooldownMs?: number): Verifier {
-    return createJwtVerifier({
+    return testJwtVerifier({
       jwksUrl: url,
-      secret: undefined,
-      issuer: TEST_ISSUER,
-      audience: AUDIENCE,
-      clockToleranceSeconds: 30,
-      maxTokenAgeSeconds: undefined,
-      requiredScopes: [],
       ...(jwksCooldownMs === undefined ? {} : { jwksCooldownMs }),
     });
   }
@@ -238,7 +217,7 @@ describe("JWT verifier (JWKS over loopback http)", () => {
     return new SignJWT(claims)
       .setProtectedHeader({ alg, kid })
       .setIssuer(TEST_ISSUER)
-      .setAudience(AUDIENCE)
+      .setAudience(TEST_AUDIENCE)
       .setSubject("bob")
       .setExpirationTime("5m")
       .sign(key);
@@ -270,17 +249,7 @@ describe("JWT verifier (JWKS over loopback http)", () => {
   it("refetches the JWKS for an unknown kid (key rotation), at most once per cooldown", async () => {
     // The clock is injected: the cooldown passes when the test says so, never by waiting.
     let clock = Date.now();
-    const verifier = createJwtVerifier({
-      jwksUrl,
-      secret: undefined,
-      issuer: TEST_ISSUER,
-      audience: AUDIENCE,
-      clockToleranceSeconds: 30,
-      maxTokenAgeSeconds: undefined,
-      requiredScopes: [],
-      jwksCooldownMs: 30_000,
-      now: () => clock,
-    });
+    const verifier = testJwtVerifier({ jwksUrl, jwksCooldownMs: 30_000, now: () => clock });
     assert.ok((await verifier.verify(await sign("RS256", "rsa-1", rsa.privateKey))).ok);
     const rotated = await generateKeyPair("RS256");
     const published = keys;
@@ -300,12 +269,12 @@ describe("JWT verifier (JWKS over loopback http)", () => {
   });
 
   it("refuses HS256 (symmetric) tokens: no algorithm confusion", async () => {
-    const token = await sign("HS256", "rsa-1", new TextEncoder().encode(TEST_SECRET));
+    const token = await sign("HS256", "rsa-1", SECRET_KEY);
     assertDenied(await jwksVerifier().verify(token), 401, "invalid_token");
   });
 
   it("refuses alg: none", async () => {
-    const claims = { sub: "mallory", iss: TEST_ISSUER, aud: AUDIENCE, exp: 4102444800 };
+    const claims = { sub: "mallory", iss: TEST_ISSUER, aud: TEST_AUDIENCE, exp: 4102444800 };
     const token = `${b64url({ alg: "none", kid: "rsa-1" })}.${b64url(claims)}.`;
     assertDenied(await jwksVerifier().verify(token), 401, "invalid_token");
   });
