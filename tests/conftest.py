@@ -1,7 +1,8 @@
 """Fixtures shared by every tier: baked projects (through pytest-cookies), the Node toolchain.
 
 Stable names and signatures (other modules rely on them, see CONVENTIONS.md):
-`bake_cached(**answers) -> Path`, `build_project(**answers) -> (Path, env)`, `run(cmd, cwd, env)`.
+`bake_cached(**answers) -> Path`, `build_project(**answers) -> (Path, env)`, `run(cmd, cwd, env)`,
+`engine` (the docker tier's container engine).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support.bake import bake, project_of  # noqa: E402
+from support.docker_engine import find_engine  # noqa: E402
 from support.node_toolchain import link_installed_dependencies, node_env  # noqa: E402
 from support.template import TEMPLATE_DIR, cache_compiled_templates_in_bakes  # noqa: E402
 
@@ -155,6 +157,18 @@ def bake_cached(cookies_session, once_per_run):
         )
 
     return _bake
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The container engine of the docker tier (images it builds are removed at the end); skipped,
+    with the reason printed, where none is reachable."""
+    found, reason = find_engine()
+    if found is None:
+        print(f"SKIP docker tier: {reason}")
+        pytest.skip(reason)
+    yield found
+    found.cleanup()
 
 
 @pytest.fixture(scope="session")

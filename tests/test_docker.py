@@ -49,7 +49,7 @@ import pytest
 import yaml
 
 from support.bake import bake
-from support.docker_engine import STANDIN_PREFIX, Engine, base_images, find_engine
+from support.docker_engine import STANDIN_PREFIX, Engine, base_images
 from support.mcp_client import post_initialize, run_session
 from support.server_process import free_port
 from support.tokens import JwksIssuer
@@ -104,16 +104,6 @@ def cell_id(answers: dict) -> str:
 
 
 # ---------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="session")
-def engine():
-    found, reason = find_engine()
-    if found is None:
-        print(f"SKIP docker tier: {reason}")
-        pytest.skip(reason)
-    yield found
-    found.cleanup()
 
 
 @pytest.fixture(scope="session")

@@ -566,19 +566,23 @@ def test_clients_that_never_finish_their_headers_cannot_lock_out_health_or_real_
         assert "EMFILE" not in server.log(), server.log()[-2000:]
 
 
+def _mcp_post_head(port: int, key: str, content_length: int) -> bytes:
+    """The head of an authenticated POST /mcp that asks for `100 Continue` before its body."""
+    return (
+        f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {key}\r\n"
+        f"Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+        f"Content-Length: {content_length}\r\nExpect: 100-continue\r\n\r\n"
+    ).encode()
+
+
 def test_after_sigterm_a_request_on_a_kept_alive_connection_is_answered_with_connection_close(project):
     path, env = project
     key = secrets.token_urlsafe(32)
     with ServerProcess(path, env, {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key}) as server:
         body = json.dumps(INITIALIZE).encode()
-        head = (
-            f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nAuthorization: Bearer {key}\r\n"
-            f"Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
-        ).encode()
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
             # 100-continue proves the server has received and authenticated the request.
-            sock.sendall(head.replace(b"\r\n\r\n", b"\r\nExpect: 100-continue\r\n\r\n"))
+            sock.sendall(_mcp_post_head(server.port, key, len(body)))
             assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue")
             server.process.send_signal(signal.SIGTERM)
             wait_until(lambda: not _accepts(server.port), "new connections are refused after SIGTERM")
@@ -620,13 +624,8 @@ def test_a_client_that_hangs_up_mid_body_is_no_server_error(project):
     key = secrets.token_urlsafe(32)
     settings = {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key, "LOG_LEVEL": "debug"}
     with ServerProcess(path, env, settings) as server:
-        head = (
-            f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nAuthorization: Bearer {key}\r\n"
-            f"Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
-            f"Content-Length: 1000\r\nExpect: 100-continue\r\n\r\n"
-        ).encode()
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-            sock.sendall(head)
+            sock.sendall(_mcp_post_head(server.port, key, 1000))
             # 100 Continue: authenticated, and the server is now reading the body.
             assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue")
             sock.sendall(b'{"jsonrpc":')

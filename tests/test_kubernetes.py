@@ -34,7 +34,6 @@ from mcp.client.streamable_http import streamable_http_client
 
 from support import docker_engine
 from support.bake import TEMPLATE_DIR, bake_with_cli
-from support.docker_engine import find_engine
 from support.kustomize import Unsupported, build
 from support.mcp_client import run_session
 from support.round_robin_proxy import RoundRobinProxy
@@ -129,6 +128,25 @@ def _kustomize_command() -> list[str] | None:
     if shutil.which("kubectl"):
         return ["kubectl", "kustomize"]
     return None
+
+
+def _overlay_with(project: Path, tmp_path: Path, field: str, name: str, document: dict) -> Path:
+    """A copy of the project's production overlay with `document` saved as `name` and listed
+    under `field` of its kustomization (`patches` or `resources`)."""
+    tree = tmp_path / "kubernetes"
+    shutil.copytree(project / KUBERNETES_DIR, tree)
+    overlay = tree / "overlays/production"
+    (overlay / name).write_text(yaml.safe_dump(document), encoding="utf-8")
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text(encoding="utf-8"))
+    kustomization[field].append({"path": name} if field == "patches" else name)
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
+    return overlay
+
+
+def _same_resources(offline: list[dict], rendered_by_kustomize: str) -> bool:
+    real = [doc for doc in yaml.safe_load_all(rendered_by_kustomize) if doc]
+    key = lambda resource: (resource["kind"], resource["metadata"]["name"])  # noqa: E731
+    return sorted(offline, key=key) == sorted(real, key=key)
 
 
 @pytest.mark.parametrize("folder", [BASE, PRODUCTION], ids=str)
@@ -383,9 +401,6 @@ def test_offline_renderer_matches_kustomize_or_refuses_a_patch(bake_cached, tmp_
     if command is None:
         pytest.skip("neither kustomize nor kubectl is on PATH: nothing to compare the renderer with")
     project = bake_cached(**VARIANTS[0])
-    tree = tmp_path / "kubernetes"
-    shutil.copytree(project / KUBERNETES_DIR, tree)
-    overlay = tree / "overlays/production"
     container = {"name": "server", **USER_PATCHES[patch_name]}
     patch = {
         "apiVersion": "apps/v1",
@@ -393,10 +408,7 @@ def test_offline_renderer_matches_kustomize_or_refuses_a_patch(bake_cached, tmp_
         "metadata": {"name": project.name},
         "spec": {"template": {"spec": {"containers": [container]}}},
     }
-    (overlay / "user-patch.yaml").write_text(yaml.safe_dump(patch), encoding="utf-8")
-    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text(encoding="utf-8"))
-    kustomization["patches"].append({"path": "user-patch.yaml"})
-    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
+    overlay = _overlay_with(project, tmp_path, "patches", "user-patch.yaml", patch)
 
     result = subprocess.run([*command, str(overlay)], capture_output=True, text=True, timeout=120)
     try:
@@ -404,9 +416,7 @@ def test_offline_renderer_matches_kustomize_or_refuses_a_patch(bake_cached, tmp_
     except Unsupported:
         return  # refused, which is honest
     assert result.returncode == 0, f"kustomize refused what the renderer accepted: {result.stderr}"
-    real = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
-    key = lambda resource: (resource["kind"], resource["metadata"]["name"])  # noqa: E731
-    assert sorted(offline, key=key) == sorted(real, key=key)
+    assert _same_resources(offline, result.stdout)
 
 
 def test_offline_renderer_matches_kustomize_or_refuses_a_cron_job(bake_cached, tmp_path):
@@ -416,9 +426,6 @@ def test_offline_renderer_matches_kustomize_or_refuses_a_cron_job(bake_cached, t
     if command is None:
         pytest.skip("neither kustomize nor kubectl is on PATH: nothing to compare the renderer with")
     project = bake_cached(**VARIANTS[0])
-    tree = tmp_path / "kubernetes"
-    shutil.copytree(project / KUBERNETES_DIR, tree)
-    overlay = tree / "overlays/production"
     container = {
         "name": "job",
         "image": project.name,
@@ -433,19 +440,14 @@ def test_offline_renderer_matches_kustomize_or_refuses_a_cron_job(bake_cached, t
             "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [container]}}}},
         },
     }
-    (overlay / "cron-job.yaml").write_text(yaml.safe_dump(cron_job), encoding="utf-8")
-    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text(encoding="utf-8"))
-    kustomization["resources"].append("cron-job.yaml")
-    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
+    overlay = _overlay_with(project, tmp_path, "resources", "cron-job.yaml", cron_job)
     result = subprocess.run([*command, str(overlay)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     try:
         offline = build(overlay)
     except Unsupported:
         return
-    real = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
-    key = lambda resource: (resource["kind"], resource["metadata"]["name"])  # noqa: E731
-    assert sorted(offline, key=key) == sorted(real, key=key)
+    assert _same_resources(offline, result.stdout)
 
 
 def test_commented_secret_generator_works_once_uncommented(rendered, tmp_path):
@@ -659,15 +661,6 @@ DOCKER_VARIANT = {
     "auth_mode": "api_key",
     "node_version": "24",
 }
-
-
-@pytest.fixture(scope="module")
-def engine():
-    found, reason = find_engine()
-    if found is None:
-        pytest.skip(reason)
-    yield found
-    found.cleanup()
 
 
 def _base_image_args(engine, base_image: str, node_version: str) -> tuple[dict[str, str], str]:

@@ -547,17 +547,6 @@ def test_template_gitlab_ci_runs_the_suite_and_names_no_repository():
 # --- the docker tier: registries proven on a real engine -----------------------------------
 
 
-@pytest.fixture(scope="module")
-def engine():
-    from support.docker_engine import find_engine
-
-    found, reason = find_engine()
-    if found is None:
-        pytest.skip(reason)
-    yield found
-    found.cleanup()
-
-
 @pytest.mark.docker
 def test_the_build_context_gets_the_project_npmrc_and_no_nested_one(engine, bake_cached, tmp_path):
     """What the engine receives: the root .npmrc (the registry), never a nested one (a secret)."""
