@@ -9,6 +9,7 @@ Runs with the generated project as the working directory. Needs no network.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
@@ -134,10 +135,22 @@ def main(answers: dict, project: Path) -> None:
         remove_npm_registry_files(project)
 
 
+def remove_this_rendered_copy() -> None:
+    """cookiecutter runs each hook from a rendered copy in the temporary folder and leaves it
+    there, every answer in it: the copy removes itself (best effort), so generating leaves nothing
+    behind. The template's own file is never removed."""
+    here = Path(__file__)
+    if here.name != "post_gen_project.py":
+        with contextlib.suppress(OSError):
+            here.unlink()
+
+
 if __name__ == "__main__":
     try:
         main(json.loads(RENDERED_ANSWERS), Path.cwd())
     except UnknownChoice as error:
         print(f"ERROR: {error}; nothing was generated.", file=sys.stderr)
         sys.exit(1)
+    finally:
+        remove_this_rendered_copy()
     sys.exit(0)

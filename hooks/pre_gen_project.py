@@ -15,6 +15,7 @@ variant space (see `template_options`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -257,5 +258,18 @@ def main() -> int:
     return 0
 
 
+def remove_this_rendered_copy() -> None:
+    """cookiecutter runs each hook from a rendered copy in the temporary folder and leaves it
+    there, every answer in it: the copy removes itself (best effort), so generating leaves nothing
+    behind. The template's own file (imported by the tests) is never removed."""
+    here = Path(__file__)
+    if here.name != "pre_gen_project.py":
+        with contextlib.suppress(OSError):
+            here.unlink()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:
+        remove_this_rendered_copy()

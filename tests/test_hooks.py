@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -322,6 +323,20 @@ def test_select_lockfile_names_a_missing_lockfile(tmp_path):
     (tmp_path / ".lockfiles").mkdir()
     with pytest.raises(post_gen.UnknownChoice, match="node18-tsc.json"):
         post_gen.select_lockfile(tmp_path, "18", "tsc", "x", "0.1.0")
+
+
+@pytest.mark.parametrize("answers", [(), ("port=0",)], ids=["generated", "refused"])
+def test_generation_leaves_nothing_in_the_temporary_folder(tmp_path, answers):
+    """cookiecutter runs each hook from a rendered copy (every answer in it) in the temporary
+    folder and leaves it there; the hooks remove their copies, whether they accept or refuse."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    result = bake_with_cli(tmp_path / "out", *answers, env={**os.environ, "TMPDIR": str(temporary)})
+    assert (result.returncode == 0) is (not answers), result.stderr
+    assert sorted(path.name for path in temporary.iterdir()) == []
+    assert (TEMPLATE_DIR / "hooks" / "pre_gen_project.py").exists() and (
+        TEMPLATE_DIR / "hooks" / "post_gen_project.py"
+    ).exists()
 
 
 def test_generation_needs_no_network(tmp_path):

@@ -51,10 +51,13 @@ def bake(output_dir: Path, **answers) -> Path:
         return project_of(cookies.bake(extra_context=answers))
 
 
-def bake_with_cli(output_dir: Path, *answers: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+def bake_with_cli(
+    output_dir: Path, *answers: str, prefix: tuple[str, ...] = (), env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Bake through the real `cookiecutter` command line (answers as key=value strings).
 
-    `prefix` runs it under another command, e.g. `unshare --net` to cut the network.
+    `prefix` runs it under another command, e.g. `unshare --net` to cut the network; `env`
+    replaces the environment.
     """
     command = [*prefix, sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output_dir), str(TEMPLATE_DIR)]
-    return subprocess.run([*command, *answers], capture_output=True, text=True, timeout=120)
+    return subprocess.run([*command, *answers], capture_output=True, text=True, timeout=120, env=env)
