@@ -632,3 +632,48 @@ def test_build_context_carries_no_secret_at_any_depth(engine, baked, tmp_path):
     sent = {str(p.relative_to(received)) for p in received.rglob("*") if p.is_file()}
     assert not sorted(set(planted) & sent), "secrets reached the build context"
     assert {"package.json", "package-lock.json", "tsconfig.json", "src/index.ts", "config/.env.example"} <= sent
+
+
+# ---------------------------------------------------------------- install scripts and the registry credential
+
+PROBE = "install-script-probe"
+# What the probe's install script writes: whether the npmrc secret was readable when it ran.
+PROBE_SCRIPT = (
+    "node -e \"require('fs').writeFileSync('ran.txt', "
+    "require('fs').existsSync('/root/.npmrc') ? 'credential visible' : 'credential absent')\""
+)
+
+
+def test_dependency_install_scripts_run_without_the_registry_credential(engine, base_args, secret_args, tmp_path):
+    """A dependency with an install script, built with an npmrc secret: the script runs (npm rebuild),
+    and the credential is not mounted when it does (npm ci ran with --ignore-scripts)."""
+    from support.node_toolchain import node_env
+
+    project = bake(tmp_path / "bake", base_image=BASE_IMAGE, node_version=NODE_VERSION, bundler="esbuild")
+    probe = tmp_path / PROBE
+    probe.mkdir()
+    manifest = {"name": PROBE, "version": "1.0.0", "scripts": {"postinstall": PROBE_SCRIPT}}
+    (probe / "package.json").write_text(json.dumps(manifest), encoding="utf-8")
+    env = node_env(NODE_VERSION)
+    npm = ["npm", "--no-audit", "--no-fund", "--prefer-offline"]
+    subprocess.run([*npm, "pack", str(probe), "--pack-destination", str(project)], cwd=tmp_path, env=env, check=True)
+    tarball = f"{PROBE}-1.0.0.tgz"
+    subprocess.run([*npm, "install", "--package-lock-only", f"./{tarball}"], cwd=project, env=env, check=True)
+    # The real Dockerfile, its deps stage also copying the probe's tarball (a file: dependency).
+    dockerfile = (project / "Dockerfile.production").read_text(encoding="utf-8")
+    copy_manifests = "COPY package.json package-lock.json ./"
+    assert copy_manifests in dockerfile
+    (project / "Dockerfile.probe").write_text(
+        dockerfile.replace(copy_manifests, f"COPY package.json package-lock.json {tarball} ./", 1), encoding="utf-8"
+    )
+    # A credential for a scope no dependency uses: npm ignores it, the secret mount is still made.
+    npmrc = tmp_path / "npmrc"
+    npmrc.write_text("@probe-scope:registry=https://npm.invalid/\n//npm.invalid/:_authToken=not-a-real-token\n")
+    tag, _ = engine.build(
+        project,
+        dockerfile="Dockerfile.probe",
+        build_args=base_args,
+        extra=[*secret_args, "--secret", f"id=npmrc,src={npmrc}", "--target", "deps"],
+    )
+    seen = engine.cmd("run", "--rm", "--entrypoint", "cat", tag, f"/app/node_modules/{PROBE}/ran.txt").stdout
+    assert seen == "credential absent", f"the install script ran with: {seen!r}"

@@ -185,6 +185,33 @@ def test_hadolint_every_variant(base, tmp_path):
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
 
 
+def run_instructions(lines: list[str]) -> list[str]:
+    """Each RUN instruction of a stage as one line (continuations joined)."""
+    joined = "\n".join(lines).replace("\\\n", " ")
+    return [line for line in joined.splitlines() if line.startswith("RUN ")]
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES)
+@pytest.mark.parametrize("bundler", BUNDLERS)
+def test_no_install_script_runs_while_the_registry_credential_is_mounted(dockerfile, bundler):
+    """`npm ci` under the npmrc secret runs no dependency's scripts (--ignore-scripts); a later
+    RUN of the same stage, without that secret, runs them (`npm rebuild`)."""
+    installs = 0
+    for stage, lines in stages(render_file(dockerfile, bundler=bundler)).items():
+        runs = run_instructions(lines)
+        for index, run in enumerate(runs):
+            if "npm ci" not in run:
+                continue
+            installs += 1
+            assert "id=npmrc" in run, f"{stage}: npm ci without the optional registry secret"
+            for call in re.findall(r"npm ci[^|;&}]*", run):
+                assert "--ignore-scripts" in call, f"{stage}: `{call.strip()}` runs install scripts"
+            rebuilds = [later for later in runs[index + 1 :] if "npm rebuild" in later]
+            assert rebuilds, f"{stage}: the install scripts never run"
+            assert "id=npmrc" not in rebuilds[0], f"{stage}: install scripts run with the credential mounted"
+    assert installs >= 1
+
+
 SECRET_PATTERNS = ("**/.env", "**/.env.*", "!**/.env.example", "**/.npmrc", "**/*.pem", "**/*.key", "**/secrets/")
 
 
