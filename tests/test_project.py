@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -146,6 +147,20 @@ def _exercise(server: ServerProcess, valid: str, invalid: list[str], expected_id
         assert valid not in server.log(), "the server must never log a credential"
         code = server.stop()
     assert code == 0, f"SIGTERM must end the server with exit code 0, got {code}\n{server.log()}"
+
+
+def test_server_reports_the_package_json_version_after_a_release_bump(build_project, tmp_path):
+    """`npm version` changes package.json only (and scripts/docker-build.sh tags the image with it):
+    the built server reports that version in serverInfo and its logs, not the generated one."""
+    built, env = build_project(**DEFAULTS)
+    project = copy_project(built, tmp_path / built.name)
+    shutil.copytree(built / "dist", project / "dist")
+    run([*NPM, "version", "--no-git-tag-version", "2.3.4"], project, env)
+    key = secrets.token_urlsafe(32)
+    with ServerProcess(project, env, {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key, "LOG_LEVEL": "info"}) as server:
+        session = run_session(f"{server.base_url}/mcp", key, mode="auto")
+    assert session.server_version == "2.3.4", session
+    assert '"version":"2.3.4"' in server.log(), server.log()[-2000:]
 
 
 def test_readme_quickstart_generates_builds_and_serves(tmp_path):

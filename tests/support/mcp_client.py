@@ -25,6 +25,7 @@ HANDSHAKE_REVISIONS = ("2025-11-25", "2025-06-18", "2025-03-26")
 @dataclass
 class SessionResult:
     server_name: str | None
+    server_version: str | None
     protocol_version: str
     tool_names: list[str]
     echo_text: str
@@ -46,6 +47,7 @@ async def _run_session(url: str, token: str | None, echo: str, mode: str) -> Ses
             info = client.server_info
             return SessionResult(
                 server_name=None if info is None else info.name,
+                server_version=None if info is None else info.version,
                 protocol_version=client.protocol_version,
                 tool_names=sorted(tool.name for tool in tools.tools),
                 echo_text=_text_of(echoed),

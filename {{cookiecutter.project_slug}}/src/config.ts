@@ -15,7 +15,20 @@ export { ConfigError } from "./env.js";
 export const SERVER_NAME = {{ cookiecutter.project_name | tojson }};
 /** The machine name (npm package, image, log `service` field). */
 export const SERVICE_NAME = {{ cookiecutter.project_slug | tojson }};
-export const SERVER_VERSION = {{ cookiecutter.version | tojson }};
+/**
+ * The version in package.json: what `npm version` bumps and scripts/docker-build.sh tags the image
+ * with. Read at start-up (dist/ and src/ both sit next to it), so `serverInfo` and the logs never
+ * report the version the project was generated with after a release bump.
+ */
+export const SERVER_VERSION: string = packageVersion(new URL("../package.json", import.meta.url));
+
+export function packageVersion(manifest: URL): string {
+  const { version } = JSON.parse(readFileSync(manifest, "utf8")) as { version?: unknown };
+  if (typeof version !== "string" || version === "") {
+    throw new Error(`${manifest.pathname} has no "version"`);
+  }
+  return version;
+}
 
 const DEFAULT_AUTH_MODE = {{ cookiecutter.auth_mode | tojson }};
 

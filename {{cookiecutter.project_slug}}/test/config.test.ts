@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
-import { ConfigError, loadConfig } from "../src/config.js";
+import { pathToFileURL } from "node:url";
+import { ConfigError, loadConfig, packageVersion, SERVER_VERSION } from "../src/config.js";
 import { healthcheckUrl } from "../src/env.js";
 import { runServerExpectingExit, TEST_ISSUER, TEST_SECRET } from "./helpers.js";
 
@@ -179,6 +180,16 @@ describe("configuration", () => {
       loadConfig({ ...JWT_ENV, AUTH_MAX_TOKEN_AGE_SECONDS: "3600" }).jwt?.maxTokenAgeSeconds,
       3600,
     );
+  });
+
+  it("reports package.json's version (what `npm version` bumps), read at start-up", (t) => {
+    const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+    assert.equal(SERVER_VERSION, manifest.version);
+    const bumped = join(temporaryFolder(t), "package.json");
+    writeFileSync(bumped, JSON.stringify({ ...manifest, version: "9.8.7" }));
+    assert.equal(packageVersion(pathToFileURL(bumped)), "9.8.7");
+    writeFileSync(bumped, JSON.stringify({ name: manifest.name }));
+    assert.throws(() => packageVersion(pathToFileURL(bumped)), /has no "version"/);
   });
 
   it("points the healthcheck at an address the server listens on", () => {
