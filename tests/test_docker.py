@@ -493,6 +493,32 @@ def test_source_change_reuses_dependency_layers(engine, built, base_args, secret
     print(f"rebuild after a source-only change: {seconds:.1f} s")
 
 
+def test_release_bump_reuses_dependency_layers(engine, built, base_args, secret_args):
+    """`npm version` changes only the project's own version: the installs stay cached, and the
+    image carries the new package.json (the version the server reports)."""
+    _answers, project, _tag, _log, _seconds = built
+    originals = {name: (project / name).read_text(encoding="utf-8") for name in ("package.json", "package-lock.json")}
+    try:
+        for name, text in originals.items():  # what `npm version 9.9.9 --no-git-tag-version` writes
+            manifest = json.loads(text)
+            manifest["version"] = "9.9.9"
+            if "packages" in manifest:
+                manifest["packages"][""]["version"] = "9.9.9"
+            (project / name).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        tag, log = engine.build(project, build_args=base_args, extra=secret_args)
+    finally:
+        for name, text in originals.items():
+            (project / name).write_text(text, encoding="utf-8")
+    steps = npm_step_ids(log)
+    assert steps, f"no `npm ci` step found in the build log:\n{log[-4000:]}"
+    for step_id, title in steps.items():
+        assert re.search(rf"^#{step_id} CACHED$", log, re.M), f"[{title}] npm ci ran again:\n{log[-6000:]}"
+    shipped = engine.cmd(
+        "run", "--rm", "--entrypoint", "/usr/local/bin/node", tag, "-p", "require('/app/package.json').version"
+    ).stdout.strip()
+    assert shipped == "9.9.9"
+
+
 # ---------------------------------------------------------------- scripts/test-docker.sh
 
 
