@@ -165,12 +165,27 @@ def find_engine() -> tuple[Engine | None, str]:
         if result.returncode != 0:
             reasons.append(f"{docker} info: {result.stderr.strip()[:300]}")
             continue
+        # Some clients (Debian's docker.io 20.10) exit 0 with the daemon unreachable and say so
+        # only in ServerErrors: that is no engine either.
+        server_errors = _server_errors(result.stdout)
+        if server_errors:
+            reasons.append(f"{docker} info: {'; '.join(server_errors)[:300]}")
+            continue
         # Without a default bridge (dockerd --bridge=none) containers and builds need the host network.
         network = os.environ.get("DOCKER_NETWORK") or (None if _has_bridge(docker) else "host")
         return Engine(docker=docker, network=network), ""
     if not reasons:
         reasons.append("no docker client found (DOCKER, /usr/bin/docker, PATH)")
     return None, "no container engine reachable: " + "; ".join(reasons)
+
+
+def _server_errors(info_json: str) -> list[str]:
+    """The daemon errors `docker info --format '{{json .}}'` reports (none when it answered)."""
+    try:
+        info = json.loads(info_json)
+    except ValueError:
+        return [f"unreadable docker info: {info_json.strip()[:200]}"]
+    return [str(error) for error in info.get("ServerErrors") or []]
 
 
 def _has_bridge(docker: str) -> bool:
