@@ -111,28 +111,53 @@ def link_installed_dependencies(project: Path, env: dict) -> Path:
     installed = cache / key
     with (cache / f"{key}.lock").open("w") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)  # one install per key, whichever process asks first
-        if not (installed / "node_modules").is_dir():
-            scratch = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=cache))
-            for name in ("package.json", "package-lock.json", ".npmrc"):
-                if (project / name).exists():
-                    shutil.copy2(project / name, scratch / name)
-            result = subprocess.run(NPM_CI, cwd=scratch, env=env, capture_output=True, text=True, timeout=900)
-            if result.returncode != 0:
-                shutil.rmtree(scratch, ignore_errors=True)
-                raise RuntimeError(f"npm ci for {project.name} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
-            shutil.rmtree(installed, ignore_errors=True)
-            scratch.rename(installed)
+        if not _intact(installed):
+            scratch = Path(tempfile.mkdtemp(prefix=f"{key}.", suffix=".partial", dir=cache))
+            try:
+                for name in ("package.json", "package-lock.json", ".npmrc"):
+                    if (project / name).exists():
+                        shutil.copy2(project / name, scratch / name)
+                result = subprocess.run(NPM_CI, cwd=scratch, env=env, capture_output=True, text=True, timeout=900)
+                if result.returncode != 0:
+                    raise RuntimeError(
+                        f"npm ci for {project.name} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+                    )
+                shutil.rmtree(installed, ignore_errors=True)
+                scratch.rename(installed)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)  # an interrupted or failed install leaves nothing
             _remove_unused_dependencies(cache)
         os.utime(installed)  # last used: what _remove_unused_dependencies goes by
     (project / "node_modules").symlink_to(installed / "node_modules")
     return installed
 
 
+def _intact(installed: Path) -> bool:
+    """Whether a cached install still holds every package its `npm ci` put there (npm's own record,
+    node_modules/.package-lock.json): an `npm ci` or `npm install` run in a linked project empties
+    or changes the cache through the symlink, and every later build would use what is left."""
+    record = installed / "node_modules" / ".package-lock.json"
+    try:
+        packages = json.loads(record.read_text(encoding="utf-8"))["packages"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return all((installed / name / "package.json").is_file() for name in packages if name)
+
+
 def _remove_unused_dependencies(cache: Path) -> None:
     for entry in cache.iterdir():
-        if entry.is_dir() and time.time() - entry.stat().st_mtime > DEPENDENCIES_KEPT_FOR_S:
+        if not entry.is_dir() or time.time() - entry.stat().st_mtime <= DEPENDENCIES_KEPT_FOR_S:
+            continue
+        if entry.name.endswith(".partial"):  # a scratch folder of an install killed mid-way
             shutil.rmtree(entry, ignore_errors=True)
-            entry.with_suffix(".lock").unlink(missing_ok=True)
+            continue
+        with entry.with_suffix(".lock").open("w") as lock_file:
+            try:
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)  # never under a process using it
+            except BlockingIOError:
+                continue
+            if time.time() - entry.stat().st_mtime > DEPENDENCIES_KEPT_FOR_S:  # not just linked
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 if __name__ == "__main__":
