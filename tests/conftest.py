@@ -135,8 +135,13 @@ def once_per_run(tmp_path_factory):
                 fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
                 if not kept.exists():
                     made = produce()
-                    kept.mkdir()
-                    made.rename(kept / made.name)  # same file system: a rename, nothing copied
+                    # Staged under another name, then renamed whole: a worker killed in between
+                    # leaves no empty `kept` that every later asker would take for a result.
+                    staged = root / f"{name}.staged"
+                    shutil.rmtree(staged, ignore_errors=True)
+                    staged.mkdir()
+                    made.rename(staged / made.name)  # same file system: a rename, nothing copied
+                    staged.rename(kept)
             known[key] = next(kept.iterdir())
         return known[key]
 
