@@ -24,6 +24,12 @@ source scripts/machine.sh
 trap stop_docker EXIT
 
 setup_machine
-workers=${TEST_WORKERS:-$(nproc)}
+# One worker per CPU this process may use: nproc counts the CPU set, cgroup v2's cpu.max the
+# quota a container runner may impose on top (e.g. 2 CPUs of a 64-core host).
+cpus=$(nproc)
+if read -r quota period 2>/dev/null </sys/fs/cgroup/cpu.max && [ "$quota" != max ]; then
+  cpus=$(((quota + period - 1) / period < cpus ? (quota + period - 1) / period : cpus))
+fi
+workers=${TEST_WORKERS:-$cpus}
 log "running pytest -n $workers $*"
 "$VENV/bin/python" -m pytest -n "$workers" "$@"

@@ -44,6 +44,13 @@ def pytest_configure(config):
 # (xdist's own `xdist_group` mark cannot do this here: with pytest 9 the group never
 # reaches the scheduler.)
 DOCKER_MODULES = ("tests/test_docker.py", "tests/test_benchmark.py")
+# Docker tests that live with their subject elsewhere: on the docker worker too (a docker test
+# that is in neither list stops the collection, see pytest_collection_modifyitems).
+DOCKER_TESTS_ELSEWHERE = (
+    "tests/test_kubernetes.py::test_the_image_runs_under_the_pod_spec_with_the_secret_mounted",
+    "tests/test_teams.py::test_the_build_context_gets_the_project_npmrc_and_no_nested_one",
+    "tests/test_teams.py::test_a_project_generated_with_a_mirror_builds_against_standins_under_the_mirror_name",
+)
 PROJECT_MODULE = "tests/test_project.py"
 BUILDING_THE_DEFAULTS = ("tests/test_http_surface.py", f"{PROJECT_MODULE}::test_generated_pre_commit_hooks_pass")
 
@@ -51,7 +58,7 @@ BUILDING_THE_DEFAULTS = ("tests/test_http_surface.py", f"{PROJECT_MODULE}::test_
 def xdist_scope(nodeid: str) -> str:
     """The unit of work a test is scheduled with: tests with the same scope share a worker."""
     path, _, name = nodeid.partition("::")
-    if path in DOCKER_MODULES:
+    if path in DOCKER_MODULES or f"{path}::{name.split('[', 1)[0]}" in DOCKER_TESTS_ELSEWHERE:
         return "docker"
     if path in BUILDING_THE_DEFAULTS or nodeid in BUILDING_THE_DEFAULTS:
         return "project[defaults]"
@@ -76,6 +83,13 @@ def _start_order(item: pytest.Item) -> int:
 
 
 def pytest_collection_modifyitems(config, items):
+    stray = [
+        item.nodeid for item in items if item.get_closest_marker("docker") and xdist_scope(item.nodeid) != "docker"
+    ]
+    if stray:
+        raise pytest.UsageError(
+            f"docker tests outside the docker worker's scope (list them in DOCKER_TESTS_ELSEWHERE): {stray}"
+        )
     items.sort(key=_start_order)  # stable: the order within each group is the collection order
 
 

@@ -315,6 +315,10 @@ EOF
 }
 
 mkdir -p "${CACHE_DIR}"
+# One run at a time per cache (pytest workers, two checkouts): a second run waits, then finds
+# the images made and the downloads complete instead of writing the same files at once.
+exec 9>"${CACHE_DIR}/standin-images.lock"
+flock 9
 for ref in "$@"; do
   case "${ref}" in
     debian:*-slim)
