@@ -8,6 +8,7 @@ import resource
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -48,7 +49,8 @@ class ServerProcess:
             **extra_env,
         }
         self.project = project
-        self.log_path = project / f"server-{self.port}.log"
+        # In the temporary folder, not the project: built projects are shared between tests read-only.
+        self.log_path = Path(tempfile.mkdtemp(prefix="server-")) / f"server-{self.port}.log"
         self.process: subprocess.Popen | None = None
         self.exit_code: int | None = None
 
