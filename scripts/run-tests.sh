@@ -28,7 +28,8 @@ setup_machine
 # quota a container runner may impose on top (e.g. 2 CPUs of a 64-core host).
 cpus=$(nproc)
 if read -r quota period 2>/dev/null </sys/fs/cgroup/cpu.max && [ "$quota" != max ]; then
-  cpus=$(((quota + period - 1) / period < cpus ? (quota + period - 1) / period : cpus))
+  quota_cpus=$(((quota + period - 1) / period))
+  if [ "$quota_cpus" -lt "$cpus" ]; then cpus=$quota_cpus; fi
 fi
 workers=${TEST_WORKERS:-$cpus}
 log "running pytest -n $workers $*"

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support.bake import bake, project_of  # noqa: E402
 from support.docker_engine import find_engine  # noqa: E402
-from support.node_toolchain import link_installed_dependencies, node_env  # noqa: E402
+from support.node_toolchain import NPM, link_installed_dependencies, node_env  # noqa: E402
 from support.template import TEMPLATE_DIR, cache_compiled_templates_in_bakes  # noqa: E402
 
 
@@ -35,12 +35,12 @@ def pytest_configure(config):
         config.option.template = str(TEMPLATE_DIR)
 
 
-# Under pytest-xdist (`-n`, run-tests.sh's default) these share a worker, because their
-# set-up is costly or must not run twice at once: every docker test (one engine, the
-# stand-in images built once, never two image builds at a time), and the tests of each
-# built project (one npm ci and build per variant: test_project's tests of a variant, and
-# for the default answers also test_http_surface and the generated pre-commit test). Any
-# other test goes to whichever worker is free. A renamed test only loses the sharing.
+# Under pytest-xdist (`-n`, run-tests.sh's default) these share a worker: every docker test (one
+# engine, the stand-in images built once, never two image builds at a time), and the tests of
+# each built project (test_project's tests of a variant, and for the default answers also
+# test_http_surface and the generated pre-commit test), so that the other worker does not sit
+# waiting for a build it needs (builds are shared, see once_per_run). Any other test goes to
+# whichever worker is free. A renamed test only loses the sharing.
 # (xdist's own `xdist_group` mark cannot do this here: with pytest 9 the group never
 # reaches the scheduler.)
 DOCKER_MODULES = ("tests/test_docker.py", "tests/test_benchmark.py")
@@ -196,9 +196,6 @@ def npm_available() -> None:
         pytest.skip("npm is not installed: the node tier needs Node.js and npm (apt-get install nodejs npm)")
 
 
-NPM = ["npm", "--no-audit", "--no-fund", "--prefer-offline"]
-
-
 @pytest.fixture(scope="session")
 def build_project(cookies_session, npm_available, once_per_run):
     """build_project(**answers) -> (project, env): baked, its dependencies installed, `npm run build`,
@@ -227,8 +224,9 @@ def build_project(cookies_session, npm_available, once_per_run):
 
 
 def copy_project(built: Path, destination: Path) -> Path:
-    """A writable copy of a built project, sharing its node_modules (read-only) by a symlink."""
-    shutil.copytree(built, destination, symlinks=True, ignore=shutil.ignore_patterns("node_modules", "dist", "*.log"))
+    """A writable copy of a built project (its build output too), sharing its node_modules
+    (read-only) by a symlink."""
+    shutil.copytree(built, destination, symlinks=True, ignore=shutil.ignore_patterns("node_modules"))
     (destination / "node_modules").symlink_to(built / "node_modules")
     return destination
 

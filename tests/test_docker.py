@@ -51,6 +51,7 @@ import yaml
 from support.bake import bake
 from support.docker_engine import STANDIN_PREFIX, Engine, base_images
 from support.mcp_client import post_initialize, run_session
+from support.node_toolchain import NPM, node_env
 from support.server_process import free_port
 from support.tokens import JwksIssuer
 from variants import OPTIONS
@@ -673,18 +674,15 @@ PROBE_SCRIPT = (
 def test_dependency_install_scripts_run_without_the_registry_credential(engine, base_args, secret_args, tmp_path):
     """A dependency with an install script, built with an npmrc secret: the script runs (npm rebuild),
     and the credential is not mounted when it does (npm ci ran with --ignore-scripts)."""
-    from support.node_toolchain import node_env
-
     project = bake(tmp_path / "bake", base_image=BASE_IMAGE, node_version=NODE_VERSION, bundler="esbuild")
     probe = tmp_path / PROBE
     probe.mkdir()
     manifest = {"name": PROBE, "version": "1.0.0", "scripts": {"postinstall": PROBE_SCRIPT}}
     (probe / "package.json").write_text(json.dumps(manifest), encoding="utf-8")
     env = node_env(NODE_VERSION)
-    npm = ["npm", "--no-audit", "--no-fund", "--prefer-offline"]
-    subprocess.run([*npm, "pack", str(probe), "--pack-destination", str(project)], cwd=tmp_path, env=env, check=True)
+    subprocess.run([*NPM, "pack", str(probe), "--pack-destination", str(project)], cwd=tmp_path, env=env, check=True)
     tarball = f"{PROBE}-1.0.0.tgz"
-    subprocess.run([*npm, "install", "--package-lock-only", f"./{tarball}"], cwd=project, env=env, check=True)
+    subprocess.run([*NPM, "install", "--package-lock-only", f"./{tarball}"], cwd=project, env=env, check=True)
     # The real Dockerfile, its deps stage also copying the probe's tarball (a file: dependency).
     dockerfile = (project / "Dockerfile.production").read_text(encoding="utf-8")
     copy_manifests = "COPY package.json package-lock.json ./"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from support.docker_engine import render_file
+from support.docker_engine import render_file, run_instructions
 
 pytestmark = pytest.mark.node
 
@@ -56,12 +56,7 @@ const cacache = require(cacachePath);
 
 def npm_ci_commands(dockerfile: str) -> list[str]:
     """The shell text of every RUN instruction that runs `npm ci` (its --mount options dropped)."""
-    joined = re.sub(r"\\\n\s*", " ", dockerfile)
-    commands = []
-    for line in joined.splitlines():
-        if line.startswith("RUN ") and "npm ci" in line:
-            commands.append(re.sub(r"^RUN\s+(--mount=\S+\s+)*", "", line))
-    return commands
+    return [re.sub(r"^RUN\s+(--mount=\S+\s+)*", "", run) for run in run_instructions(dockerfile) if "npm ci" in run]
 
 
 def all_npm_ci_commands() -> list[tuple[str, str]]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from support.docker_engine import run_instructions
 from support.template import render_file
 from support.tools import find_tool
 from variants import OPTIONS
@@ -185,12 +186,6 @@ def test_hadolint_every_variant(base, tmp_path):
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
 
 
-def run_instructions(lines: list[str]) -> list[str]:
-    """Each RUN instruction of a stage as one line (continuations joined)."""
-    joined = "\n".join(lines).replace("\\\n", " ")
-    return [line for line in joined.splitlines() if line.startswith("RUN ")]
-
-
 @pytest.mark.parametrize("dockerfile", DOCKERFILES)
 @pytest.mark.parametrize("bundler", BUNDLERS)
 def test_no_install_script_runs_while_the_registry_credential_is_mounted(dockerfile, bundler):
@@ -198,7 +193,7 @@ def test_no_install_script_runs_while_the_registry_credential_is_mounted(dockerf
     RUN of the same stage, without that secret, runs them (`npm rebuild`)."""
     installs = 0
     for stage, lines in stages(render_file(dockerfile, bundler=bundler)).items():
-        runs = run_instructions(lines)
+        runs = run_instructions("\n".join(lines))
         for index, run in enumerate(runs):
             if "npm ci" not in run:
                 continue

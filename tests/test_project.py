@@ -11,7 +11,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -154,7 +153,6 @@ def test_server_reports_the_package_json_version_after_a_release_bump(build_proj
     the built server reports that version in serverInfo and its logs, not the generated one."""
     built, env = build_project(**DEFAULTS)
     project = copy_project(built, tmp_path / built.name)
-    shutil.copytree(built / "dist", project / "dist")
     run([*NPM, "version", "--no-git-tag-version", "2.3.4"], project, env)
     key = secrets.token_urlsafe(32)
     with ServerProcess(project, env, {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key, "LOG_LEVEL": "info"}) as server:

@@ -142,6 +142,12 @@ class Engine:
         self.images.clear()
 
 
+def run_instructions(dockerfile: str) -> list[str]:
+    """A Dockerfile's RUN instructions, each as one line (continuation lines joined)."""
+    joined = re.sub(r"\\\n\s*", " ", dockerfile)
+    return [line.strip() for line in joined.splitlines() if line.strip().startswith("RUN ")]
+
+
 def _docker_candidates() -> list[str]:
     candidates = [os.environ["DOCKER"]] if os.environ.get("DOCKER") else []
     # /usr/bin/docker first: on some machines /usr/local/bin/docker is a wrapper or another client.

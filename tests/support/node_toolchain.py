@@ -90,7 +90,8 @@ def node_env(major: str, base: dict | None = None) -> dict:
 
 # Cached installs unused for this long are removed when another one is made.
 DEPENDENCIES_KEPT_FOR_S = 30 * 24 * 3600
-NPM_CI = ["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline"]
+# npm as the tests run it: quiet, and from the npm cache first (the lockfiles pin every version).
+NPM = ["npm", "--no-audit", "--no-fund", "--prefer-offline"]
 
 
 def link_installed_dependencies(project: Path, env: dict) -> Path:
@@ -117,7 +118,7 @@ def link_installed_dependencies(project: Path, env: dict) -> Path:
                 for name in ("package.json", "package-lock.json", ".npmrc"):
                     if (project / name).exists():
                         shutil.copy2(project / name, scratch / name)
-                result = subprocess.run(NPM_CI, cwd=scratch, env=env, capture_output=True, text=True, timeout=900)
+                result = subprocess.run([*NPM, "ci"], cwd=scratch, env=env, capture_output=True, text=True, timeout=900)
                 if result.returncode != 0:
                     raise RuntimeError(
                         f"npm ci for {project.name} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
