@@ -50,6 +50,19 @@ setup_node() {
   fi
 }
 
+setup_browser() {
+  # tests/test_browser.py drives a real headless Chromium (CORS as browsers enforce it).
+  if command -v chromium >/dev/null 2>&1; then
+    return
+  fi
+  if is_root_on_debian; then
+    log "installing chromium (the browser tests' headless browser)"
+    apt_install chromium
+  else
+    log "chromium is missing: the browser tests will skip (install Debian's chromium to run them)"
+  fi
+}
+
 docker_cli() {
   # Debian's docker.io client has BuildKit built in; prefer it over other clients on PATH.
   if [ -x /usr/bin/docker ]; then echo /usr/bin/docker; else command -v docker || true; fi
@@ -98,6 +111,7 @@ stop_docker() {
 setup_machine() {
   setup_python
   setup_node
+  setup_browser
   setup_docker
   export DOCKER_BUILDKIT=1
   DOCKER=$(docker_cli)
