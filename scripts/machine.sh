@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Machine set-up shared by scripts/run-tests.sh and scripts/benchmark.sh (sourced, not run):
-# the pinned Python test dependencies in $VENV, npm, and a container engine.
+# the pinned Python test dependencies in $VENV, npm, Chromium (the browser tests), and a container engine.
 #
 #   SETUP_DOCKER=auto|never  auto (default): as root on Debian, install docker.io,
 #                            docker-compose and debootstrap if missing and start a
