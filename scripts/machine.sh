@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Machine set-up shared by scripts/run-tests.sh and scripts/benchmark.sh (sourced, not run):
-# the pinned Python test dependencies in $VENV, npm, and a container engine.
+# the pinned Python test dependencies in $VENV, npm, Chromium (the browser tests), and a container engine.
 #
 #   SETUP_DOCKER=auto|never  auto (default): as root on Debian, install docker.io,
 #                            docker-compose and debootstrap if missing and start a
@@ -47,6 +47,19 @@ setup_node() {
     apt_install nodejs npm ca-certificates
   else
     log "npm is missing: the node tier will skip (install Node.js and npm to run it)"
+  fi
+}
+
+setup_browser() {
+  # tests/test_browser.py drives a real headless Chromium (CORS as browsers enforce it).
+  if command -v chromium >/dev/null 2>&1; then
+    return
+  fi
+  if is_root_on_debian; then
+    log "installing chromium (the browser tests' headless browser)"
+    apt_install chromium
+  else
+    log "chromium is missing: the browser tests will skip (install Debian's chromium to run them)"
   fi
 }
 
@@ -98,6 +111,7 @@ stop_docker() {
 setup_machine() {
   setup_python
   setup_node
+  setup_browser
   setup_docker
   export DOCKER_BUILDKIT=1
   DOCKER=$(docker_cli)

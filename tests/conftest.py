@@ -38,9 +38,9 @@ def pytest_configure(config):
 # Under pytest-xdist (`-n`, run-tests.sh's default) these share a worker: every docker test (one
 # engine, the stand-in images built once, never two image builds at a time), and the tests of
 # each built project (test_project's tests of a variant, and for the default answers also
-# test_http_surface and the generated pre-commit test), so that the other worker does not sit
-# waiting for a build it needs (builds are shared, see once_per_run). Any other test goes to
-# whichever worker is free. A renamed test only loses the sharing.
+# test_http_surface, test_mcp_surface, test_browser and the generated pre-commit test), so that
+# the other worker does not sit waiting for a build it needs (builds are shared, see
+# once_per_run). Any other test goes to whichever worker is free. A renamed test only loses the sharing.
 # (xdist's own `xdist_group` mark cannot do this here: with pytest 9 the group never
 # reaches the scheduler.)
 DOCKER_MODULES = ("tests/test_docker.py", "tests/test_benchmark.py")
@@ -52,7 +52,12 @@ DOCKER_TESTS_ELSEWHERE = (
     "tests/test_teams.py::test_a_project_generated_with_a_mirror_builds_against_standins_under_the_mirror_name",
 )
 PROJECT_MODULE = "tests/test_project.py"
-BUILDING_THE_DEFAULTS = ("tests/test_http_surface.py", f"{PROJECT_MODULE}::test_generated_pre_commit_hooks_pass")
+BUILDING_THE_DEFAULTS = (
+    "tests/test_http_surface.py",
+    "tests/test_mcp_surface.py",
+    "tests/test_browser.py",
+    f"{PROJECT_MODULE}::test_generated_pre_commit_hooks_pass",
+)
 
 
 def xdist_scope(nodeid: str) -> str:

@@ -22,6 +22,7 @@ import jwt
 import pytest
 
 from support.mcp_client import (
+    EXAMPLE_TOOLS,
     INITIALIZE,
     MCP_HEADERS,
     MODERN_REVISION,
@@ -559,7 +560,7 @@ def test_clients_that_never_finish_their_headers_cannot_lock_out_health_or_real_
                 stalled.append(sock)
             health = http_request("GET", f"{server.base_url}/health")
             assert health.status == 200, health
-            assert run_session(mcp_url(server), key).tool_names == ["echo", "whoami"]
+            assert run_session(mcp_url(server), key).tool_names == EXAMPLE_TOOLS
         finally:
             for sock in stalled:
                 sock.close()

@@ -35,7 +35,7 @@ from mcp.client.streamable_http import streamable_http_client
 from support import docker_engine
 from support.bake import TEMPLATE_DIR, bake_with_cli
 from support.kustomize import Unsupported, build
-from support.mcp_client import run_session
+from support.mcp_client import EXAMPLE_TOOLS, run_session
 from support.round_robin_proxy import RoundRobinProxy
 from support.server_process import ServerProcess, free_port
 from support.tokens import JwksIssuer
@@ -637,7 +637,7 @@ def test_replicas_behind_a_round_robin_proxy_serve_any_request(build_project, ba
 
     for mode, results in sessions.items():
         for number, session in enumerate(results):
-            assert session["tools"] == ["echo", "whoami"], (mode, session)
+            assert session["tools"] == EXAMPLE_TOOLS, (mode, session)
             assert session["echo"] == f"call {number}", (mode, session)
             assert "replica-tester" in session["whoami"], (mode, session)
             if mode == "legacy":

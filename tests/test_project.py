@@ -20,7 +20,14 @@ from mcp.shared.exceptions import MCPError
 
 from conftest import NPM, copy_project, node_env, run
 from support.bake import TEMPLATE_DIR
-from support.mcp_client import HANDSHAKE_REVISIONS, MODERN_REVISION, handshake_era_session, post_initialize, run_session
+from support.mcp_client import (
+    EXAMPLE_TOOLS,
+    HANDSHAKE_REVISIONS,
+    MODERN_REVISION,
+    handshake_era_session,
+    post_initialize,
+    run_session,
+)
 from support.node_toolchain import CACHE_DIR
 from support.server_process import ServerProcess, free_port
 from support.tokens import JwksIssuer
@@ -122,7 +129,7 @@ def _exercise(server: ServerProcess, valid: str, invalid: list[str], expected_id
         for mode, expected_revision in modes:
             session = run_session(url, valid, echo="héllo ✓", mode=mode)
             assert session.protocol_version == expected_revision, (mode, session)
-            assert session.tool_names == ["echo", "whoami"]
+            assert session.tool_names == EXAMPLE_TOOLS
             assert session.echo_text == "héllo ✓"
             if expected_identity:
                 assert expected_identity in json.dumps(session.whoami)
@@ -132,7 +139,7 @@ def _exercise(server: ServerProcess, valid: str, invalid: list[str], expected_id
         for revision in HANDSHAKE_REVISIONS:
             init, tool_names, echoed = handshake_era_session(url, valid, revision)
             assert init["protocolVersion"] == revision and init["serverInfo"]["name"] == PROJECT_NAME
-            assert tool_names == ["echo", "whoami"] and echoed["content"][0]["text"] == revision
+            assert tool_names == EXAMPLE_TOOLS and echoed["content"][0]["text"] == revision
 
         for token in [None, *invalid]:
             refused = post_initialize(url, {"Authorization": f"Bearer {token}"} if token else {})
@@ -223,7 +230,7 @@ def test_npm_run_token_prints_a_credential_the_development_server_accepts(built_
     server = ServerProcess(project, env, {**dev, "LOG_LEVEL": "warn"})
     with server:
         session = run_session(f"{server.base_url}/mcp", token)
-        assert session.tool_names == ["echo", "whoami"]
+        assert session.tool_names == EXAMPLE_TOOLS
 
 
 @pytest.mark.parametrize("refused_env", ["production", "staging"])
@@ -253,7 +260,7 @@ def test_mcp_inspector_cli_lists_the_tools_with_the_bearer_header(build_project)
         command = ["npx", "-y", INSPECTOR, "--cli", f"{server.base_url}/mcp", "--transport", "http",
                    "--method", "tools/list", "--header", f"Authorization: Bearer {key}"]  # fmt: skip
         listed = json.loads(run(command, project, inspector_env, timeout=600).stdout)
-        assert sorted(tool["name"] for tool in listed["tools"]) == ["echo", "whoami"]
+        assert sorted(tool["name"] for tool in listed["tools"]) == EXAMPLE_TOOLS
         refused = subprocess.run(command[:-1] + ["Authorization: Bearer wrong-key-0123456789"], cwd=project,
                                  env=inspector_env, capture_output=True, text=True, timeout=600)  # fmt: skip
         assert refused.returncode != 0, refused.stdout
@@ -303,29 +310,56 @@ def test_claude_code_connects_with_the_readme_line_and_the_bearer_header(build_p
 
 def test_adding_a_tool_the_documented_way_keeps_lint_typecheck_and_tests_green(build_project, tmp_path):
     """The generated README's "Add a tool" recipe: copy a tool and its test, list it, and every
-    existing test, lint and type-check stays green (tool lists come from the registry).
+    existing test, lint and type-check stays green (tool lists come from the registry). The same
+    recipe for a resource and a prompt (README: "Resources and prompts") rides on the same run.
 
     Its `npm test` is also this tier's run of the project's own suite (variants.py)."""
     built, env = build_project(**ADD_A_TOOL_VARIANT)
     project = copy_project(built, tmp_path / "project")
 
-    def renamed(text: str) -> str:
-        return text.replace("Echo", "Shout").replace("echo", "shout")
+    def add(folder: str, source: str, target: str, renames: dict[str, str], test: str, new_test: str) -> None:
+        """Copy an item and its test, renamed, and list it in its folder's index.ts the documented way."""
 
-    # 1. the tool and 2. its test: copies of echo's, renamed.
-    (project / "src/tools/shout.ts").write_text(renamed((project / "src/tools/echo.ts").read_text()))
-    (project / "test/shout.test.ts").write_text(renamed((project / "test/echo.test.ts").read_text()))
-    # 3. listed in src/tools/index.ts.
-    index = project / "src/tools/index.ts"
-    text = index.read_text()
-    echo_import = 'import { registerEcho } from "./echo.js";\n'
-    text = text.replace(echo_import, echo_import + 'import { registerShout } from "./shout.js";\n')
-    text = text.replace("[registerEcho, registerWhoami]", "[registerEcho, registerShout, registerWhoami]")
-    assert "registerShout, registerWhoami" in text, "src/tools/index.ts no longer has the documented shape"
-    index.write_text(text)
+        def renamed(text: str) -> str:
+            for old, new in renames.items():
+                text = text.replace(old, new)
+            return text
+
+        (project / f"src/{folder}/{target}.ts").write_text(renamed((project / f"src/{folder}/{source}.ts").read_text()))
+        (project / f"test/{new_test}.test.ts").write_text(renamed((project / f"test/{test}.test.ts").read_text()))
+        index = project / f"src/{folder}/index.ts"
+        text = index.read_text()
+        old_name, new_name = next(iter(renames.items()))
+        old_import = f'import {{ register{old_name} }} from "./{source}.js";\n'
+        new_import = f'import {{ register{new_name} }} from "./{target}.js";\n'
+        assert old_import in text, f"src/{folder}/index.ts no longer has the documented shape"
+        text = text.replace(old_import, old_import + new_import)
+        entry = rf"(\[|\s)register{old_name}(,|\])"
+        listed = re.sub(entry, rf"\1register{old_name}, register{new_name}\2", text, count=1)
+        assert listed != text, f"src/{folder}/index.ts no longer lists register{old_name} the documented way"
+        index.write_text(listed)
+
+    add("tools", "echo", "shout", {"Echo": "Shout", "echo": "shout"}, "echo", "shout")
+    add(
+        "resources",
+        "server-info",
+        "build-info",
+        {
+            "ServerInfo": "BuildInfo",
+            "server-info": "build-info",
+            "SERVER_INFO": "BUILD_INFO",
+            "info://server": "info://build",
+        },
+        "server-info",
+        "build-info",
+    )
+    add("prompts", "summarize", "outline", {"Summarize": "Outline", "summarize": "outline"}, "summarize", "outline")
+    # The added lines are formatted the way `npm run format` leaves them (the README's step 4).
+    run([*NPM, "run", "format"], project, env)
 
     run([*NPM, "run", "lint"], project, env)
     run([*NPM, "run", "typecheck"], project, env)
     result = run([*NPM, "test"], project, env, timeout=900)
-    assert re.search(r"tool: shout", result.stdout), "the new tool's own test ran"
+    for added in ("tool: shout", "resource: build-info", "prompt: outline"):
+        assert added in result.stdout, f"the new item's own test ran: {added}"
     assert_own_suite_passes(result)

@@ -20,6 +20,8 @@ from mcp.client.streamable_http import streamable_http_client
 # handshake-era ones (initialize handshake, answered statelessly).
 MODERN_REVISION = "2026-07-28"
 HANDSHAKE_REVISIONS = ("2025-11-25", "2025-06-18", "2025-03-26")
+# What a generated project serves as it comes (src/tools/, src/resources/, src/prompts/), sorted.
+EXAMPLE_TOOLS = ["count", "echo", "text_stats", "whoami"]
 
 
 @dataclass
@@ -63,6 +65,59 @@ def run_session(url: str, token: str | None, echo: str = "hello from python", mo
     modern revision such as "2026-07-28" (no probe, no handshake).
     """
     return anyio.run(_run_session, url, token, echo, mode)
+
+
+@dataclass
+class SurfaceResult:
+    """What a client sees of the MCP surface beside tools: resources, prompts, structured output, progress."""
+
+    protocol_version: str
+    resource_names: list[str]
+    template_uris: list[str]
+    server_info: dict
+    greeting: str
+    prompt_names: list[str]
+    prompt_text: str
+    stats: dict | None
+    progress: list[tuple[float, float | None]]
+
+
+async def _run_surface_session(url: str, token: str | None, mode: str) -> SurfaceResult:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+        transport = streamable_http_client(url, http_client=http, terminate_on_close=False)
+        async with Client(transport, mode=mode) as client:
+            resources = await client.list_resources()
+            templates = await client.list_resource_templates()
+            info = await client.read_resource("info://server")
+            greeting = await client.read_resource("greeting://Ada")
+            prompts = await client.list_prompts()
+            prompt = await client.get_prompt("summarize", {"text": "Long text.", "audience": "testers"})
+            stats = await client.call_tool("text_stats", {"text": "a b\nc"})
+            progress: list[tuple[float, float | None]] = []
+
+            async def on_progress(value: float, total: float | None, _message: str | None) -> None:
+                progress.append((value, total))
+
+            counted = await client.call_tool("count", {"to": 3}, progress_callback=on_progress)
+            assert _text_of(counted) == "counted to 3", counted
+            return SurfaceResult(
+                protocol_version=client.protocol_version,
+                resource_names=sorted(resource.name for resource in resources.resources),
+                template_uris=sorted(template.uri_template for template in templates.resource_templates),
+                server_info=json.loads(info.contents[0].text),
+                greeting=greeting.contents[0].text,
+                prompt_names=sorted(item.name for item in prompts.prompts),
+                prompt_text=prompt.messages[0].content.text,
+                stats=stats.structured_content,
+                progress=progress,
+            )
+
+
+def run_surface_session(url: str, token: str | None, mode: str = "auto") -> SurfaceResult:
+    """List and read the resources, list and get the prompt, call the structured-output tool
+    and the progress tool (with a progress callback); `mode` as for run_session."""
+    return anyio.run(_run_surface_session, url, token, mode)
 
 
 @dataclass

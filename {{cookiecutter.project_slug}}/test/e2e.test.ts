@@ -11,6 +11,8 @@ import {
   INITIALIZE_BODY,
   mintToken,
   type RunningServer,
+  registeredPromptNames,
+  registeredResourceNames,
   registeredToolNames,
   startServer,
   TEST_ISSUER,
@@ -100,6 +102,40 @@ function commonBehaviour(getServer: () => RunningServer, valid: () => Promise<st
         assert.deepEqual(names, registeredToolNames());
         const echo = await client.callTool({ name: "echo", arguments: { text: 'héllo "world"' } });
         assert.equal(textOf(echo), 'héllo "world"');
+      } finally {
+        await client.close();
+      }
+    });
+
+    it(`serves resources, prompts, structured output and progress ${name}`, async () => {
+      const client = await connect(getServer(), await valid(), mode);
+      try {
+        const { resources } = await client.listResources();
+        const { resourceTemplates } = await client.listResourceTemplates();
+        const listed = [...resources, ...resourceTemplates].map((item) => item.name).sort();
+        assert.deepEqual(listed, registeredResourceNames());
+        const greeting = await client.readResource({ uri: "greeting://Ada" });
+        assert.deepEqual(greeting.contents[0], {
+          uri: "greeting://Ada",
+          mimeType: "text/plain",
+          text: "Hello, Ada!",
+        });
+
+        const { prompts } = await client.listPrompts();
+        assert.deepEqual(prompts.map((prompt) => prompt.name).sort(), registeredPromptNames());
+        const prompt = await client.getPrompt({ name: "summarize", arguments: { text: "x" } });
+        assert.equal(prompt.messages.length, 1);
+
+        const stats = await client.callTool({ name: "text_stats", arguments: { text: "a b" } });
+        assert.deepEqual(stats.structuredContent, { characters: 3, words: 2, lines: 1 });
+
+        const progress: number[] = [];
+        const counted = await client.callTool(
+          { name: "count", arguments: { to: 3 } },
+          { onprogress: (update) => progress.push(update.progress) },
+        );
+        assert.equal(textOf(counted), "counted to 3");
+        assert.deepEqual(progress, [1, 2, 3]);
       } finally {
         await client.close();
       }

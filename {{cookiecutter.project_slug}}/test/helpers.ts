@@ -7,12 +7,15 @@ import { once } from "node:events";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/client";
-import { InMemoryTransport, McpServer } from "@modelcontextprotocol/server";
+import { InMemoryTransport, type JSONRPCMessage, McpServer } from "@modelcontextprotocol/server";
 import { type JWTPayload, SignJWT } from "jose";
 import { pino } from "pino";
 import { createJwtVerifier, type JwtVerifierOptions } from "../src/auth/jwt.js";
 import type { Identity, Verifier } from "../src/auth/types.js";
-import { registerTools, type ToolRegistration } from "../src/tools/index.js";
+import type { Registration } from "../src/mcp/context.js";
+import { registerPrompts } from "../src/prompts/index.js";
+import { registerResources } from "../src/resources/index.js";
+import { registerTools } from "../src/tools/index.js";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
@@ -31,42 +34,77 @@ export const INITIALIZE_BODY = JSON.stringify({
   },
 });
 
-/**
- * The tool names the registry in src/tools/index.ts declares, read by registering them on a
- * recorder: tests compare against this, so adding a tool never breaks a test's expected list.
- */
-export function registeredToolNames(): string[] {
-  const names: string[] = [];
+const REGISTRY_CONTEXT = {
+  identity: { subject: "registry", scopes: [], method: "none" },
+  logger: pino({ level: "silent" }),
+} as const;
+
+/** What the registries declare, read by registering them on a recorder instead of a server. */
+function recordRegistrations(register: (server: McpServer) => void): {
+  tools: string[];
+  resources: string[];
+  prompts: string[];
+} {
+  const recorded = { tools: [] as string[], resources: [] as string[], prompts: [] as string[] };
   const recorder = {
-    registerTool: (name: string) => {
-      names.push(name);
-    },
+    registerTool: (name: string) => recorded.tools.push(name),
+    registerResource: (name: string) => recorded.resources.push(name),
+    registerPrompt: (name: string) => recorded.prompts.push(name),
   } as unknown as McpServer;
-  registerTools(recorder, {
-    identity: { subject: "registry", scopes: [], method: "none" },
-    logger: pino({ level: "silent" }),
-  });
-  return names.sort();
+  register(recorder);
+  for (const list of Object.values(recorded)) list.sort();
+  return recorded;
 }
 
 /**
- * A client connected to a fresh server holding one tool, in memory: the unit test of a tool.
+ * The tool names the registry in src/tools/index.ts declares: tests compare against this, so
+ * adding a tool never breaks a test's expected list.
  */
-export async function connectTool(
-  register: ToolRegistration,
+export function registeredToolNames(): string[] {
+  return recordRegistrations((server) => registerTools(server, REGISTRY_CONTEXT)).tools;
+}
+
+/** The resource names (static and templates) src/resources/index.ts declares. */
+export function registeredResourceNames(): string[] {
+  return recordRegistrations((server) => registerResources(server, REGISTRY_CONTEXT)).resources;
+}
+
+/** The prompt names src/prompts/index.ts declares. */
+export function registeredPromptNames(): string[] {
+  return recordRegistrations((server) => registerPrompts(server, REGISTRY_CONTEXT)).prompts;
+}
+
+/**
+ * A client connected to a fresh server holding one item (tool, resource or prompt), in memory:
+ * the unit test of that item. `sentByServer`, when given, receives every message the server sends.
+ */
+export async function connectItem(
+  register: Registration,
   identity: Identity = { subject: "tester", scopes: [], method: "none" },
+  sentByServer?: JSONRPCMessage[],
 ): Promise<Client> {
   const server = new McpServer(
-    { name: "tool-test", version: "0" },
-    { capabilities: { tools: {} } },
+    { name: "item-test", version: "0" },
+    { capabilities: { tools: {}, resources: {}, prompts: {} } },
   );
   register(server, { identity, logger: pino({ level: "silent" }) });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  if (sentByServer !== undefined) {
+    // Records every message the server sends (notifications too), for tests that count them.
+    const send = serverSide.send.bind(serverSide);
+    serverSide.send = (message, options) => {
+      sentByServer.push(message);
+      return send(message, options);
+    };
+  }
   await server.connect(serverSide);
-  const client = new Client({ name: "tool-test", version: "0" });
+  const client = new Client({ name: "item-test", version: "0" });
   await client.connect(clientSide);
   return client;
 }
+
+/** `connectItem` for a tool (the name the tool tests and the README use). */
+export const connectTool = connectItem;
 
 /** The text of a tool result's first content block. */
 export function textOf(result: Awaited<ReturnType<Client["callTool"]>>): string {

@@ -9,13 +9,10 @@ import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { McpHandler } from "../mcp/handler.js";
 import { readJsonBody } from "./body.js";
+import { answerPreflight, CORS_EXPOSED_HEADERS } from "./cors.js";
 import { checkHost, checkOrigin } from "./guards.js";
 import { refuserFor, rpcError, sendJson } from "./respond.js";
 import type { Route } from "./routes.js";
-
-const CORS_ALLOWED_HEADERS =
-  "Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Method, Mcp-Session-Id, Last-Event-ID";
-const CORS_EXPOSED_HEADERS = "WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version";
 
 /** Credentials stop here: nothing after authentication (transport, tools) can read them. */
 const CREDENTIAL_HEADERS = new Set(["authorization", "proxy-authorization", "cookie"]);
@@ -70,15 +67,6 @@ export function mcpRoute({
     return true;
   }
 
-  function preflight(_req: IncomingMessage, res: ServerResponse): void {
-    res.writeHead(204, {
-      "Access-Control-Allow-Methods": "POST, OPTIONS",
-      "Access-Control-Allow-Headers": CORS_ALLOWED_HEADERS,
-      "Access-Control-Max-Age": "600",
-    });
-    res.end();
-  }
-
   async function post(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const auth = await authenticate(req);
     if (!auth.ok) {
@@ -112,5 +100,5 @@ export function mcpRoute({
   }
 
   // Stateless: no standalone SSE stream (GET) and no session to end (DELETE).
-  return { guard, jsonRpc: true, methods: { POST: post, OPTIONS: preflight } };
+  return { guard, jsonRpc: true, methods: { POST: post, OPTIONS: answerPreflight } };
 }

@@ -4,9 +4,9 @@
  */
 import type { McpServer } from "@modelcontextprotocol/server";
 import * as z from "zod";
-import type { ToolContext } from "./index.js";
+import type { McpContext } from "../mcp/context.js";
 
-export function registerEcho(server: McpServer, _context: ToolContext): void {
+export function registerEcho(server: McpServer, _context: McpContext): void {
   server.registerTool(
     "echo",
     {

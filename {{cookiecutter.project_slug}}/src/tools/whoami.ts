@@ -3,9 +3,9 @@
  * Tools receive the verified identity (subject, scopes), never the token.
  */
 import type { McpServer } from "@modelcontextprotocol/server";
-import type { ToolContext } from "./index.js";
+import type { McpContext } from "../mcp/context.js";
 
-export function registerWhoami(server: McpServer, { identity }: ToolContext): void {
+export function registerWhoami(server: McpServer, { identity }: McpContext): void {
   server.registerTool(
     "whoami",
     {

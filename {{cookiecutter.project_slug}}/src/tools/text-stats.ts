@@ -1,0 +1,44 @@
+/**
+ * A tool with typed output: `outputSchema` declares the result's shape, the handler returns it
+ * as `structuredContent` (checked by the SDK against the schema) and as text for clients that
+ * read only `content`. Its annotations tell clients it is safe to call freely.
+ */
+import type { McpServer } from "@modelcontextprotocol/server";
+import * as z from "zod";
+import type { McpContext } from "../mcp/context.js";
+
+const Stats = z.object({
+  characters: z.number().int().describe("Unicode code points"),
+  words: z.number().int().describe("Runs of non-space characters"),
+  lines: z.number().int().describe("Line breaks + 1 (an empty text has no lines)"),
+});
+
+export type TextStats = z.infer<typeof Stats>;
+
+export function textStats(text: string): TextStats {
+  const words = text.split(/\s+/u).filter((word) => word.length > 0).length;
+  const lines = text.length === 0 ? 0 : text.split(/\r\n|\r|\n/u).length;
+  return { characters: [...text].length, words, lines };
+}
+
+export function registerTextStats(server: McpServer, _context: McpContext): void {
+  server.registerTool(
+    "text_stats",
+    {
+      title: "Text statistics",
+      description: "Counts the characters, words and lines of a text.",
+      inputSchema: z.object({
+        text: z.string().max(100_000).describe("The text to measure"),
+      }),
+      outputSchema: Stats,
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    async ({ text }) => {
+      const stats = textStats(text);
+      return {
+        content: [{ type: "text", text: JSON.stringify(stats) }],
+        structuredContent: stats,
+      };
+    },
+  );
+}
