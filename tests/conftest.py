@@ -52,7 +52,11 @@ DOCKER_TESTS_ELSEWHERE = (
     "tests/test_teams.py::test_a_project_generated_with_a_mirror_builds_against_standins_under_the_mirror_name",
 )
 PROJECT_MODULE = "tests/test_project.py"
-BUILDING_THE_DEFAULTS = ("tests/test_http_surface.py", f"{PROJECT_MODULE}::test_generated_pre_commit_hooks_pass")
+BUILDING_THE_DEFAULTS = (
+    "tests/test_http_surface.py",
+    "tests/test_authorization_server.py",
+    f"{PROJECT_MODULE}::test_generated_pre_commit_hooks_pass",
+)
 
 
 def xdist_scope(nodeid: str) -> str:

@@ -275,7 +275,8 @@ describe("end to end, AUTH_MODE=jwt (HS256)", () => {
     const response = await fetch(`${server.baseUrl}/.well-known/oauth-protected-resource/mcp`);
     const metadata = (await response.json()) as Record<string, unknown>;
     assert.deepEqual(metadata.authorization_servers, [TEST_ISSUER]);
-    assert.deepEqual(metadata.scopes_supported, ["mcp:tools"]);
+    // The required scope first, then the scopes tools declare (server_status: mcp:admin).
+    assert.deepEqual(metadata.scopes_supported, ["mcp:tools", "mcp:admin"]);
   });
 
   commonBehaviour(

@@ -12,7 +12,7 @@ import { type JWTPayload, SignJWT } from "jose";
 import { pino } from "pino";
 import { createJwtVerifier, type JwtVerifierOptions } from "../src/auth/jwt.js";
 import type { Identity, Verifier } from "../src/auth/types.js";
-import { registerTools, type ToolRegistration } from "../src/tools/index.js";
+import { registerTools, type ToolModule } from "../src/tools/index.js";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
@@ -32,10 +32,11 @@ export const INITIALIZE_BODY = JSON.stringify({
 });
 
 /**
- * The tool names the registry in src/tools/index.ts declares, read by registering them on a
- * recorder: tests compare against this, so adding a tool never breaks a test's expected list.
+ * The tool names the registry in src/tools/index.ts lists for a caller holding `scopes`, read by
+ * registering them on a recorder: tests compare against this, so adding a tool never breaks a
+ * test's expected list.
  */
-export function registeredToolNames(): string[] {
+export function registeredToolNames(scopes: readonly string[] = []): string[] {
   const names: string[] = [];
   const recorder = {
     registerTool: (name: string) => {
@@ -43,7 +44,7 @@ export function registeredToolNames(): string[] {
     },
   } as unknown as McpServer;
   registerTools(recorder, {
-    identity: { subject: "registry", scopes: [], method: "none" },
+    identity: { subject: "registry", scopes, method: "none" },
     logger: pino({ level: "silent" }),
   });
   return names.sort();
@@ -53,14 +54,14 @@ export function registeredToolNames(): string[] {
  * A client connected to a fresh server holding one tool, in memory: the unit test of a tool.
  */
 export async function connectTool(
-  register: ToolRegistration,
+  tool: ToolModule,
   identity: Identity = { subject: "tester", scopes: [], method: "none" },
 ): Promise<Client> {
   const server = new McpServer(
     { name: "tool-test", version: "0" },
     { capabilities: { tools: {} } },
   );
-  register(server, { identity, logger: pino({ level: "silent" }) });
+  tool.register(server, { identity, logger: pino({ level: "silent" }) });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   const client = new Client({ name: "tool-test", version: "0" });
