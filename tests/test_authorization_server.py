@@ -129,7 +129,13 @@ def test_a_call_of_a_scoped_tool_without_its_scope_is_the_scope_challenge(stack)
     server, auth = stack
     client = service_client(auth)
     token = auth.client_credentials(client, REQUIRED_SCOPE, mcp_url(server))["access_token"]
-    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "server_status", "arguments": {}}}
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": MODERN_REVISION,
+        "io.modelcontextprotocol/clientInfo": {"name": "scope-challenge", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    params = {"name": "server_status", "arguments": {}, "_meta": meta}
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
     headers = {
         "Authorization": f"Bearer {token}",
         "MCP-Protocol-Version": MODERN_REVISION,
@@ -187,6 +193,7 @@ async def _oauth_session(url: str, mode: str) -> dict:
 
     async def callback_handler() -> AuthorizationCodeResult:
         answer = answers[-1]
+        assert "code" in answer, f"the authorization server answered {answer}"
         return AuthorizationCodeResult(code=answer["code"], state=answer.get("state"), iss=answer.get("iss"))
 
     async def record(response: httpx2.Response) -> None:

@@ -121,6 +121,13 @@ class MemoryAdapter {
   }
 
   async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number): Promise<void> {
+    if (this.model === "Client") {
+      // A client is not held to the scope it registered with: MCP clients register with the
+      // scope of their first request and later ask for more (the scope challenge's step-up).
+      // The consent form is where a person agrees to each request's scopes.
+      const { scope: _registered, ...unrestricted } = payload;
+      payload = unrestricted;
+    }
     const expiresAt =
       expiresIn === undefined ? Number.POSITIVE_INFINITY : Date.now() + expiresIn * 1000;
     store.set(this.key(id), { payload, expiresAt });
