@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
+import sys
+import threading
 import time
 import urllib.parse
 
@@ -34,12 +37,13 @@ from support.authorization_server import (
 )
 from support.mcp_client import MODERN_REVISION, http_request, post_initialize, run_session
 from support.server_process import ServerProcess, free_port
-from variants import DEFAULTS
+from variants import COOKIECUTTER_JSON, DEFAULTS
 
 pytestmark = pytest.mark.node
 
 REQUIRED_SCOPE = "mcp:tools"
 ADMIN_SCOPE = "mcp:admin"  # what the example tool server_status declares
+DEFAULTS_PORT = COOKIECUTTER_JSON["port"]
 REDIRECT_URI = "http://localhost:33418/callback"  # never listened on: the test reads the redirect itself
 
 
@@ -323,6 +327,12 @@ def test_npm_run_dev_auth_starts_the_authorization_server_and_a_development_serv
         client = service_client(auth)
         token = auth.client_credentials(client, REQUIRED_SCOPE, f"{public_url}/mcp")["access_token"]
         assert run_session(f"{public_url}/mcp", token).whoami["subject"] == client["client_id"]
+        # The docs page's Python script: it prints the authorization URL, the test plays the person
+        # at the browser and pastes back the address it was sent to; server_status steps up.
+        printed = run_documented_python_script(project, public_url)
+        assert printed["authorizations"] == 2, printed
+        assert json.loads(printed["lines"][0])["subject"] == "alice", printed
+        assert json.loads(printed["lines"][1])["version"], printed
         # Keys at first start, owner-only, and never committed.
         state = project / ".dev-auth"
         assert (state.stat().st_mode & 0o777) == 0o700 and ((state / "keys.json").stat().st_mode & 0o777) == 0o600
@@ -331,6 +341,39 @@ def test_npm_run_dev_auth_starts_the_authorization_server_and_a_development_serv
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def run_documented_python_script(project, public_url: str) -> dict:
+    """Runs the docs page's Python block against `public_url`, answering its prompts."""
+    page = (project / "docs" / "local-authorization-server.md").read_text(encoding="utf-8")
+    (script,) = re.findall(r"```python\n(.*?)```", page, re.DOTALL)
+    documented_url = f"http://localhost:{DEFAULTS_PORT}/mcp"
+    assert documented_url in script, "the script's URL changed"
+    callback = re.search(r'CALLBACK = "([^"]+)"', script).group(1)
+    script = script.replace(documented_url, f"{public_url}/mcp")
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    authorizations, lines = 0, []
+    safety_net = threading.Timer(180, process.kill)  # each line is awaited; this only bounds a hang
+    safety_net.start()
+    try:
+        for line in process.stdout:
+            if line.startswith("Open: "):
+                authorizations += 1
+                answer = drive_interactions(line[len("Open: ") :].strip(), callback)
+                process.stdin.write(f"{callback}?{urllib.parse.urlencode(answer)}\n")
+                process.stdin.flush()
+            else:
+                lines.append(line.strip())
+        _, errors = process.communicate(timeout=120)
+    finally:
+        safety_net.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, errors
+    return {"authorizations": authorizations, "lines": lines}
 
 
 def http_request_or_none(url: str) -> int | None:

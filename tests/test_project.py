@@ -318,10 +318,10 @@ def test_adding_a_tool_the_documented_way_keeps_lint_typecheck_and_tests_green(b
     # 3. listed in src/tools/index.ts.
     index = project / "src/tools/index.ts"
     text = index.read_text()
-    echo_import = 'import { registerEcho } from "./echo.js";\n'
-    text = text.replace(echo_import, echo_import + 'import { registerShout } from "./shout.js";\n')
-    text = text.replace("[registerEcho, registerWhoami]", "[registerEcho, registerShout, registerWhoami]")
-    assert "registerShout, registerWhoami" in text, "src/tools/index.ts no longer has the documented shape"
+    whoami_import = 'import { whoami } from "./whoami.js";\n'  # the imports stay sorted (lint)
+    text = text.replace(whoami_import, 'import { shout } from "./shout.js";\n' + whoami_import)
+    text = text.replace("[echo, whoami,", "[echo, shout, whoami,")
+    assert "[echo, shout, whoami," in text, "src/tools/index.ts no longer has the documented shape"
     index.write_text(text)
 
     run([*NPM, "run", "lint"], project, env)
