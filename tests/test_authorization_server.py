@@ -26,8 +26,9 @@ from mcp.client.auth import OAuthClientProvider
 from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from test_project import INSPECTOR_NODE, claude_code
 
-from conftest import NPM, copy_project
+from conftest import NPM, copy_project, node_env, run
 from support.authorization_server import (
     AuthorizationServerClient,
     LocalAuthorizationServer,
@@ -333,6 +334,25 @@ def test_npm_run_dev_auth_starts_the_authorization_server_and_a_development_serv
         assert printed["authorizations"] == 2, printed
         assert json.loads(printed["lines"][0])["subject"] == "alice", printed
         assert json.loads(printed["lines"][1])["version"], printed
+        # The docs page's Claude Code line: Claude Code follows the 401 to the OAuth metadata and
+        # asks for the browser login (it cannot connect without one, unlike with a bearer header).
+        page = (project / "docs" / "local-authorization-server.md").read_text(encoding="utf-8")
+        line = re.search(r"^claude mcp add --transport http (\S+) (http://localhost:\d+/mcp)$", page, re.MULTILINE)
+        assert line and line.groups() == (built.name, f"http://localhost:{DEFAULTS_PORT}/mcp"), "the docs line changed"
+        (vscode,) = re.findall(r"```json\n(.*?)```", page, re.DOTALL)
+        assert json.loads(vscode)["servers"][built.name] == {
+            "type": "http",
+            "url": f"http://localhost:{DEFAULTS_PORT}/mcp",
+        }
+        home = tmp_path / "home"
+        home.mkdir()
+        cli_env = {**node_env(INSPECTOR_NODE), "HOME": str(home), "DISABLE_AUTOUPDATER": "1"}
+        cli_env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
+        claude = claude_code(cli_env)
+        add = [claude, "mcp", "add", "--transport", "http", built.name, f"{public_url}/mcp"]
+        run(add, home, cli_env, timeout=120)
+        listed = run([claude, "mcp", "list"], home, cli_env, timeout=120).stdout
+        assert re.search(rf"^{re.escape(built.name)}: .*Needs authentication", listed, re.MULTILINE), listed
         # Keys at first start, owner-only, and never committed.
         state = project / ".dev-auth"
         assert (state.stat().st_mode & 0o777) == 0o700 and ((state / "keys.json").stat().st_mode & 0o777) == 0o600
