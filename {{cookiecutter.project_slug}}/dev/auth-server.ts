@@ -200,6 +200,8 @@ function createProvider(state: State): Provider {
     }),
     // Browser-based clients (the Inspector) call the token and registration endpoints.
     clientBasedCORS: () => true,
+    // OAuth 2.1: the authorization code flow only (no implicit or hybrid response types).
+    responseTypes: ["code"],
     pkce: { required: () => true },
     // A client allowed the refresh_token grant gets a refresh token, offline_access or not.
     issueRefreshToken: async (
@@ -284,11 +286,15 @@ function startDevServer(): void {
 }
 
 let stopping = false;
+/** Ctrl-C or SIGTERM: the dev server is stopped, then this process exits (a second signal: at once). */
 function stop(): void {
+  if (stopping) process.exit(1);
   stopping = true;
-  devServer?.kill("SIGTERM");
   server.close();
   server.closeAllConnections();
+  if (devServer === undefined || devServer.exitCode !== null) process.exit(0);
+  devServer.once("exit", () => process.exit(0));
+  devServer.kill("SIGTERM");
 }
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);

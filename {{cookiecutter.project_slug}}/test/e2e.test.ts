@@ -372,6 +372,27 @@ describe("end to end, AUTH_MODE=api_key", () => {
     assert.ok(!server.output().includes(API_KEY), "the key is never logged");
   });
 
+  it("an API key carries no scopes: it reaches only the tools that need none", async () => {
+    const client = await connect(server, API_KEY);
+    try {
+      const { tools } = await client.listTools();
+      assert.deepEqual(tools.map((tool) => tool.name).sort(), registeredToolNames([]));
+      assert.ok(!tools.some((tool) => tool.name === "server_status"));
+    } finally {
+      await client.close();
+    }
+    const call = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "server_status", arguments: {} },
+    });
+    const headers = { Authorization: `Bearer ${API_KEY}`, "MCP-Protocol-Version": "2025-06-18" };
+    const response = await post(server, headers, "/mcp", call);
+    assert.equal(response.status, 403);
+    assert.match(response.headers.get("www-authenticate") ?? "", /error="insufficient_scope"/);
+  });
+
   commonBehaviour(
     () => server,
     async () => API_KEY,
