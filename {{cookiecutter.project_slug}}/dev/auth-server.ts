@@ -100,7 +100,12 @@ function loadState(): State {
   if ((statSync(stateFile).mode & 0o077) !== 0 || (statSync(stateDir).mode & 0o077) !== 0) {
     fail(`${stateFile} is readable by others: chmod 700 ${stateDir} && chmod 600 ${stateFile}`);
   }
-  const state = JSON.parse(text) as State;
+  let state: State;
+  try {
+    state = JSON.parse(text) as State;
+  } catch {
+    fail(`${stateFile} is not JSON: remove it to make new keys`);
+  }
   if (!Array.isArray(state.signing) || state.signing.length === 0) fail(`${stateFile}: no keys`);
   return state;
 }
@@ -112,6 +117,13 @@ function loadState(): State {
  * for every Provider instance, so a key rotation (a new instance) keeps them.
  */
 const store = new Map<string, { payload: Record<string, unknown>; expiresAt: number }>();
+/** Above this many entries, expired ones are dropped (a long-running dev server stays small). */
+const MAX_ENTRIES = 10_000;
+
+function pruneExpired(): void {
+  const now = Date.now();
+  for (const [key, entry] of store) if (entry.expiresAt <= now) store.delete(key);
+}
 
 class MemoryAdapter {
   constructor(private readonly model: string) {}
@@ -131,11 +143,14 @@ class MemoryAdapter {
     const expiresAt =
       expiresIn === undefined ? Number.POSITIVE_INFINITY : Date.now() + expiresIn * 1000;
     store.set(this.key(id), { payload, expiresAt });
-    if (typeof payload.uid === "string")
-      store.set(`uid:${payload.uid}`, { payload: { id }, expiresAt });
-    if (typeof payload.userCode === "string") {
-      store.set(`userCode:${payload.userCode}`, { payload: { id }, expiresAt });
+    // Secondary indexes, per model: a session is found by its uid, a device code by its user code.
+    if (typeof payload.uid === "string") {
+      store.set(this.key(`uid:${payload.uid}`), { payload: { id }, expiresAt });
     }
+    if (typeof payload.userCode === "string") {
+      store.set(this.key(`userCode:${payload.userCode}`), { payload: { id }, expiresAt });
+    }
+    if (store.size > MAX_ENTRIES) pruneExpired();
   }
 
   async find(id: string): Promise<Record<string, unknown> | undefined> {
@@ -149,12 +164,12 @@ class MemoryAdapter {
   }
 
   async findByUid(uid: string): Promise<Record<string, unknown> | undefined> {
-    const id = store.get(`uid:${uid}`)?.payload.id;
+    const id = store.get(this.key(`uid:${uid}`))?.payload.id;
     return typeof id === "string" ? this.find(id) : undefined;
   }
 
   async findByUserCode(userCode: string): Promise<Record<string, unknown> | undefined> {
-    const id = store.get(`userCode:${userCode}`)?.payload.id;
+    const id = store.get(this.key(`userCode:${userCode}`))?.payload.id;
     return typeof id === "string" ? this.find(id) : undefined;
   }
 
