@@ -304,12 +304,26 @@ describe("end to end, AUTH_MODE=jwt (HS256)", () => {
     assert.equal(response.status, 403);
     const challenge = response.headers.get("www-authenticate") ?? "";
     assert.match(challenge, /error="insufficient_scope"/);
-    // The required scope, what the caller holds (kept on step-up) and the tool's scope.
-    assert.match(challenge, /scope="mcp:tools extra mcp:admin"/);
+    // The required scope, what the caller holds of this server's (kept on step-up; "extra" is
+    // not this server's) and the tool's scope.
+    assert.match(challenge, /scope="mcp:tools mcp:admin"/);
     assert.match(
       challenge,
       /resource_metadata="[^"]+\/.well-known\/oauth-protected-resource\/mcp"/,
     );
+    // A token's other scopes are never echoed into the header (a scope may hold any character).
+    const odd = await mintToken(
+      { scp: ["mcp:tools", 'odd"\nscope'] },
+      { audience: `http://localhost:${server.port}/mcp` },
+    );
+    const oddAnswer = await post(
+      server,
+      { ...headers, Authorization: `Bearer ${odd}` },
+      "/mcp",
+      JSON.stringify(call),
+    );
+    assert.equal(oddAnswer.status, 403);
+    assert.match(oddAnswer.headers.get("www-authenticate") ?? "", /scope="mcp:tools mcp:admin"/);
     // In a 2025-03-26 batch too: one call without its scope refuses the request.
     const batch = JSON.stringify([call, { jsonrpc: "2.0", id: 2, method: "tools/list" }]);
     const batched = await post(server, { Authorization: headers.Authorization }, "/mcp", batch);

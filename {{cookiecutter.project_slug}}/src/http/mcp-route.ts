@@ -10,7 +10,7 @@ import { deny } from "../auth/types.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { McpHandler } from "../mcp/handler.js";
-import { toolScopes } from "../tools/index.js";
+import { allToolScopes, toolScopes } from "../tools/index.js";
 import { readJsonBody } from "./body.js";
 import { checkHost, checkOrigin } from "./guards.js";
 import { refuserFor, rpcError, sendJson } from "./respond.js";
@@ -42,6 +42,8 @@ export interface McpRouteDeps {
   readonly onAuthenticated: (req: IncomingMessage, subject: string) => void;
   /** The scopes each tool needs (default: the tool modules in src/tools/). */
   readonly scopesOf?: ToolScopes;
+  /** Every scope a tool declares (default: from src/tools/). */
+  readonly allScopes?: readonly string[];
 }
 
 export function mcpRoute({
@@ -51,8 +53,10 @@ export function mcpRoute({
   mcp,
   onAuthenticated,
   scopesOf = toolScopes,
+  allScopes = allToolScopes(),
 }: McpRouteDeps): Route {
   const refuse = refuserFor(config.maxBodyBytes);
+  const knownScopes = new Set([...config.requiredScopes, ...allScopes]);
   const logOf = (res: ServerResponse) => logger.child({ requestId: res.getHeader("X-Request-Id") });
 
   function guard(req: IncomingMessage, res: ServerResponse): boolean {
@@ -116,15 +120,16 @@ export function mcpRoute({
     }
     // Per-tool scopes, before the SDK runs anything: a call of a tool whose scopes the caller
     // lacks is the MCP scope challenge (403 insufficient_scope), which clients answer by asking
-    // for the scopes named: the required ones, those the caller already holds (so a step-up
-    // keeps them) and the tool's.
+    // for the scopes named: the required ones, those of this server's the caller already holds
+    // (so a step-up keeps them; other scopes of the token are not echoed) and the tool's.
     const needed = scopesNeeded(body.body, scopesOf);
     const missing = needed.filter((scope) => !auth.identity.scopes.includes(scope));
     if (missing.length > 0) {
       logOf(res).info({ missing }, "refused: insufficient scope for the tool");
       const description = `missing scope: ${missing.join(" ")}`;
       const refusal = deny(403, description, "insufficient_scope");
-      const scopes = [...new Set([...challengeScopes(config), ...auth.identity.scopes, ...needed])];
+      const held = auth.identity.scopes.filter((scope) => knownScopes.has(scope));
+      const scopes = [...new Set([...challengeScopes(config), ...held, ...needed])];
       const headers = {
         "WWW-Authenticate": wwwAuthenticate(config, refusal, scopes),
         "Cache-Control": "no-store",
