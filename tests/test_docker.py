@@ -67,7 +67,7 @@ VARIANTS = [
     {"bundler": "esbuild", "init_system": "tini", "security_scanning": False},
     {"bundler": "esbuild", "init_system": "none", "security_scanning": True},
 ]
-DEV_DEPENDENCIES = ("typescript", "esbuild", "tsx", "@modelcontextprotocol/client")
+DEV_DEPENDENCIES = ("typescript", "esbuild", "tsx", "@modelcontextprotocol/client", "oidc-provider")
 DEV_SCOPES = ("@types/", "@biomejs/", "@esbuild/", "@typescript/")
 HARDENED = ["--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
 # The esbuild image adds the bundle, package.json and the init to its floor, and nothing else.

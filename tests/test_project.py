@@ -317,7 +317,15 @@ def test_adding_a_tool_the_documented_way_keeps_lint_typecheck_and_tests_green(b
     built, env = build_project(**ADD_A_TOOL_VARIANT)
     project = copy_project(built, tmp_path / "project")
 
-    def add(folder: str, source: str, target: str, renames: dict[str, str], test: str, new_test: str) -> None:
+    def add(
+        folder: str,
+        source: str,
+        target: str,
+        renames: dict[str, str],
+        test: str,
+        new_test: str,
+        identifiers: tuple[str, str],
+    ) -> None:
         """Copy an item and its test, renamed, and list it in its folder's index.ts the documented way."""
 
         def renamed(text: str) -> str:
@@ -329,17 +337,17 @@ def test_adding_a_tool_the_documented_way_keeps_lint_typecheck_and_tests_green(b
         (project / f"test/{new_test}.test.ts").write_text(renamed((project / f"test/{test}.test.ts").read_text()))
         index = project / f"src/{folder}/index.ts"
         text = index.read_text()
-        old_name, new_name = next(iter(renames.items()))
-        old_import = f'import {{ register{old_name} }} from "./{source}.js";\n'
-        new_import = f'import {{ register{new_name} }} from "./{target}.js";\n'
+        old_name, new_name = identifiers
+        old_import = f'import {{ {old_name} }} from "./{source}.js";\n'
+        new_import = f'import {{ {new_name} }} from "./{target}.js";\n'
         assert old_import in text, f"src/{folder}/index.ts no longer has the documented shape"
         text = text.replace(old_import, old_import + new_import)
-        entry = rf"(\[|\s)register{old_name}(,|\])"
-        listed = re.sub(entry, rf"\1register{old_name}, register{new_name}\2", text, count=1)
-        assert listed != text, f"src/{folder}/index.ts no longer lists register{old_name} the documented way"
+        entry = rf"(\[|\s){old_name}(,|\])"
+        listed = re.sub(entry, rf"\1{old_name}, {new_name}\2", text, count=1)
+        assert listed != text, f"src/{folder}/index.ts no longer lists {old_name} the documented way"
         index.write_text(listed)
 
-    add("tools", "echo", "shout", {"Echo": "Shout", "echo": "shout"}, "echo", "shout")
+    add("tools", "echo", "shout", {"Echo": "Shout", "echo": "shout"}, "echo", "shout", ("echo", "shout"))
     add(
         "resources",
         "server-info",
@@ -352,8 +360,17 @@ def test_adding_a_tool_the_documented_way_keeps_lint_typecheck_and_tests_green(b
         },
         "server-info",
         "build-info",
+        ("registerServerInfo", "registerBuildInfo"),
     )
-    add("prompts", "summarize", "outline", {"Summarize": "Outline", "summarize": "outline"}, "summarize", "outline")
+    add(
+        "prompts",
+        "summarize",
+        "outline",
+        {"Summarize": "Outline", "summarize": "outline"},
+        "summarize",
+        "outline",
+        ("registerSummarize", "registerOutline"),
+    )
     # The added lines are formatted the way `npm run format` leaves them (the README's step 4).
     run([*NPM, "run", "format"], project, env)
 

@@ -45,6 +45,8 @@ export interface JwtConfig {
   readonly clockToleranceSeconds: number;
   /** Refuse tokens whose `iat` is older than this (seconds); undefined = no limit. */
   readonly maxTokenAgeSeconds: number | undefined;
+  /** Least time between two JWKS fetches (AUTH_JWKS_COOLDOWN_SECONDS): how soon a rotated key is seen. */
+  readonly jwksCooldownMs?: number;
 }
 
 export interface Config {
@@ -228,7 +230,16 @@ function parseJwt(env: Env, publicUrl: string): JwtConfig {
     raw(env, "AUTH_MAX_TOKEN_AGE_SECONDS") === undefined
       ? undefined
       : integer(env, "AUTH_MAX_TOKEN_AGE_SECONDS", 1, 31_536_000);
-  return { jwksUrl, secret, issuer, audience, clockToleranceSeconds: 30, maxTokenAgeSeconds };
+  const jwksCooldownMs = integer(env, "AUTH_JWKS_COOLDOWN_SECONDS", 1, 3600, 30) * 1000;
+  return {
+    jwksUrl,
+    secret,
+    issuer,
+    audience,
+    clockToleranceSeconds: 30,
+    maxTokenAgeSeconds,
+    jwksCooldownMs,
+  };
 }
 
 /** Largest AUTH_API_KEYS_FILE accepted: a key file is a few lines, not a log. */

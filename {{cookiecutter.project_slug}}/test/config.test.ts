@@ -180,6 +180,12 @@ describe("configuration", () => {
       loadConfig({ ...JWT_ENV, AUTH_MAX_TOKEN_AGE_SECONDS: "3600" }).jwt?.maxTokenAgeSeconds,
       3600,
     );
+    assertRejects({ ...JWT_ENV, AUTH_JWKS_COOLDOWN_SECONDS: "0" }, "AUTH_JWKS_COOLDOWN_SECONDS");
+    assert.equal(loadConfig({ ...JWT_ENV }).jwt?.jwksCooldownMs, 30_000);
+    assert.equal(
+      loadConfig({ ...JWT_ENV, AUTH_JWKS_COOLDOWN_SECONDS: "2" }).jwt?.jwksCooldownMs,
+      2000,
+    );
   });
 
   it("reports package.json's version (what `npm version` bumps), read at start-up", (t) => {

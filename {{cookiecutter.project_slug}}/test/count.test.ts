@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
-import { MAX_STEPS, registerCount } from "../src/tools/count.js";
-import { connectItem, connectTool, textOf } from "./helpers.js";
+import { count, MAX_STEPS } from "../src/tools/count.js";
+import { connectTool, textOf } from "./helpers.js";
 
 function progressNotifications(messages: JSONRPCMessage[]): JSONRPCMessage[] {
   return messages.filter(
@@ -15,7 +15,7 @@ function progressNotifications(messages: JSONRPCMessage[]): JSONRPCMessage[] {
 
 describe("tool: count", () => {
   it("reports progress after each step when the client sends a progressToken", async () => {
-    const client = await connectTool(registerCount);
+    const client = await connectTool(count);
     try {
       const seen: Array<{ progress: number; total?: number }> = [];
       const result = await client.callTool(
@@ -34,7 +34,7 @@ describe("tool: count", () => {
 
   it("sends no progress without a progressToken", async () => {
     const sent: JSONRPCMessage[] = [];
-    const client = await connectItem(registerCount, undefined, sent);
+    const client = await connectTool(count, undefined, sent);
     try {
       const result = await client.callTool({ name: "count", arguments: { to: 3 } });
       assert.equal(textOf(result), "counted to 3");
@@ -46,7 +46,7 @@ describe("tool: count", () => {
   });
 
   it(`refuses to count past ${MAX_STEPS} or below 1`, async () => {
-    const client = await connectTool(registerCount);
+    const client = await connectTool(count);
     try {
       for (const to of [0, MAX_STEPS + 1, 2.5]) {
         const result = await client.callTool({ name: "count", arguments: { to } });

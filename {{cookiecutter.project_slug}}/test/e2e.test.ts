@@ -296,6 +296,82 @@ describe("end to end, AUTH_MODE=jwt (HS256)", () => {
     assert.match(challenge, /scope="mcp:tools"/);
   });
 
+  it("lists and calls a scoped tool only for a token carrying its scope", async () => {
+    const limited = await connect(server, await token("mcp:tools"));
+    try {
+      const { tools } = await limited.listTools();
+      assert.ok(!tools.some((tool) => tool.name === "server_status"), "hidden without mcp:admin");
+    } finally {
+      await limited.close();
+    }
+    const admin = await connect(server, await token("mcp:tools mcp:admin"));
+    try {
+      const { tools } = await admin.listTools();
+      assert.deepEqual(
+        tools.map((tool) => tool.name).sort(),
+        registeredToolNames(["mcp:tools", "mcp:admin"]),
+      );
+      const status = JSON.parse(textOf(await admin.callTool({ name: "server_status" })));
+      assert.equal(typeof status.version, "string");
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it("answers a call of a scoped tool without its scope with the scope challenge", async () => {
+    const meta = {
+      "io.modelcontextprotocol/protocolVersion": MODERN_REVISION,
+      "io.modelcontextprotocol/clientInfo": { name: "raw", version: "0" },
+      "io.modelcontextprotocol/clientCapabilities": {},
+    };
+    const call = {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "server_status", arguments: {}, _meta: meta },
+    };
+    const headers = {
+      Authorization: `Bearer ${await token("mcp:tools extra")}`,
+      "MCP-Protocol-Version": MODERN_REVISION,
+      "Mcp-Method": "tools/call",
+      "Mcp-Name": "server_status",
+    };
+    const response = await post(server, headers, "/mcp", JSON.stringify(call));
+    assert.equal(response.status, 403);
+    const challenge = response.headers.get("www-authenticate") ?? "";
+    assert.match(challenge, /error="insufficient_scope"/);
+    // The required scope, what the caller holds of this server's (kept on step-up; "extra" is
+    // not this server's) and the tool's scope.
+    assert.match(challenge, /scope="mcp:tools mcp:admin"/);
+    assert.match(
+      challenge,
+      /resource_metadata="[^"]+\/.well-known\/oauth-protected-resource\/mcp"/,
+    );
+    // A token's other scopes are never echoed into the header (a scope may hold any character).
+    const odd = await mintToken(
+      { scp: ["mcp:tools", 'odd"\nscope'] },
+      { audience: `http://localhost:${server.port}/mcp` },
+    );
+    const oddAnswer = await post(
+      server,
+      { ...headers, Authorization: `Bearer ${odd}` },
+      "/mcp",
+      JSON.stringify(call),
+    );
+    assert.equal(oddAnswer.status, 403);
+    assert.match(oddAnswer.headers.get("www-authenticate") ?? "", /scope="mcp:tools mcp:admin"/);
+    // In a 2025-03-26 batch too: one call without its scope refuses the request.
+    const batch = JSON.stringify([call, { jsonrpc: "2.0", id: 2, method: "tools/list" }]);
+    const batched = await post(server, { Authorization: headers.Authorization }, "/mcp", batch);
+    assert.equal(batched.status, 403);
+  });
+
+  it("names the required scope in the 401 without a token", async () => {
+    const response = await post(server, {});
+    assert.equal(response.status, 401);
+    assert.match(response.headers.get("www-authenticate") ?? "", /scope="mcp:tools"/);
+  });
+
   it("refuses an expired token", async () => {
     const expired = await mintToken(
       { scope: "mcp:tools" },
@@ -311,7 +387,8 @@ describe("end to end, AUTH_MODE=jwt (HS256)", () => {
     const response = await fetch(`${server.baseUrl}/.well-known/oauth-protected-resource/mcp`);
     const metadata = (await response.json()) as Record<string, unknown>;
     assert.deepEqual(metadata.authorization_servers, [TEST_ISSUER]);
-    assert.deepEqual(metadata.scopes_supported, ["mcp:tools"]);
+    // The required scope first, then the scopes tools declare (server_status: mcp:admin).
+    assert.deepEqual(metadata.scopes_supported, ["mcp:tools", "mcp:admin"]);
   });
 
   commonBehaviour(
@@ -343,6 +420,27 @@ describe("end to end, AUTH_MODE=api_key", () => {
       await client.close();
     }
     assert.ok(!server.output().includes(API_KEY), "the key is never logged");
+  });
+
+  it("an API key carries no scopes: it reaches only the tools that need none", async () => {
+    const client = await connect(server, API_KEY);
+    try {
+      const { tools } = await client.listTools();
+      assert.deepEqual(tools.map((tool) => tool.name).sort(), registeredToolNames([]));
+      assert.ok(!tools.some((tool) => tool.name === "server_status"));
+    } finally {
+      await client.close();
+    }
+    const call = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "server_status", arguments: {} },
+    });
+    const headers = { Authorization: `Bearer ${API_KEY}`, "MCP-Protocol-Version": "2025-06-18" };
+    const response = await post(server, headers, "/mcp", call);
+    assert.equal(response.status, 403);
+    assert.match(response.headers.get("www-authenticate") ?? "", /error="insufficient_scope"/);
   });
 
   commonBehaviour(

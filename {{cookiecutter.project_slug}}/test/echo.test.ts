@@ -4,12 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { registerEcho } from "../src/tools/echo.js";
+import { echo } from "../src/tools/echo.js";
 import { connectTool, textOf } from "./helpers.js";
 
 describe("tool: echo", () => {
   it("returns the text it is given", async () => {
-    const client = await connectTool(registerEcho);
+    const client = await connectTool(echo);
     try {
       const result = await client.callTool({ name: "echo", arguments: { text: "héllo" } });
       assert.equal(textOf(result), "héllo");
@@ -19,7 +19,7 @@ describe("tool: echo", () => {
   });
 
   it("refuses arguments that do not match its schema", async () => {
-    const client = await connectTool(registerEcho);
+    const client = await connectTool(echo);
     try {
       const result = await client.callTool({ name: "echo", arguments: { text: 42 } });
       assert.equal(result.isError, true);

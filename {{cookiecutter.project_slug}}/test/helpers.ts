@@ -12,7 +12,7 @@ import { type JWTPayload, SignJWT } from "jose";
 import { pino } from "pino";
 import { createJwtVerifier, type JwtVerifierOptions } from "../src/auth/jwt.js";
 import type { Identity, Verifier } from "../src/auth/types.js";
-import type { Registration } from "../src/mcp/context.js";
+import type { Registration, ToolModule } from "../src/mcp/context.js";
 import { registerPrompts } from "../src/prompts/index.js";
 import { registerResources } from "../src/resources/index.js";
 import { registerTools } from "../src/tools/index.js";
@@ -60,8 +60,9 @@ function recordRegistrations(register: (server: McpServer) => void): {
  * The tool names the registry in src/tools/index.ts declares: tests compare against this, so
  * adding a tool never breaks a test's expected list.
  */
-export function registeredToolNames(): string[] {
-  return recordRegistrations((server) => registerTools(server, REGISTRY_CONTEXT)).tools;
+export function registeredToolNames(scopes: readonly string[] = []): string[] {
+  const context = { ...REGISTRY_CONTEXT, identity: { ...REGISTRY_CONTEXT.identity, scopes } };
+  return recordRegistrations((server) => registerTools(server, context)).tools;
 }
 
 /** The resource names (static and templates) src/resources/index.ts declares. */
@@ -103,8 +104,14 @@ export async function connectItem(
   return client;
 }
 
-/** `connectItem` for a tool (the name the tool tests and the README use). */
-export const connectTool = connectItem;
+/** `connectItem` for a tool module (the name the tool tests and the README use). */
+export function connectTool(
+  tool: ToolModule,
+  identity?: Identity,
+  sentByServer?: JSONRPCMessage[],
+): Promise<Client> {
+  return connectItem((server, context) => tool.register(server, context), identity, sentByServer);
+}
 
 /** The text of a tool result's first content block. */
 export function textOf(result: Awaited<ReturnType<Client["callTool"]>>): string {

@@ -3,13 +3,13 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { registerTextStats, textStats } from "../src/tools/text-stats.js";
+import { measureText, textStats } from "../src/tools/text-stats.js";
 import { connectTool, textOf } from "./helpers.js";
 
 describe("tool: text_stats", () => {
   it("counts characters (code points), words and lines", () => {
-    assert.deepEqual(textStats(""), { characters: 0, words: 0, lines: 0 });
-    assert.deepEqual(textStats("héllo wörld ✓\nsecond  line\r\n"), {
+    assert.deepEqual(measureText(""), { characters: 0, words: 0, lines: 0 });
+    assert.deepEqual(measureText("héllo wörld ✓\nsecond  line\r\n"), {
       characters: 28,
       words: 5,
       lines: 3,
@@ -17,7 +17,7 @@ describe("tool: text_stats", () => {
   });
 
   it("declares its output schema and annotations, and returns matching structured content", async () => {
-    const client = await connectTool(registerTextStats);
+    const client = await connectTool(textStats);
     try {
       const { tools } = await client.listTools();
       const tool = tools.find((candidate) => candidate.name === "text_stats");
@@ -40,7 +40,7 @@ describe("tool: text_stats", () => {
   });
 
   it("refuses arguments that do not match its schema", async () => {
-    const client = await connectTool(registerTextStats);
+    const client = await connectTool(textStats);
     try {
       const result = await client.callTool({ name: "text_stats", arguments: {} });
       assert.equal(result.isError, true);

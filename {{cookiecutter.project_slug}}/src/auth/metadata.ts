@@ -5,6 +5,7 @@
  * the authorization server that issues tokens for this server.
  */
 import type { Config } from "../config.js";
+import { allToolScopes } from "../tools/index.js";
 
 export interface ProtectedResourceMetadata {
   resource: string;
@@ -14,9 +15,15 @@ export interface ProtectedResourceMetadata {
   resource_name: string;
 }
 
+/**
+ * `scopes_supported`: the required scopes, then every scope a tool declares (JWT mode only: API
+ * keys carry no scopes). `authorization_servers`: the issuer, where MCP clients register and
+ * ask for tokens (with `npm run dev:auth`, the local authorization server).
+ */
 export function protectedResourceMetadata(
   config: Config,
   resourceName: string,
+  toolScopes: readonly string[] = allToolScopes(),
 ): ProtectedResourceMetadata {
   const metadata: ProtectedResourceMetadata = {
     resource: config.resourceUrl,
@@ -24,6 +31,9 @@ export function protectedResourceMetadata(
     resource_name: resourceName,
   };
   if (config.jwt !== undefined) metadata.authorization_servers = [config.jwt.issuer];
-  if (config.requiredScopes.length > 0) metadata.scopes_supported = [...config.requiredScopes];
+  if (config.jwt !== undefined) {
+    const scopes = [...new Set([...config.requiredScopes, ...toolScopes])];
+    if (scopes.length > 0) metadata.scopes_supported = scopes;
+  }
   return metadata;
 }

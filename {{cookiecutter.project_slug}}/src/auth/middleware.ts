@@ -66,15 +66,32 @@ function quote(value: string): string {
   return `"${value.replace(/[\\"]/g, "\\$&")}"`;
 }
 
-/** RFC 6750 / RFC 9728 challenge for a failed AuthResult. */
-export function wwwAuthenticate(config: Config, result: AuthResult): string {
+/**
+ * The scopes a 401 names (RFC 6750 `scope`, MCP "scope selection"): AUTH_REQUIRED_SCOPES, the
+ * least a token needs to reach this server. A client asks for these first and steps up to a
+ * tool's scopes when the tool answers 403 insufficient_scope. Without required scopes the 401
+ * names none, and clients ask for the metadata's `scopes_supported`.
+ */
+export function challengeScopes(config: Config): readonly string[] {
+  return config.authMode === "jwt" ? config.requiredScopes : [];
+}
+
+/**
+ * RFC 6750 / RFC 9728 challenge for a failed AuthResult. `scopes` overrides the scopes named
+ * (the per-tool 403 names the scopes the call needs).
+ */
+export function wwwAuthenticate(
+  config: Config,
+  result: AuthResult,
+  scopes: readonly string[] = challengeScopes(config),
+): string {
   const params = [`realm="mcp"`, `resource_metadata=${quote(config.resourceMetadataUrl)}`];
   if (!result.ok && result.error !== undefined) {
     params.push(`error=${quote(result.error)}`);
     params.push(`error_description=${quote(result.description)}`);
-    if (result.error === "insufficient_scope" && config.requiredScopes.length > 0) {
-      params.push(`scope=${quote(config.requiredScopes.join(" "))}`);
-    }
+  }
+  if (!result.ok && result.status !== 503 && scopes.length > 0) {
+    params.push(`scope=${quote(scopes.join(" "))}`);
   }
   return `Bearer ${params.join(", ")}`;
 }

@@ -1,13 +1,16 @@
 /**
  * The /mcp route: Host and Origin checks (before the method and before authentication),
- * the CORS preflight, and POST: authenticate, strip credentials, read the body, hand the
- * request to the MCP handler with the caller's identity.
+ * the CORS preflight, and POST: authenticate, strip credentials, read the body, check the
+ * called tools' scopes, hand the request to the MCP handler with the caller's identity.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type Authenticator, wwwAuthenticate } from "../auth/middleware.js";
+import { type Authenticator, challengeScopes, wwwAuthenticate } from "../auth/middleware.js";
+import { scopesNeeded, type ToolScopes } from "../auth/scopes.js";
+import { deny } from "../auth/types.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { McpHandler } from "../mcp/handler.js";
+import { allToolScopes, toolScopes } from "../tools/index.js";
 import { readJsonBody } from "./body.js";
 import { answerPreflight, CORS_EXPOSED_HEADERS } from "./cors.js";
 import { checkHost, checkOrigin } from "./guards.js";
@@ -34,6 +37,10 @@ export interface McpRouteDeps {
   readonly mcp: McpHandler;
   /** Called with the authenticated subject, for the access log line. */
   readonly onAuthenticated: (req: IncomingMessage, subject: string) => void;
+  /** The scopes each tool needs (default: the tool modules in src/tools/). */
+  readonly scopesOf?: ToolScopes;
+  /** Every scope a tool declares (default: from src/tools/). */
+  readonly allScopes?: readonly string[];
 }
 
 export function mcpRoute({
@@ -42,8 +49,11 @@ export function mcpRoute({
   authenticate,
   mcp,
   onAuthenticated,
+  scopesOf = toolScopes,
+  allScopes = allToolScopes(),
 }: McpRouteDeps): Route {
   const refuse = refuserFor(config.maxBodyBytes);
+  const knownScopes = new Set([...config.requiredScopes, ...allScopes]);
   const logOf = (res: ServerResponse) => logger.child({ requestId: res.getHeader("X-Request-Id") });
 
   function guard(req: IncomingMessage, res: ServerResponse): boolean {
@@ -94,6 +104,25 @@ export function mcpRoute({
       }
       if (body.status === 400) sendJson(res, 400, body.error);
       else refuse(req, res, body.status, body.error);
+      return;
+    }
+    // Per-tool scopes, before the SDK runs anything: a call of a tool whose scopes the caller
+    // lacks is the MCP scope challenge (403 insufficient_scope), which clients answer by asking
+    // for the scopes named: the required ones, those of this server's the caller already holds
+    // (so a step-up keeps them; other scopes of the token are not echoed) and the tool's.
+    const needed = scopesNeeded(body.body, scopesOf);
+    const missing = needed.filter((scope) => !auth.identity.scopes.includes(scope));
+    if (missing.length > 0) {
+      logOf(res).info({ missing }, "refused: insufficient scope for the tool");
+      const description = `missing scope: ${missing.join(" ")}`;
+      const refusal = deny(403, description, "insufficient_scope");
+      const held = auth.identity.scopes.filter((scope) => knownScopes.has(scope));
+      const scopes = [...new Set([...challengeScopes(config), ...held, ...needed])];
+      const headers = {
+        "WWW-Authenticate": wwwAuthenticate(config, refusal, scopes),
+        "Cache-Control": "no-store",
+      };
+      sendJson(res, 403, { error: "insufficient_scope", error_description: description }, headers);
       return;
     }
     await mcp.handle(req, res, auth.identity, body.body);

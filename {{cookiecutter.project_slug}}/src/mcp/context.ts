@@ -14,3 +14,10 @@ export interface McpContext {
 
 /** One item's registration: `register<Name>(server, context)`, listed in its folder's index.ts. */
 export type Registration = (server: McpServer, context: McpContext) => void;
+
+/** A tool: its MCP name, the OAuth scopes a caller needs (all of them; [] = any caller), its registration. */
+export interface ToolModule {
+  readonly name: string;
+  readonly scopes: readonly string[];
+  register(server: McpServer, context: McpContext): void;
+}

@@ -4,9 +4,9 @@
  * each step is awaited, so the notifications reach the client before the result, and a
  * cancelled request stops at the next step.
  */
-import type { McpServer, ServerContext } from "@modelcontextprotocol/server";
+import type { ServerContext } from "@modelcontextprotocol/server";
 import * as z from "zod";
-import type { McpContext } from "../mcp/context.js";
+import type { ToolModule } from "../mcp/context.js";
 
 export const MAX_STEPS = 100;
 
@@ -22,25 +22,29 @@ function progressReporter(ctx: ServerContext) {
   };
 }
 
-export function registerCount(server: McpServer, _context: McpContext): void {
-  server.registerTool(
-    "count",
-    {
-      title: "Count (with progress)",
-      description: `Counts from 1 to \`to\` (at most ${MAX_STEPS}), reporting progress after each step.`,
-      inputSchema: z.object({
-        to: z.number().int().min(1).max(MAX_STEPS).describe("How far to count"),
-      }),
-      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-    },
-    async ({ to }, ctx) => {
-      const report = progressReporter(ctx);
-      for (let step = 1; step <= to; step += 1) {
-        ctx.mcpReq.signal.throwIfAborted();
-        // The real work of one step goes here.
-        await report(step, to, `counted ${step} of ${to}`);
-      }
-      return { content: [{ type: "text", text: `counted to ${to}` }] };
-    },
-  );
-}
+export const count: ToolModule = {
+  name: "count",
+  scopes: [],
+  register(server) {
+    server.registerTool(
+      "count",
+      {
+        title: "Count (with progress)",
+        description: `Counts from 1 to \`to\` (at most ${MAX_STEPS}), reporting progress after each step.`,
+        inputSchema: z.object({
+          to: z.number().int().min(1).max(MAX_STEPS).describe("How far to count"),
+        }),
+        annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+      },
+      async ({ to }, ctx) => {
+        const report = progressReporter(ctx);
+        for (let step = 1; step <= to; step += 1) {
+          ctx.mcpReq.signal.throwIfAborted();
+          // The real work of one step goes here.
+          await report(step, to, `counted ${step} of ${to}`);
+        }
+        return { content: [{ type: "text", text: `counted to ${to}` }] };
+      },
+    );
+  },
+};

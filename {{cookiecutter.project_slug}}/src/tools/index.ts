@@ -1,26 +1,38 @@
 /**
- * The tool list. To add a tool: create tools/<name>.ts exporting a
- * `register<Name>(server, context)` function and add it below.
+ * The tool list: one module per tool, each carrying the OAuth scopes it needs.
+ *
+ * To add a tool: copy tools/echo.ts to tools/<name>.ts (a `ToolModule`: its name, its scopes and
+ * its `register` function) and add it to `tools` below. A tool with `scopes: []` is open to every
+ * authenticated caller; one that lists scopes is listed and callable only by a caller whose
+ * token carries all of them (see "Per-tool scopes" in the README: a `tools/call` without them
+ * is answered 403 `insufficient_scope` before the tool runs, and `tools/list` leaves it out).
  */
 import type { McpServer } from "@modelcontextprotocol/server";
-import type { McpContext } from "../mcp/context.js";
-import { registerCount } from "./count.js";
-import { registerEcho } from "./echo.js";
-import { registerTextStats } from "./text-stats.js";
-import { registerWhoami } from "./whoami.js";
+import { hasScopes } from "../auth/scopes.js";
+import type { McpContext, ToolModule } from "../mcp/context.js";
+import { count } from "./count.js";
+import { echo } from "./echo.js";
+import { serverStatus } from "./server-status.js";
+import { textStats } from "./text-stats.js";
+import { whoami } from "./whoami.js";
 
-/** The shared context (src/mcp/context.ts), under the name the tools have always used. */
-export type ToolContext = McpContext;
+export const tools: readonly ToolModule[] = [count, echo, serverStatus, textStats, whoami];
 
-export type ToolRegistration = (server: McpServer, context: ToolContext) => void;
+const byName = new Map(tools.map((tool) => [tool.name, tool]));
 
-export const tools: readonly ToolRegistration[] = [
-  registerCount,
-  registerEcho,
-  registerTextStats,
-  registerWhoami,
-];
+/** The scopes a call of the tool `name` needs; undefined for a name no tool has. */
+export function toolScopes(name: string): readonly string[] | undefined {
+  return byName.get(name)?.scopes;
+}
 
-export function registerTools(server: McpServer, context: ToolContext): void {
-  for (const register of tools) register(server, context);
+/** Every scope some tool asks for, in list order (for the protected-resource metadata). */
+export function allToolScopes(): string[] {
+  return [...new Set(tools.flatMap((tool) => tool.scopes))];
+}
+
+/** Registers the tools this caller may use: a tool whose scopes it lacks is not listed. */
+export function registerTools(server: McpServer, context: McpContext): void {
+  for (const tool of tools) {
+    if (hasScopes(context.identity, tool.scopes)) tool.register(server, context);
+  }
 }

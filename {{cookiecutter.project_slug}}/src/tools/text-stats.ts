@@ -3,9 +3,8 @@
  * as `structuredContent` (checked by the SDK against the schema) and as text for clients that
  * read only `content`. Its annotations tell clients it is safe to call freely.
  */
-import type { McpServer } from "@modelcontextprotocol/server";
 import * as z from "zod";
-import type { McpContext } from "../mcp/context.js";
+import type { ToolModule } from "../mcp/context.js";
 
 const Stats = z.object({
   characters: z.number().int().describe("Unicode code points"),
@@ -15,30 +14,34 @@ const Stats = z.object({
 
 export type TextStats = z.infer<typeof Stats>;
 
-export function textStats(text: string): TextStats {
+export function measureText(text: string): TextStats {
   const words = text.split(/\s+/u).filter((word) => word.length > 0).length;
   const lines = text.length === 0 ? 0 : text.split(/\r\n|\r|\n/u).length;
   return { characters: [...text].length, words, lines };
 }
 
-export function registerTextStats(server: McpServer, _context: McpContext): void {
-  server.registerTool(
-    "text_stats",
-    {
-      title: "Text statistics",
-      description: "Counts the characters, words and lines of a text.",
-      inputSchema: z.object({
-        text: z.string().max(100_000).describe("The text to measure"),
-      }),
-      outputSchema: Stats,
-      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-    },
-    async ({ text }) => {
-      const stats = textStats(text);
-      return {
-        content: [{ type: "text", text: JSON.stringify(stats) }],
-        structuredContent: stats,
-      };
-    },
-  );
-}
+export const textStats: ToolModule = {
+  name: "text_stats",
+  scopes: [],
+  register(server) {
+    server.registerTool(
+      "text_stats",
+      {
+        title: "Text statistics",
+        description: "Counts the characters, words and lines of a text.",
+        inputSchema: z.object({
+          text: z.string().max(100_000).describe("The text to measure"),
+        }),
+        outputSchema: Stats,
+        annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+      },
+      async ({ text }) => {
+        const stats = measureText(text);
+        return {
+          content: [{ type: "text", text: JSON.stringify(stats) }],
+          structuredContent: stats,
+        };
+      },
+    );
+  },
+};

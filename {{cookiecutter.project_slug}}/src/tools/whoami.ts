@@ -2,28 +2,31 @@
  * Returns who is calling: the example of how a tool reads the caller's identity.
  * Tools receive the verified identity (subject, scopes), never the token.
  */
-import type { McpServer } from "@modelcontextprotocol/server";
-import type { McpContext } from "../mcp/context.js";
+import type { ToolModule } from "../mcp/context.js";
 
-export function registerWhoami(server: McpServer, { identity }: McpContext): void {
-  server.registerTool(
-    "whoami",
-    {
-      title: "Who am I",
-      description: "Returns the authenticated caller: subject (or API key id) and scopes.",
-      annotations: { readOnlyHint: true, openWorldHint: false },
-    },
-    async () => {
-      const caller = {
-        subject: identity.subject,
-        scopes: identity.scopes,
-        method: identity.method,
-        ...(identity.clientId === undefined ? {} : { clientId: identity.clientId }),
-      };
-      return {
-        content: [{ type: "text", text: JSON.stringify(caller) }],
-        structuredContent: caller,
-      };
-    },
-  );
-}
+export const whoami: ToolModule = {
+  name: "whoami",
+  scopes: [],
+  register(server, { identity }) {
+    server.registerTool(
+      "whoami",
+      {
+        title: "Who am I",
+        description: "Returns the authenticated caller: subject (or API key id) and scopes.",
+        annotations: { readOnlyHint: true, openWorldHint: false },
+      },
+      async () => {
+        const caller = {
+          subject: identity.subject,
+          scopes: identity.scopes,
+          method: identity.method,
+          ...(identity.clientId === undefined ? {} : { clientId: identity.clientId }),
+        };
+        return {
+          content: [{ type: "text", text: JSON.stringify(caller) }],
+          structuredContent: caller,
+        };
+      },
+    );
+  },
+};
