@@ -295,14 +295,18 @@ def test_every_base_image_follows_the_container_registry(base_image, registry):
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES)
-def test_image_builds_read_the_project_npmrc_only_when_there_is_one(dockerfile):
+def test_image_builds_read_the_project_npmrc_only_when_there_is_one_and_never_copy_it(dockerfile):
+    """The project .npmrc is bind-mounted into each step that reaches the registry, never COPYed:
+    a credential someone adds to it later stays out of every layer (and every cache export)."""
+    bind = "--mount=type=bind,source=.npmrc,target=/app/.npmrc"
     with_registry = render_file(dockerfile, npm_registry=NPM_REGISTRY)
-    copies = re.findall(r"^COPY package\.json package-lock\.json(.*) \./$", with_registry, re.MULTILINE)
-    assert copies and set(copies) == {" .npmrc"}, copies
-    without = re.findall(
-        r"^COPY package\.json package-lock\.json(.*) \./$", render_file(dockerfile, npm_registry=""), re.MULTILINE
-    )
-    assert len(without) == len(copies) and set(without) == {""}
+    runs = [block for block in re.split(r"\n(?=[A-Z]+ )", with_registry) if block.startswith("RUN ")]
+    registry_steps = [run for run in runs if re.search(r"npm (ci|audit)\b", run)]
+    assert registry_steps and all(bind in run for run in registry_steps), registry_steps
+    assert all(bind not in run for run in runs if run not in registry_steps)
+    assert not re.findall(r"^(COPY|ADD) .*(npmrc|\. \.$)", with_registry, re.MULTILINE), "a COPY may bring .npmrc in"
+    without = render_file(dockerfile, npm_registry="")
+    assert "npmrc,target=/app" not in without and ".npmrc ./" not in without
 
 
 def test_cloud_build_step_images_follow_the_container_registry(bake_cached):
@@ -328,15 +332,18 @@ def test_github_ci_takes_buildkit_from_the_registry_and_npm_credentials_from_a_s
         steps = workflow["jobs"][name]["steps"]
         runs = [step.get("run", "") for step in steps]
         loads = next(i for i, run in enumerate(runs) if ".github/ci-variables.env" in run)
-        assert "NPM_CONFIG_USERCONFIG=" in runs[loads], name
+        # The credential is a file the builds get as a secret, never npm's user config for later steps.
+        assert "NPMRC" in steps[loads]["env"] and "NPM_CONFIG_USERCONFIG" not in runs[loads], name
         buildx = [i for i, step in enumerate(steps) if step.get("uses", "").startswith("docker/setup-buildx-action@")]
         assert buildx and all(i > loads for i in buildx), name
         for i in buildx:
             assert steps[i]["with"]["driver-opts"] == "image=${{ env.IMAGE_PREFIX }}moby/buildkit:buildx-stable-1"
         builds = [step for step in steps if step.get("uses", "").startswith("docker/build-push-action@")]
-        assert builds and all(b["with"]["secret-files"] == "npmrc=${{ env.NPM_CONFIG_USERCONFIG }}" for b in builds)
+        assert builds and all(b["with"]["secret-files"] == "npmrc=${{ steps.npmrc.outputs.file }}" for b in builds)
     node_runs = [step.get("run", "") for step in workflow["jobs"]["node"]["steps"]]
-    assert node_runs.index(next(r for r in node_runs if "NPM_CONFIG_USERCONFIG" in r)) < node_runs.index("npm ci")
+    install = next(r for r in node_runs if "NPM_CONFIG_USERCONFIG" in r)
+    assert 'NPM_CONFIG_USERCONFIG="$userconfig" npm ci --ignore-scripts' in install
+    assert node_runs.index(install) < node_runs.index("npm rebuild")
 
 
 def test_npm_registry_writes_a_project_npmrc_without_credentials(bake_cached, tmp_path):
