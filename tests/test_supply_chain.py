@@ -91,7 +91,9 @@ def test_the_templates_own_yaml_passes_yamllint():
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr
 
 
-@pytest.mark.parametrize("config", [TEMPLATE_DIR / ".pre-commit-config.yaml", TEMPLATE_PROJECT / ".pre-commit-config.yaml"])
+@pytest.mark.parametrize(
+    "config", [TEMPLATE_DIR / ".pre-commit-config.yaml", TEMPLATE_PROJECT / ".pre-commit-config.yaml"]
+)
 def test_pre_commit_runs_yamllint_and_zizmor_offline_from_pypi(config):
     hooks = {h["id"]: h for r in yaml.safe_load(config.read_text(encoding="utf-8"))["repos"] for h in r["hooks"]}
     requirements = (TEMPLATE_DIR / "requirements-test.txt").read_text(encoding="utf-8").split()
@@ -126,7 +128,9 @@ def test_renovate_waits_a_minimum_release_age(bake_cached, ci):
 
 def test_github_publish_builds_without_a_shared_cache_then_tests_then_pushes_and_signs(bake_cached):
     project = bake_cached(ci="github")
-    steps = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))["jobs"]["publish"]["steps"]
+    steps = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))["jobs"]["publish"][
+        "steps"
+    ]
     builds = [i for i, s in enumerate(steps) if s.get("uses", "").startswith("docker/build-push-action@")]
     assert len(builds) == 2, builds
     assert all("cache-from" not in steps[i]["with"] and "cache-to" not in steps[i]["with"] for i in builds)
@@ -147,7 +151,7 @@ def test_gitlab_publish_builds_without_a_shared_cache_then_tests_then_pushes_and
         assert cache not in script
     order = ["--load", "scripts/test-docker.sh", "--push", "cosign sign"]
     positions = [script.index(marker) for marker in order]
-    assert positions == sorted(positions), dict(zip(order, positions))
+    assert positions == sorted(positions), dict(zip(order, positions, strict=True))
     assert ci["publish"]["variables"]["TEST_HOST"] == "docker"
 
 
@@ -173,7 +177,7 @@ def test_github_ci_install_scripts_never_see_the_registry_credential(bake_cached
                 assert all("--ignore-scripts" in c for c in npm_commands), (name, npm_commands)
     node = [step.get("run", "") for step in jobs["node"]["steps"]]
     install = next(i for i, run in enumerate(node) if "npm ci" in run)
-    assert "--ignore-scripts" in node[install] and 'trap \'rm -f "$userconfig"\' EXIT' in node[install]
+    assert "--ignore-scripts" in node[install] and "trap 'rm -f \"$userconfig\"' EXIT" in node[install]
     assert node.index("npm rebuild") == install + 1
 
 
