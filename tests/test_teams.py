@@ -624,9 +624,13 @@ def test_a_project_generated_with_a_mirror_builds_against_standins_under_the_mir
     files, _ = image_files(engine, tag)
     assert not [path for path in files if path.endswith("/.npmrc")], "an .npmrc is in the runtime image"
 
-    # npm in the build read the project's .npmrc (the registry it names).
+    # npm in the build reads the project's .npmrc where its RUN steps bind-mount it (/app/.npmrc,
+    # the project config of WORKDIR /app), and no layer keeps it (at most an empty mount point).
     deps, _ = engine.build(
         project, tag=f"teams-mirror-test/deps:{uuid.uuid4().hex[:8]}", extra=[*ca_secret, "--target", "deps"]
     )
-    registry = engine.cmd("run", "--rm", "--entrypoint", "npm", deps, "config", "get", "registry").stdout.strip()
-    assert registry == NPM_REGISTRY_UNDER_TEST
+    kept = engine.cmd("run", "--rm", "--entrypoint", "sh", deps, "-c", "test -s /app/.npmrc && echo kept || true")
+    assert kept.stdout.strip() == "", "the project .npmrc is in a layer of the deps stage"
+    mount = ["--volume", f"{project / '.npmrc'}:/app/.npmrc:ro"]
+    registry = engine.cmd("run", "--rm", *mount, "--entrypoint", "npm", deps, "config", "get", "registry")
+    assert registry.stdout.strip() == NPM_REGISTRY_UNDER_TEST
