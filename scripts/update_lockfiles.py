@@ -75,6 +75,9 @@ def resolve_lockfile(node: str, bundler: str) -> str:
         )
         (project,) = [p for p in Path(tmp).iterdir() if p.is_dir()]
         shutil.rmtree(project / ".lockfiles", ignore_errors=True)
+        # Hooks off: the post-gen hook would remove the .npmrc rendered for an empty npm_registry
+        # (`registry=/`, which npm refuses as an invalid URL); the lockfiles name no registry anyway.
+        (project / ".npmrc").unlink(missing_ok=True)
         subprocess.run(
             [
                 "npm",
