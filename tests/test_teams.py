@@ -634,3 +634,15 @@ def test_a_project_generated_with_a_mirror_builds_against_standins_under_the_mir
     mount = ["--volume", f"{project / '.npmrc'}:/app/.npmrc:ro"]
     registry = engine.cmd("run", "--rm", *mount, "--entrypoint", "npm", deps, "config", "get", "registry")
     assert registry.stdout.strip() == NPM_REGISTRY_UNDER_TEST
+
+    # The development image installs through the same bind mount and copies its sources one by
+    # one (`COPY . .` would bring the project .npmrc along): no .npmrc, the sources there.
+    dev, _ = engine.build(
+        project,
+        dockerfile="Dockerfile.development",
+        tag=f"teams-mirror-test/dev:{uuid.uuid4().hex[:8]}",
+        extra=ca_secret,
+    )
+    listing = engine.cmd("run", "--rm", "--entrypoint", "sh", dev, "-c", "test -s /app/.npmrc && echo kept; ls /app")
+    assert "kept" not in listing.stdout.split(), "the project .npmrc is in the development image"
+    assert {"src", "dev", "tsconfig.json", "node_modules"} <= set(listing.stdout.split()), listing.stdout
