@@ -44,7 +44,19 @@ EMAIL_PATTERN = re.compile(r"^[^@\s\"'<>,;]+@[^@\s\"'<>,;]+\.[^@\s\"'<>,;.]+$")
 # Control characters (newlines, tabs, escapes) would break YAML, .env files and shell.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
-END_OF_LIFE_NODE_VERSIONS = {"20": "2026-04-30"}
+# Node.js lines past their end of life (https://github.com/nodejs/Release): refused, whatever
+# supplies them (--no-input, a config file, an old replay, cruft), naming the date and the
+# lines to choose instead. The odd lines were never LTS and ended within months.
+END_OF_LIFE_NODE_VERSIONS = {
+    "16": "2023-09-11",
+    "17": "2022-06-01",
+    "18": "2025-04-30",
+    "19": "2023-06-01",
+    "20": "2026-04-30",
+    "21": "2024-06-01",
+    "23": "2025-06-01",
+    "25": "2026-06-01",
+}
 FREE_TEXT = ("project_name", "description", "author_name")
 FREE_TEXT_MAX_LENGTH = 200
 
@@ -226,23 +238,22 @@ def collect_errors(answers: dict, options: dict | None = None) -> list[str]:
         ("auth_issuer", validate_https_url(answers.get("auth_issuer", ""))),
         ("auth_jwks_url", validate_https_url(answers.get("auth_jwks_url", ""))),
     ]
-    checks += [
-        (field, validate_choice(answers.get(field), allowed)) for field, allowed in choice_options(options).items()
-    ]
+    choices = choice_options(options)
+    checks.append(("node_version", validate_node_version(answers.get("node_version"), choices.pop("node_version", []))))
+    checks += [(field, validate_choice(answers.get(field), allowed)) for field, allowed in choices.items()]
     checks += [(field, validate_boolean(answers.get(field))) for field in boolean_options(options)]
     return [f"{field}: {message}{SLUG_HINT if field == 'project_slug' else ''}" for field, message in checks if message]
 
 
-def warn_end_of_life_node(node_version: str, options: dict) -> None:
-    if node_version in END_OF_LIFE_NODE_VERSIONS:
-        versions = options.get("node_version") or []
-        recommended = f"the default, {versions[0]}," if versions else "a supported LTS line"
-        print(
-            f"WARNING: node_version: Node.js {node_version} reached end-of-life on "
-            f"{END_OF_LIFE_NODE_VERSIONS[node_version]} and gets no security fixes; "
-            f"choose {recommended} unless you must run on it.",
-            file=sys.stderr,
+def validate_node_version(value: object, allowed: list) -> str | None:
+    """An end-of-life line gets its own message (when it ended, what to choose), then the list check."""
+    if isinstance(value, str) and value in END_OF_LIFE_NODE_VERSIONS:
+        choose = ", ".join(allowed) if allowed else "a supported LTS line"
+        return (
+            f"Node.js {value} reached end-of-life on {END_OF_LIFE_NODE_VERSIONS[value]} and gets no "
+            f"security fixes; choose one of the supported lines: {choose}"
         )
+    return validate_choice(value, allowed) if allowed else None
 
 
 def main() -> int:
@@ -254,7 +265,6 @@ def main() -> int:
         for error in errors:
             print(f"  - {error}", file=sys.stderr)
         return 1
-    warn_end_of_life_node(answers["node_version"], options)
     return 0
 
 

@@ -75,8 +75,8 @@ def resolve_lockfile(node: str, bundler: str) -> str:
         )
         (project,) = [p for p in Path(tmp).iterdir() if p.is_dir()]
         shutil.rmtree(project / ".lockfiles", ignore_errors=True)
-        # The post-gen hook (disabled here) removes the project's .npmrc when no npm_registry is
-        # answered; left in place, its empty `registry=/` makes npm refuse to start (Invalid URL).
+        # Hooks off: the post-gen hook would remove the .npmrc rendered for an empty npm_registry
+        # (`registry=/`, which npm refuses as an invalid URL); the lockfiles name no registry anyway.
         (project / ".npmrc").unlink(missing_ok=True)
         subprocess.run(
             [

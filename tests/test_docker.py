@@ -647,7 +647,11 @@ def test_build_context_carries_no_secret_at_any_depth(engine, baked, tmp_path):
     context = tmp_path / "context"
     shutil.copytree(project, context)
     planted = ["src/.env", "config/.env.production", "config/.npmrc", "certs/tls.key", "certs/server.pem",
-               "deploy/secrets/token.txt", ".env", ".env.local"]  # fmt: skip
+               "deploy/secrets/token.txt", ".env", ".env.local",
+               # other tools' credential stores (test_supply_chain checks both ignore files name them)
+               ".netrc", "home/.git-credentials", "keys/release.p12", "keys/release.pfx", "keys/store.jks",
+               ".aws/credentials", "home/.docker/config.json", "gcp/ci-service-account-key.json",
+               "home/.config/gcloud/application_default_credentials.json"]  # fmt: skip
     for relative in planted:
         (context / relative).parent.mkdir(parents=True, exist_ok=True)
         (context / relative).write_text("secret\n")

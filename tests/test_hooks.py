@@ -159,18 +159,36 @@ def test_collect_errors_reports_every_bad_field_at_once():
     assert {"project_slug", "port", "ci", "project_name", "version", "cloud_run"} <= fields
 
 
-def test_node_20_generates_with_an_end_of_life_warning(cookies, capfd):
-    project = project_of(cookies.bake(extra_context={"node_version": "20"}))
-    assert "end-of-life" in capfd.readouterr().err
-    assert json.loads((project / "package.json").read_text())["engines"]["node"].startswith(">=20")
+@pytest.mark.parametrize("node_version", ["20", "18"])
+def test_a_replayed_end_of_life_node_line_is_refused_with_its_date_and_the_lines_to_choose(
+    tmp_path, capfd, node_version
+):
+    """An old replay (or cruft's answers) still naming an end-of-life line: the hook refuses it."""
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"replay_dir": str(tmp_path / "replay")}))
+    cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(tmp_path / "first"), config_file=str(config))
+    [replay_file] = (tmp_path / "replay").glob("*.json")
+    replay = json.loads(replay_file.read_text())
+    replay["cookiecutter"]["node_version"] = node_version
+    replay_file.write_text(json.dumps(replay))
+    with pytest.raises(FailedHookException):
+        cookiecutter(str(TEMPLATE_DIR), replay=True, output_dir=str(tmp_path / "second"), config_file=str(config))
+    err = capfd.readouterr().err
+    eol = pre_gen.END_OF_LIFE_NODE_VERSIONS[node_version]
+    assert f"node_version: Node.js {node_version} reached end-of-life on {eol}" in err, err
+    assert "choose one of the supported lines: " + ", ".join(OPTIONS["node_version"]) in err, err
+    assert leftovers(tmp_path / "second") == []
 
 
-@pytest.mark.parametrize(
-    "node_version", [v for v in OPTIONS["node_version"] if v not in pre_gen.END_OF_LIFE_NODE_VERSIONS]
-)
-def test_supported_node_versions_generate_without_warning(cookies, capfd, node_version):
-    project_of(cookies.bake(extra_context={"node_version": node_version}))
-    assert "end-of-life" not in capfd.readouterr().err
+def test_an_end_of_life_node_line_is_refused_without_the_template_options_too():
+    """cruft passes no _repo_dir (no option lists): the end-of-life check does not depend on them."""
+    errors = pre_gen.collect_errors({**DEFAULTS, "node_version": "20"}, {})
+    assert [e for e in errors if e.startswith("node_version: Node.js 20 reached end-of-life on 2026-04-30")], errors
+
+
+def test_no_offered_node_line_is_end_of_life():
+    assert not set(OPTIONS["node_version"]) & set(pre_gen.END_OF_LIFE_NODE_VERSIONS)
+    assert min(OPTIONS["node_version"], key=int) == "22"
 
 
 # --- the derived slug ----------------------------------------------------------------------

@@ -295,14 +295,18 @@ def test_every_base_image_follows_the_container_registry(base_image, registry):
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES)
-def test_image_builds_read_the_project_npmrc_only_when_there_is_one(dockerfile):
+def test_image_builds_read_the_project_npmrc_only_when_there_is_one_and_never_copy_it(dockerfile):
+    """The project .npmrc is bind-mounted into each step that reaches the registry, never COPYed:
+    a credential someone adds to it later stays out of every layer (and every cache export)."""
+    bind = "--mount=type=bind,source=.npmrc,target=/app/.npmrc"
     with_registry = render_file(dockerfile, npm_registry=NPM_REGISTRY)
-    copies = re.findall(r"^COPY package\.json package-lock\.json(.*) \./$", with_registry, re.MULTILINE)
-    assert copies and set(copies) == {" .npmrc"}, copies
-    without = re.findall(
-        r"^COPY package\.json package-lock\.json(.*) \./$", render_file(dockerfile, npm_registry=""), re.MULTILINE
-    )
-    assert len(without) == len(copies) and set(without) == {""}
+    runs = [block for block in re.split(r"\n(?=[A-Z]+ )", with_registry) if block.startswith("RUN ")]
+    registry_steps = [run for run in runs if re.search(r"npm (ci|audit)\b", run)]
+    assert registry_steps and all(bind in run for run in registry_steps), registry_steps
+    assert all(bind not in run for run in runs if run not in registry_steps)
+    assert not re.findall(r"^(COPY|ADD) .*(npmrc|\. \.$)", with_registry, re.MULTILINE), "a COPY may bring .npmrc in"
+    without = render_file(dockerfile, npm_registry="")
+    assert "npmrc,target=/app" not in without and ".npmrc ./" not in without
 
 
 def test_cloud_build_step_images_follow_the_container_registry(bake_cached):
@@ -328,15 +332,18 @@ def test_github_ci_takes_buildkit_from_the_registry_and_npm_credentials_from_a_s
         steps = workflow["jobs"][name]["steps"]
         runs = [step.get("run", "") for step in steps]
         loads = next(i for i, run in enumerate(runs) if ".github/ci-variables.env" in run)
-        assert "NPM_CONFIG_USERCONFIG=" in runs[loads], name
+        # The credential is a file the builds get as a secret, never npm's user config for later steps.
+        assert "NPMRC" in steps[loads]["env"] and "NPM_CONFIG_USERCONFIG" not in runs[loads], name
         buildx = [i for i, step in enumerate(steps) if step.get("uses", "").startswith("docker/setup-buildx-action@")]
         assert buildx and all(i > loads for i in buildx), name
         for i in buildx:
             assert steps[i]["with"]["driver-opts"] == "image=${{ env.IMAGE_PREFIX }}moby/buildkit:buildx-stable-1"
         builds = [step for step in steps if step.get("uses", "").startswith("docker/build-push-action@")]
-        assert builds and all(b["with"]["secret-files"] == "npmrc=${{ env.NPM_CONFIG_USERCONFIG }}" for b in builds)
+        assert builds and all(b["with"]["secret-files"] == "npmrc=${{ steps.npmrc.outputs.file }}" for b in builds)
     node_runs = [step.get("run", "") for step in workflow["jobs"]["node"]["steps"]]
-    assert node_runs.index(next(r for r in node_runs if "NPM_CONFIG_USERCONFIG" in r)) < node_runs.index("npm ci")
+    install = next(r for r in node_runs if "NPM_CONFIG_USERCONFIG" in r)
+    assert 'NPM_CONFIG_USERCONFIG="$userconfig" npm ci --ignore-scripts' in install
+    assert node_runs.index(install) < node_runs.index("npm rebuild")
 
 
 def test_npm_registry_writes_a_project_npmrc_without_credentials(bake_cached, tmp_path):
@@ -617,9 +624,25 @@ def test_a_project_generated_with_a_mirror_builds_against_standins_under_the_mir
     files, _ = image_files(engine, tag)
     assert not [path for path in files if path.endswith("/.npmrc")], "an .npmrc is in the runtime image"
 
-    # npm in the build read the project's .npmrc (the registry it names).
+    # npm in the build reads the project's .npmrc where its RUN steps bind-mount it (/app/.npmrc,
+    # the project config of WORKDIR /app), and no layer keeps it (at most an empty mount point).
     deps, _ = engine.build(
         project, tag=f"teams-mirror-test/deps:{uuid.uuid4().hex[:8]}", extra=[*ca_secret, "--target", "deps"]
     )
-    registry = engine.cmd("run", "--rm", "--entrypoint", "npm", deps, "config", "get", "registry").stdout.strip()
-    assert registry == NPM_REGISTRY_UNDER_TEST
+    kept = engine.cmd("run", "--rm", "--entrypoint", "sh", deps, "-c", "test -s /app/.npmrc && echo kept || true")
+    assert kept.stdout.strip() == "", "the project .npmrc is in a layer of the deps stage"
+    mount = ["--volume", f"{project / '.npmrc'}:/app/.npmrc:ro"]
+    registry = engine.cmd("run", "--rm", *mount, "--entrypoint", "npm", deps, "config", "get", "registry")
+    assert registry.stdout.strip() == NPM_REGISTRY_UNDER_TEST
+
+    # The development image installs through the same bind mount and copies its sources one by
+    # one (`COPY . .` would bring the project .npmrc along): no .npmrc, the sources there.
+    dev, _ = engine.build(
+        project,
+        dockerfile="Dockerfile.development",
+        tag=f"teams-mirror-test/dev:{uuid.uuid4().hex[:8]}",
+        extra=ca_secret,
+    )
+    listing = engine.cmd("run", "--rm", "--entrypoint", "sh", dev, "-c", "test -s /app/.npmrc && echo kept; ls /app")
+    assert "kept" not in listing.stdout.split(), "the project .npmrc is in the development image"
+    assert {"src", "dev", "tsconfig.json", "node_modules"} <= set(listing.stdout.split()), listing.stdout
