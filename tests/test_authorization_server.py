@@ -36,7 +36,7 @@ from support.authorization_server import (
     drive_interactions,
     kid_of,
 )
-from support.mcp_client import MODERN_REVISION, http_request, post_initialize, run_session
+from support.mcp_client import EXAMPLE_TOOLS, MODERN_REVISION, http_request, post_initialize, run_session
 from support.server_process import ServerProcess, free_port
 from variants import COOKIECUTTER_JSON, DEFAULTS
 
@@ -114,7 +114,7 @@ def test_a_client_credentials_token_for_this_resource_is_accepted_and_one_for_an
     assert session.protocol_version == (MODERN_REVISION if mode == MODERN_REVISION else "2025-11-25")
     assert session.whoami["subject"] == client["client_id"]
     assert session.whoami["scopes"] == [REQUIRED_SCOPE]
-    assert session.tool_names == ["echo", "whoami"], "server_status is hidden without mcp:admin"
+    assert session.tool_names == EXAMPLE_TOOLS, "server_status is hidden without mcp:admin"
 
     # The same provider, the same client, a token for another (loopback) resource: not for us.
     other = auth.client_credentials(client, REQUIRED_SCOPE, "http://127.0.0.1:9/other-mcp")
@@ -162,7 +162,7 @@ def test_a_call_of_a_scoped_tool_without_its_scope_is_the_scope_challenge(stack)
     admin_headers = {**headers, "Authorization": f"Bearer {admin}"}
     allowed = post_initialize(mcp_url(server), admin_headers, json.dumps(call).encode())
     assert allowed.status == 200 and '"version"' in allowed.body, allowed
-    assert run_session(mcp_url(server), admin).tool_names == ["echo", "server_status", "whoami"]
+    assert run_session(mcp_url(server), admin).tool_names == sorted([*EXAMPLE_TOOLS, "server_status"])
 
 
 class MemoryStorage:
@@ -256,7 +256,7 @@ def test_the_python_sdk_runs_the_mcp_authorization_flow_and_steps_up_for_a_scope
     assert first["code_challenge_method"] == "S256" and first["code_challenge"], first
     assert REQUIRED_SCOPE in first["scope"].split() and ADMIN_SCOPE not in first["scope"].split(), first
     assert result["before_step_up"] == 1, "one authorization until the scoped tool"
-    assert result["tools"] == ["echo", "whoami"]
+    assert result["tools"] == EXAMPLE_TOOLS
     assert result["whoami"]["subject"] == "alice"  # the login the form was given
     assert result["whoami"]["scopes"][:1] == [REQUIRED_SCOPE]
 
