@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import itertools
 import json
 import os
@@ -39,17 +40,20 @@ from support.mcp_client import run_session
 from support.round_robin_proxy import RoundRobinProxy
 from support.server_process import ServerProcess, free_port
 from support.tokens import JwksIssuer
-from variants import DEFAULTS, OPTIONS, PROJECT_VARIANTS, variant_id
+from variants import COOKIECUTTER_JSON, DEFAULTS, OPTIONS, PROJECT_VARIANTS, variant_id
 
 KUBERNETES_DIR = Path("deploy/kubernetes")
 BASE = KUBERNETES_DIR / "base"
 PRODUCTION = KUBERNETES_DIR / "overlays/production"
 TEMPLATE_KUBERNETES = TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / KUBERNETES_DIR
 
-# The numeric user each runtime base image runs the server as (Dockerfile.production's
-# APP_UID): Debian and Alpine images get uid 1000, distroless its `nonroot` user 65532.
-# Written out on purpose: a new base_image value fails here until someone decides its uid.
-EXPECTED_UID = {"alpine": 1000, "bookworm-slim": 1000, "trixie-slim": 1000, "distroless": 65532}
+# The numeric user each runtime base image runs the server as (cookiecutter.json's __app_uid, read
+# by Dockerfile.production's APP_UID and the Deployment): Debian and Alpine images get uid 10001,
+# distroless its `nonroot` user 65532. Above 10000 on purpose: no host account has such a uid, so
+# a container escape does not land in one. Written out on purpose: a new base_image value fails
+# here until someone decides its uid.
+EXPECTED_UID = {"alpine": 10001, "bookworm-slim": 10001, "trixie-slim": 10001, "distroless": 65532}
+assert min(EXPECTED_UID.values()) >= 10000
 
 # Every base image, and every auth mode with the default and a non-default port. The base image
 # sets one thing in the manifests, the pod's uid (EXPECTED_UID), whatever the other answers are,
@@ -108,18 +112,19 @@ def test_without_the_option_there_are_no_manifests(bake_cached):
 
 def test_overlay_holds_exactly_the_expected_resources(rendered):
     _, project, resources = rendered
-    assert sorted(r["kind"] for r in resources) == sorted(
-        [
-            "ConfigMap",
-            "Deployment",
-            "HorizontalPodAutoscaler",
-            "NetworkPolicy",
-            "PodDisruptionBudget",
-            "Service",
-            "ServiceAccount",
-        ]
-    )
-    assert sorted(r["kind"] for r in build(project / BASE)) == sorted(r["kind"] for r in resources)
+    base_kinds = [
+        "ConfigMap",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "Namespace",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "Service",
+        "ServiceAccount",
+    ]
+    assert sorted(r["kind"] for r in build(project / BASE)) == base_kinds
+    # The Ingress names the public host: environment-specific, so it lives in the overlay.
+    assert sorted(r["kind"] for r in resources) == sorted([*base_kinds, "Ingress"])
 
 
 def _kustomize_command() -> list[str] | None:
@@ -360,21 +365,33 @@ def test_auth_configuration_comes_from_a_config_map_and_a_secret_never_the_image
     assert config_map["data"]["NODE_ENV"] == "production"
     secret_name = f"{project.name}-auth"
     env = {variable["name"]: variable for variable in container["env"]}
+    # The Secret is a read-only volume of files, mode 0400 (kubelet adds group read for fsGroup,
+    # the server's own gid): credentials never pass through environment variables.
+    (volume,) = [v for v in pod_spec(resources)["volumes"] if "secret" in v]
+    assert volume["secret"]["secretName"] == secret_name
+    assert volume["secret"]["defaultMode"] == 0o400
+    assert pod_spec(resources)["securityContext"]["fsGroup"] == pod_spec(resources)["securityContext"]["runAsUser"]
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+    assert mount.get("readOnly") is True
+    assert not [v for v in env.values() if "secretKeyRef" in v.get("valueFrom", {})], "no Secret as a variable"
     if answers["auth_mode"] == "api_key":
-        keys_file = Path(config_map["data"].get("AUTH_API_KEYS_FILE") or env["AUTH_API_KEYS_FILE"]["value"])
-        mount = next(m for m in container["volumeMounts"] if keys_file.parent == Path(m["mountPath"]))
-        assert mount.get("readOnly") is True
-        volume = next(v for v in pod_spec(resources)["volumes"] if v["name"] == mount["name"])
-        assert volume["secret"]["secretName"] == secret_name
+        keys_file = Path(env["AUTH_API_KEYS_FILE"]["value"])
+        assert keys_file == Path(mount["mountPath"]) / "api-keys"
+        assert volume["secret"].get("optional") is not True, "API keys are required: no pod starts without them"
         assert "AUTH_API_KEYS" not in config_map["data"] and "AUTH_API_KEYS" not in env
     elif answers["auth_mode"] == "jwt":
-        reference = env["AUTH_JWT_SECRET"]["valueFrom"]["secretKeyRef"]
-        assert reference["name"] == secret_name and reference["optional"] is True
+        # HS256 only: the Secret is optional and the overlay shows the *_FILE line to uncomment.
+        assert volume["secret"]["optional"] is True
+        overlay = (project / PRODUCTION / "kustomization.yaml").read_text(encoding="utf-8")
+        expected = f"# - AUTH_JWT_SECRET_FILE={Path(mount['mountPath']) / 'jwt-secret'}"
+        assert expected in overlay, "the overlay shows how to read an HS256 secret from the mounted file"
+        assert "AUTH_JWT_SECRET" not in env and "AUTH_JWT_SECRET" not in config_map["data"]
         assert config_map["data"]["AUTH_JWKS_URL"].startswith("https://")
         assert config_map["data"]["AUTH_ISSUER"]
     else:
         pytest.fail(f"unhandled auth_mode {answers['auth_mode']}")
-    secretish = re.compile(r"SECRET|KEYS$|PASSWORD|TOKEN")
+    # A *_FILE variable holds a path, not a secret.
+    secretish = re.compile(r"SECRET(?!_FILE$)|KEYS$|PASSWORD|TOKEN")
     assert not [name for name in config_map["data"] if secretish.search(name)], "secrets never go in the ConfigMap"
     assert not [name for name, variable in env.items() if secretish.search(name) and "value" in variable]
     assert "deploy/" in (project / ".dockerignore").read_text(encoding="utf-8"), "manifests never enter the image"
@@ -473,14 +490,12 @@ def test_commented_secret_generator_works_once_uncommented(rendered, tmp_path):
     resources = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
     secret = by_kind(resources)["Secret"]
     assert secret["metadata"]["name"].startswith(f"{project.name}-auth-"), "hash-named: a change rolls the pods"
-    container = server_container(resources)
+    (volume,) = [v for v in pod_spec(resources)["volumes"] if "secret" in v]
+    assert volume["secret"]["secretName"] == secret["metadata"]["name"]
+    assert secret["metadata"]["namespace"] == by_kind(resources)["Namespace"]["metadata"]["name"]
     if answers["auth_mode"] == "api_key":
-        (volume,) = [v for v in pod_spec(resources)["volumes"] if "secret" in v]
-        assert volume["secret"]["secretName"] == secret["metadata"]["name"]
         assert list(secret["data"]) == ["api-keys"]
     elif answers["auth_mode"] == "jwt":
-        (variable,) = [v for v in container["env"] if v["name"] == "AUTH_JWT_SECRET"]
-        assert variable["valueFrom"]["secretKeyRef"]["name"] == secret["metadata"]["name"]
         assert list(secret["data"]) == ["jwt-secret"]
     else:
         pytest.fail(f"unhandled auth_mode {answers['auth_mode']}")
@@ -492,7 +507,8 @@ def test_production_overlay_sets_image_bounds_and_public_url(rendered):
     kinds = by_kind(resources)
     image = server_container(resources)["image"]
     version = json.loads((project / "package.json").read_text(encoding="utf-8"))["version"]
-    assert image == f"registry.example.com/{project.name}:{version}"
+    # image_repository's default for ci=github and the default author_name ("Your Name").
+    assert image == f"ghcr.io/your-name/{project.name}:{version}", "image_repository, with the version until pinned"
     assert server_container(list(base.values()))["image"] != image, "the overlay replaces the image"
     assert "replicas" not in kinds["Deployment"]["spec"], "the HPA owns the replica count"
     hpa = kinds["HorizontalPodAutoscaler"]["spec"]
@@ -507,11 +523,74 @@ def test_production_overlay_sets_image_bounds_and_public_url(rendered):
     assert kinds["PodDisruptionBudget"]["spec"]["maxUnavailable"] < hpa["minReplicas"]
 
 
+def test_everything_goes_into_a_namespace_that_enforces_the_restricted_pod_security_standard(rendered):
+    _, project, resources = rendered
+    namespace = by_kind(resources)["Namespace"]
+    labels = namespace["metadata"]["labels"]
+    for mode in ("enforce", "audit", "warn"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted", mode
+        assert labels[f"pod-security.kubernetes.io/{mode}-version"] == "latest", mode
+    name = namespace["metadata"]["name"]
+    assert name == project.name
+    outside = [r["kind"] for r in resources if r["kind"] != "Namespace" and r["metadata"].get("namespace") != name]
+    assert not outside, f"resources left to the kubectl context's namespace: {outside}"
+
+
+def test_ingress_terminates_tls_for_public_url_and_streams_to_the_service(rendered):
+    """The public front: PUBLIC_URL's host, TLS from a cert-manager-issued Secret, every path to
+    the Service's named port, and event streams neither buffered nor cut by a short timeout."""
+    _, project, resources = rendered
+    kinds = by_kind(resources)
+    ingress = kinds["Ingress"]
+    host = urllib.parse.urlsplit(kinds["ConfigMap"]["data"]["PUBLIC_URL"]).hostname
+    (rule,) = ingress["spec"]["rules"]
+    assert rule["host"] == host, "the Ingress host must be PUBLIC_URL's (the token audience and Host check)"
+    (tls,) = ingress["spec"]["tls"]
+    assert tls["hosts"] == [host] and tls["secretName"] == f"{project.name}-tls"
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["cert-manager.io/cluster-issuer"], "cert-manager issues the certificate"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off", "SSE events pass at once"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "off"
+    for timeout in ("proxy-read-timeout", "proxy-send-timeout"):
+        assert int(annotations[f"nginx.ingress.kubernetes.io/{timeout}"]) >= 300, timeout
+    (path,) = rule["http"]["paths"]
+    assert (path["path"], path["pathType"]) == ("/", "Prefix")
+    service = kinds["Service"]
+    assert path["backend"]["service"]["name"] == service["metadata"]["name"]
+    assert path["backend"]["service"]["port"]["name"] in {port["name"] for port in service["spec"]["ports"]}
+
+
+def test_pin_image_script_deploys_the_pushed_digest(rendered, tmp_path):
+    """scripts/pin-image.sh (what the overlay and the README tell you to run with the digest CI
+    prints) makes the overlay deploy that repository by digest; a tag is refused."""
+    _, project, _ = rendered
+    copy = tmp_path / "project"
+    shutil.copytree(project / KUBERNETES_DIR, copy / KUBERNETES_DIR)
+    shutil.copytree(project / "scripts", copy / "scripts")
+    overlay = (project / PRODUCTION / "kustomization.yaml").read_text(encoding="utf-8")
+    (shown,) = set(re.findall(r"`scripts/pin-image\.sh ([^`]+)@sha256:<digest>`", overlay))
+    digest = "sha256:" + hashlib.sha256(b"an image").hexdigest()
+    result = subprocess.run(
+        ["bash", "scripts/pin-image.sh", f"{shown}@{digest}"], cwd=copy, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert server_container(build(copy / PRODUCTION))["image"] == f"{shown}@{digest}"
+    images = yaml.safe_load((copy / PRODUCTION / "kustomization.yaml").read_text(encoding="utf-8"))["images"]
+    assert images == [{"name": project.name, "newName": shown, "digest": digest}]
+    refused = subprocess.run(
+        ["bash", "scripts/pin-image.sh", f"{shown}:1.0.0"], cwd=copy, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode != 0 and "sha256" in refused.stderr
+    assert yaml.safe_load((copy / PRODUCTION / "kustomization.yaml").read_text(encoding="utf-8"))["images"] == images
+
+
 def test_generated_readme_gives_the_deploy_commands(rendered):
     answers, project, _ = rendered
     readme = (project / "README.md").read_text(encoding="utf-8")
     assert "kubectl apply -k deploy/kubernetes/overlays/production" in readme
-    assert f"kubectl create secret generic {project.name}-auth" in readme
+    assert f"kubectl -n {project.name} create secret generic {project.name}-auth" in readme
+    assert "kubectl apply -f deploy/kubernetes/base/namespace.yaml" in readme, "the namespace before its Secret"
+    assert "scripts/pin-image.sh" in readme
 
 
 # ------------------------------------------------------------------ answers
@@ -520,9 +599,20 @@ def test_generated_readme_gives_the_deploy_commands(rendered):
 MANIFEST_TEMPLATES = sorted(TEMPLATE_KUBERNETES.rglob("*.yaml"))
 
 
-@pytest.mark.parametrize(
-    ("field", "sentinel"), [("base_image", "unknown_base_image_choice"), ("auth_mode", "unknown_auth_mode_choice")]
-)
+def test_an_unhandled_base_image_has_no_uid():
+    """The uid table (cookiecutter.json's __app_uid, the one place the manifests, the Dockerfiles and
+    the README read it from) refuses a base image nobody gave a uid."""
+    table = COOKIECUTTER_JSON["__app_uid"]
+    environment = StrictEnvironment(keep_trailing_newline=True)
+    for base, uid in EXPECTED_UID.items():
+        assert environment.from_string(table).render(cookiecutter={"base_image": base}) == str(uid)
+    with pytest.raises(UndefinedError):
+        environment.from_string(table).render(cookiecutter={"base_image": "unheard-of"})
+    for path in MANIFEST_TEMPLATES:
+        assert not re.search(r"\b1000\b", path.read_text(encoding="utf-8")), f"{path.name} writes a uid of its own"
+
+
+@pytest.mark.parametrize(("field", "sentinel"), [("auth_mode", "unknown_auth_mode_choice")])
 def test_an_unhandled_choice_fails_rendering_by_name(field, sentinel):
     """Every Jinja branch on a choice ends in a sentinel: a value nobody handled cannot render silently."""
     environment = StrictEnvironment(keep_trailing_newline=True)
@@ -532,6 +622,8 @@ def test_an_unhandled_choice_fails_rendering_by_name(field, sentinel):
         "project_slug": "probe",
         "port": "8080",
         "version": "0.1.0",
+        "__app_uid": "10001",
+        "image_repository": "ghcr.io/acme/probe",
         field: "unheard-of",
     }
     failed = []
@@ -691,7 +783,7 @@ def _wait_for_ok(url: str, running, deadline_seconds: float = 60) -> None:
 def test_the_image_runs_under_the_pod_spec_with_the_secret_mounted(engine, bake_cached, tmp_path):
     """The production image, run with the Deployment's security context translated to docker
     flags, the ConfigMap's environment and the API-key Secret mounted as kubelet mounts it
-    (root-owned, group fsGroup, mode 0440): probes answer, an MCP session works, SIGTERM exits 0
+    (root-owned, group fsGroup, defaultMode 0400 plus kubelet's group read): probes answer, an MCP session works, SIGTERM exits 0
     inside the grace period."""
     project = bake_cached(**DOCKER_VARIANT)
     resources = build(project / PRODUCTION)
@@ -723,8 +815,11 @@ def test_the_image_runs_under_the_pod_spec_with_the_secret_mounted(engine, bake_
     keys_file.write_text(f"{key}\n", encoding="utf-8")
     secret_volume = next(volume for volume in spec["volumes"] if "secret" in volume)
     if os.geteuid() == 0:
+        # As kubelet writes a Secret volume's files: root-owned, defaultMode (0400) plus group read
+        # for fsGroup (kubelet's SetVolumeOwnership ORs 0440 into read-only volumes' files).
         os.chown(keys_file, 0, pod_security["fsGroup"])
-        keys_file.chmod(secret_volume["secret"]["defaultMode"])
+        keys_file.chmod(secret_volume["secret"]["defaultMode"] | 0o440)
+        assert keys_file.stat().st_mode & 0o007 == 0, "no other uid may read it"
     else:
         keys_file.chmod(0o444)  # cannot chown as a normal user: readable by all instead
     mount = next(m for m in container["volumeMounts"] if m["name"] == secret_volume["name"])
