@@ -190,13 +190,21 @@ def test_cloud_run_service(baked, name, port):
     env = {item["name"]: item for item in container["env"]}
     if VARIANTS[name].get("auth_mode") == "api_key":
         assert env["AUTH_MODE"]["value"] == "api_key"
-        assert env["AUTH_API_KEYS"]["valueFrom"]["secretKeyRef"]["key"] == "latest"
-        assert "value" not in env["AUTH_API_KEYS"]
+        # The keys are a mounted Secret Manager file, never a variable.
+        assert "AUTH_API_KEYS" not in env
+        keys_file = env["AUTH_API_KEYS_FILE"]["value"]
+        (mount,) = container["volumeMounts"]
+        (volume,) = template["spec"]["volumes"]
+        assert volume["name"] == mount["name"]
+        (item,) = volume["secret"]["items"]
+        assert keys_file == f"{mount['mountPath']}/{item['path']}" and item["key"] == "latest"
+        assert volume["secret"]["secretName"] == "my-mcp-server-api-keys"
     else:
         assert env["AUTH_MODE"]["value"] == "jwt"
         assert {"AUTH_ISSUER", "AUTH_JWKS_URL"} <= set(env)
     for item in container["env"]:
-        assert "SECRET" not in item["name"] or "valueFrom" in item, item
+        assert "secretKeyRef" not in item.get("valueFrom", {}), f"a secret as a variable: {item}"
+        assert "SECRET" not in item["name"] or item["name"].endswith("_FILE"), item
 
     build = yaml.safe_load((project / "cloudbuild.yaml").read_text(encoding="utf-8"))
     assert {"_REGION", "_REPOSITORY", "_SERVICE"} <= set(build["substitutions"])
