@@ -94,10 +94,24 @@ stop_docker() {
   fi
 }
 
+# HAProxy: the real load balancer the scale-out test runs the generated deploy/haproxy/haproxy.cfg with.
+setup_haproxy() {
+  if command -v haproxy >/dev/null 2>&1; then
+    return
+  fi
+  if is_root_on_debian; then
+    log "installing haproxy (the scale-out test's load balancer)"
+    apt_install haproxy
+  else
+    log "haproxy is missing and this is not root on Debian: the scale-out test will fail (install haproxy)"
+  fi
+}
+
 # Everything above, in order; DOCKER names the client with BuildKit for what runs next.
 setup_machine() {
   setup_python
   setup_node
+  setup_haproxy
   setup_docker
   export DOCKER_BUILDKIT=1
   DOCKER=$(docker_cli)

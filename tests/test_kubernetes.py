@@ -8,6 +8,7 @@ Kubernetes release it ships, in strict mode (unknown fields are errors).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import hashlib
@@ -16,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import time
 import urllib.parse
@@ -35,9 +37,9 @@ from mcp.client.streamable_http import streamable_http_client
 
 from support import docker_engine
 from support.bake import TEMPLATE_DIR, bake_with_cli
+from support.haproxy import HAProxy
 from support.kustomize import Unsupported, build
 from support.mcp_client import run_session
-from support.round_robin_proxy import RoundRobinProxy
 from support.server_process import ServerProcess, free_port
 from support.tokens import JwksIssuer
 from variants import COOKIECUTTER_JSON, DEFAULTS, OPTIONS, PROJECT_VARIANTS, variant_id
@@ -659,10 +661,10 @@ REPLICAS = 3
 SESSIONS = 4
 
 
-async def _drive_session(url: str, token: str, mode: str, number: int) -> dict:
+async def _drive_session(url: str, token: str, mode: str, number: int, tls: ssl.SSLContext) -> dict:
     """One MCP client session: list the tools, call both; every call must succeed."""
     async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30, verify=tls) as http,
         Client(
             streamable_http_client(url, http_client=http, terminate_on_close=False), mode=mode, cache=None
         ) as client,
@@ -679,12 +681,12 @@ async def _drive_session(url: str, token: str, mode: str, number: int) -> dict:
         }
 
 
-async def _drive_concurrent_sessions(url: str, token: str, mode: str) -> list[dict]:
+async def _drive_concurrent_sessions(url: str, token: str, mode: str, tls: ssl.SSLContext) -> list[dict]:
     """Sessions 1 .. SESSIONS-1 at once, as several clients would."""
     results: dict[int, dict] = {}
 
     async def one(number: int) -> None:
-        results[number] = await _drive_session(url, token, mode, number)
+        results[number] = await _drive_session(url, token, mode, number, tls)
 
     async with anyio.create_task_group() as group:
         for number in range(1, SESSIONS):
@@ -692,13 +694,56 @@ async def _drive_concurrent_sessions(url: str, token: str, mode: str) -> list[di
     return [results[number] for number in range(1, SESSIONS)]
 
 
+def _wait_for_log(proxy: HAProxy, reached, deadline_seconds: float = 30) -> collections.Counter:
+    """HAProxy logs a request once its answer has gone out, a moment after the client has it:
+    wait for the log to show `reached(counts)` (a safety-net deadline, not a timing assumption)."""
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        counts = proxy.served()
+        if reached(counts) or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.1)
+
+
+HAPROXY_CONFIG = Path("deploy/haproxy/haproxy.cfg")
+
+
+def test_recommended_haproxy_config_is_set_up_for_mcp_streams(bake_cached):
+    """The settings docs/load-balancer.md promises, in the file the test below runs."""
+    project = bake_cached(**STATELESS_VARIANT)
+    config = (project / HAPROXY_CONFIG).read_text(encoding="utf-8")
+    lines = [line.split("#", 1)[0].strip() for line in config.splitlines()]
+    lines = [line for line in lines if line]
+    for expected in (
+        "mode http",
+        "balance roundrobin",
+        "option forwardfor",
+        "http-request del-header X-Forwarded-For",
+        "http-request set-header X-Forwarded-Proto https",
+        "option httpchk",
+        "http-check send meth GET uri /ready",
+        "http-check expect status 200",
+        "timeout tunnel 1h",
+    ):
+        assert expected in lines, expected
+    assert not [line for line in lines if line.startswith(("option http-buffer-request", "compression"))]
+    assert not [line for line in lines if "stick" in line or "cookie" in line], "stateless: no affinity"
+    seconds = {"m": 60, "h": 3600, "s": 1}
+    for side in ("client", "server"):
+        (value,) = [line.split()[2] for line in lines if line.startswith(f"timeout {side} ")]
+        assert int(value[:-1]) * seconds[value[-1]] >= 300, f"timeout {side} {value}: streams need minutes"
+    docs = (project / "docs/load-balancer.md").read_text(encoding="utf-8")
+    assert str(HAPROXY_CONFIG) in docs
+
+
 @pytest.mark.node
-def test_replicas_behind_a_round_robin_proxy_serve_any_request(build_project, bake_cached):
-    """Three replicas configured as the production overlay configures them, one proxy sending
-    each request to the next replica: sessions of both protocol eras whose requests land on
-    different replicas work."""
+def test_replicas_behind_haproxy_serve_any_request(build_project, bake_cached):
+    """Three replicas configured as the production overlay configures them, behind a real HAProxy
+    running the project's own deploy/haproxy/haproxy.cfg (TLS, round-robin, health checks on
+    /ready): sessions of both protocol eras whose requests land on different replicas work."""
     project, env = build_project(**BUILT_VARIANT)
-    config = by_kind(build(bake_cached(**STATELESS_VARIANT) / PRODUCTION))["ConfigMap"]["data"]
+    baked = bake_cached(**STATELESS_VARIANT)
+    config = by_kind(build(baked / PRODUCTION))["ConfigMap"]["data"]
     audience = f"{config['PUBLIC_URL']}/mcp"
     sessions: dict[str, list[dict]] = {}
     with JwksIssuer() as issuer:
@@ -709,21 +754,30 @@ def test_replicas_behind_a_round_robin_proxy_serve_any_request(build_project, ba
         with contextlib.ExitStack() as running:
             for replica in replicas:
                 running.enter_context(replica)
-            proxy = running.enter_context(RoundRobinProxy([replica.base_url for replica in replicas]))
+            upstreams = [f"127.0.0.1:{replica.port}" for replica in replicas]
+            proxy = running.enter_context(HAProxy(baked / HAPROXY_CONFIG, upstreams))
+            names = {f"mcp{number}" for number in range(1, REPLICAS + 1)}
             url = f"{proxy.base_url}/mcp"
             for mode in PROTOCOL_MODES:
-                before = dict(proxy.served)
+                before = proxy.served()
+
+                def new(counts: collections.Counter, before: collections.Counter = before) -> collections.Counter:
+                    return counts - before
+
                 # One session on its own: its consecutive requests land on different replicas.
-                alone = anyio.run(_drive_session, url, token, mode, 0)
-                reached = {upstream for upstream, count in proxy.served.items() if count > before.get(upstream, 0)}
-                assert len(reached) == REPLICAS, f"{mode}: one session's requests should reach every replica"
-                together = anyio.run(_drive_concurrent_sessions, url, token, mode)
+                alone = anyio.run(_drive_session, url, token, mode, 0, proxy.client_context)
+                reached = _wait_for_log(proxy, lambda counts: set(new(counts)) >= names)
+                assert set(new(reached)) == names, f"{mode}: one session's requests should reach every replica"
+                together = anyio.run(_drive_concurrent_sessions, url, token, mode, proxy.client_context)
                 sessions[mode] = [alone, *together]
                 # Each session makes at least three requests (list + two calls), all answered.
-                answered = sum(proxy.served.values()) - sum(before.values())
-                assert answered >= 3 * SESSIONS, (mode, proxy.served)
+                answered = _wait_for_log(proxy, lambda counts: sum(new(counts).values()) >= 3 * SESSIONS)
+                assert sum(new(answered).values()) >= 3 * SESSIONS, (mode, proxy.log()[-3000:])
             logs = "\n".join(replica.log()[-3000:] for replica in replicas)
-            assert not proxy.errors, f"proxy errors: {proxy.errors}\n{logs}"
+            served = proxy.served()
+            # No request failed at the proxy or a replica (HAProxy logs 502/503/504 for those).
+            failed = [line for line in proxy.log().splitlines() if re.search(r" \d+/\d+/\d+/-?\d+/\+?\d+ 5\d\d ", line)]
+            assert not failed, f"{failed}\n{logs}"
         codes = [replica.exit_code for replica in replicas]
         assert issuer.requests >= REPLICAS, "every replica verified tokens itself, against the JWKS"
 
@@ -736,8 +790,7 @@ def test_replicas_behind_a_round_robin_proxy_serve_any_request(build_project, ba
                 assert session["protocol"] < "2026", session
             else:
                 assert session["protocol"] == mode, session
-    assert set(proxy.served) == {replica.base_url for replica in replicas}
-    assert all(count > 0 for count in proxy.served.values()), proxy.served
+    assert set(served) == names and all(count > 0 for count in served.values()), served
     assert codes == [0] * REPLICAS, f"every replica must exit 0 on SIGTERM, got {codes}"
 
 
