@@ -836,8 +836,8 @@ def _wait_for_ok(url: str, running, deadline_seconds: float = 60) -> None:
 def test_the_image_runs_under_the_pod_spec_with_the_secret_mounted(engine, bake_cached, tmp_path):
     """The production image, run with the Deployment's security context translated to docker
     flags, the ConfigMap's environment and the API-key Secret mounted as kubelet mounts it
-    (root-owned, group fsGroup, defaultMode 0400 plus kubelet's group read): probes answer, an MCP session works, SIGTERM exits 0
-    inside the grace period."""
+    (root-owned, group fsGroup, defaultMode 0400 plus kubelet's group read): probes answer, an MCP
+    session works, SIGTERM exits 0 inside the grace period."""
     project = bake_cached(**DOCKER_VARIANT)
     resources = build(project / PRODUCTION)
     spec, container = pod_spec(resources), server_container(resources)

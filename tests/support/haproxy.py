@@ -37,7 +37,7 @@ def loopback_certificate(folder: Path) -> tuple[Path, ssl.SSLContext]:
     `crt` takes it), and a client context that trusts exactly that certificate."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
