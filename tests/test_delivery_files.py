@@ -240,6 +240,24 @@ def test_deploy_cloud_run_script(baked, tmp_path):
     assert "__" not in rendered
 
 
+def test_deploy_cloud_run_script_pushes_to_an_artifact_registry_image_repository(bake_cached):
+    """image_repository in Artifact Registry (where Cloud Run pulls from) is where the script and
+    Cloud Build push and what the service runs."""
+    repository = "us-east1-docker.pkg.dev/acme-prod/images/my-mcp-server"
+    project = bake_cached(**{**VARIANTS["defaults"], "image_repository": repository})
+    result = run(
+        [str(project / "scripts/deploy-cloud-run.sh"), "--dry-run"],
+        project,
+        clean_env(os.environ["PATH"], PROJECT_ID="demo-project", REGION="europe-west1", TAG="1.2.3"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert f",_IMAGE_REPOSITORY={repository}" in result.stdout
+    rendered = result.stdout.split("==> Deploying", 1)[1].split("\n", 1)[1].split("+ gcloud run services replace", 1)[0]
+    assert yaml.safe_load(rendered)["spec"]["template"]["spec"]["containers"][0]["image"] == f"{repository}:1.2.3"
+    build = yaml.safe_load((project / "cloudbuild.yaml").read_text(encoding="utf-8"))
+    assert build["substitutions"]["_IMAGE_REPOSITORY"] == repository
+
+
 def test_deploy_cloud_run_script_calls_gcloud(baked, tmp_path):
     """The real (not dry-run) path, against a stub gcloud that records its calls."""
     project = baked("defaults")
@@ -607,7 +625,10 @@ def test_github_ci_publishes_signed_images_with_least_privilege(baked):
     assert build["push"] is True and build["provenance"] == "mode=max" and build["sbom"] is True
     assert build["tags"] == f"${{{{ steps.{meta_id}.outputs.tags }}}}"
     assert build["labels"] == f"${{{{ steps.{meta_id}.outputs.labels }}}}"
-    assert step(publish, "docker/login-action")["with"]["registry"] == "ghcr.io"
+    # The registry of image_repository (.github/ci-variables.env; GHCR with the job's own token).
+    assert step(publish, "docker/login-action")["with"]["registry"] == "${{ steps.inputs.outputs.registry }}"
+    (inputs,) = [s["run"] for s in publish["steps"] if s.get("name") == "Build inputs"]
+    assert 'image="${IMAGE_REPOSITORY:-ghcr.io/${GITHUB_REPOSITORY,,}}"' in inputs and "registry=${image%%/*}" in inputs
     sign = [s for s in publish["steps"] if "cosign sign" in s.get("run", "")]
     assert sign and "@${DIGEST}" in sign[0]["run"]
     attest = step(publish, "actions/attest-build-provenance")["with"]
@@ -796,7 +817,7 @@ def test_gitlab_ci_publishes_signed_images(baked):
     assert '--label org.opencontainers.image.licenses="$license"' in "\n".join(publish["script"])
     assert "require('./package.json').license" in "\n".join(publish["script"])
     script = "\n".join(publish["script"])
-    signed = '$CI_REGISTRY_IMAGE@$digest"'
+    signed = 'cosign sign --yes "$image@$digest"'
     for fragment in ("--provenance=mode=max", "--sbom=true", "--push", "cosign sign --yes", signed):
         assert fragment in script, fragment
     assert gitlab["stages"][-1] == "publish"
