@@ -606,10 +606,11 @@ def test_an_unhandled_base_image_has_no_uid():
     the README read it from) refuses a base image nobody gave a uid."""
     table = COOKIECUTTER_JSON["__app_uid"]
     environment = StrictEnvironment(keep_trailing_newline=True)
+    nonroot = {"__nonroot_uid": COOKIECUTTER_JSON["__nonroot_uid"]}
     for base, uid in EXPECTED_UID.items():
-        assert environment.from_string(table).render(cookiecutter={"base_image": base}) == str(uid)
-    with pytest.raises(UndefinedError):
-        environment.from_string(table).render(cookiecutter={"base_image": "unheard-of"})
+        assert environment.from_string(table).render(cookiecutter={**nonroot, "base_image": base}) == str(uid)
+    with pytest.raises(UndefinedError, match="unknown_base_image_choice"):
+        environment.from_string(table).render(cookiecutter={**nonroot, "base_image": "unheard-of"})
     for path in MANIFEST_TEMPLATES:
         assert not re.search(r"\b1000\b", path.read_text(encoding="utf-8")), f"{path.name} writes a uid of its own"
 
