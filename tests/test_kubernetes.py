@@ -19,6 +19,7 @@ import re
 import shutil
 import ssl
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -560,6 +561,56 @@ def test_ingress_terminates_tls_for_public_url_and_streams_to_the_service(render
     service = kinds["Service"]
     assert path["backend"]["service"]["name"] == service["metadata"]["name"]
     assert path["backend"]["service"]["port"]["name"] in {port["name"] for port in service["spec"]["ports"]}
+
+
+HTTPROUTE_SCHEMA = Path(__file__).parent / "schemas/gateway-api-v1-httproute.schema.json"
+
+
+def _check_httproute(route: dict, folder: Path) -> subprocess.CompletedProcess:
+    """check-jsonschema against the vendored Gateway API HTTPRoute schema (tests/schemas/README.md)."""
+    path = folder / "httproute.json"
+    path.write_text(json.dumps(route), encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--schemafile", str(HTTPROUTE_SCHEMA), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_gateway_api_route_replaces_the_ingress_when_listed_instead(rendered, tmp_path):
+    """httproute.yaml, listed in place of ingress.yaml as its comment says: the same host and
+    Service, an hour-long request timeout for event streams, valid for Gateway API v1."""
+    _, project, _ = rendered
+    tree = tmp_path / "kubernetes"
+    shutil.copytree(project / KUBERNETES_DIR, tree)
+    overlay = tree / "overlays/production"
+    text = (overlay / "kustomization.yaml").read_text(encoding="utf-8")
+    assert text.count("  - ingress.yaml\n") == 1 and "httproute.yaml" in text
+    (overlay / "kustomization.yaml").write_text(text.replace("  - ingress.yaml\n", "  - httproute.yaml\n"))
+    resources = build(overlay)
+    command = _kustomize_command()
+    if command is not None:
+        real = subprocess.run([*command, str(overlay)], capture_output=True, text=True, timeout=120)
+        assert real.returncode == 0 and _same_resources(resources, real.stdout), real.stderr
+    kinds = by_kind(resources)
+    assert "Ingress" not in kinds
+    route = kinds["HTTPRoute"]
+    result = _check_httproute(route, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert route["metadata"]["namespace"] == kinds["Namespace"]["metadata"]["name"]
+    assert route["spec"]["hostnames"] == [urllib.parse.urlsplit(kinds["ConfigMap"]["data"]["PUBLIC_URL"]).hostname]
+    (rule,) = route["spec"]["rules"]
+    (backend,) = rule["backendRefs"]
+    service = kinds["Service"]
+    assert backend["name"] == service["metadata"]["name"]
+    assert backend["port"] in {port["port"] for port in service["spec"]["ports"]}
+    assert rule["timeouts"]["request"] == rule["timeouts"]["backendRequest"] == "1h", "streams outlive defaults"
+    # The schema check is not a no-op: a bad duration and an upper-case host name are refused.
+    broken = copy.deepcopy(route)
+    broken["spec"]["rules"][0]["timeouts"]["request"] = "an hour"
+    broken["spec"]["hostnames"] = ["MCP.Example.com"]
+    assert _check_httproute(broken, tmp_path).returncode != 0
 
 
 def test_pin_image_script_deploys_the_pushed_digest(rendered, tmp_path):

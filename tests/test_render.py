@@ -42,6 +42,7 @@ FILES_ONLY_WHEN = {
         "deploy/kubernetes/overlays/production/kustomization.yaml",
         "deploy/kubernetes/overlays/production/replicas.yaml",
         "deploy/kubernetes/overlays/production/ingress.yaml",
+        "deploy/kubernetes/overlays/production/httproute.yaml",
         "scripts/pin-image.sh",
         "deploy/kubernetes/overlays/production/.gitignore",
     },
