@@ -825,6 +825,18 @@ def test_replicas_behind_haproxy_serve_any_request(build_project, bake_cached):
                 # Each session makes at least three requests (list + two calls), all answered.
                 answered = _wait_for_log(proxy, lambda counts: sum(new(counts).values()) >= 3 * SESSIONS)
                 assert sum(new(answered).values()) >= 3 * SESSIONS, (mode, proxy.log()[-3000:])
+            # A replica stops (scale-in, a new release): HAProxy's checks take it out of the rotation,
+            # and a request that meets its closed port is retried on another replica, so sessions
+            # started afterwards all succeed.
+            assert replicas[0].stop() == 0
+            for mode in PROTOCOL_MODES:
+                after = anyio.run(_drive_session, url, token, mode, 0, proxy.client_context)
+                assert after["echo"] == "call 0" and "replica-tester" in after["whoami"], (mode, after)
+            down = re.compile(r"Server mcp_replicas/mcp1 is DOWN")
+            deadline = time.monotonic() + 60
+            while not down.search(proxy.log()) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert down.search(proxy.log()), f"HAProxy's health checks never took mcp1 out:\n{proxy.log()[-3000:]}"
             logs = "\n".join(replica.log()[-3000:] for replica in replicas)
             served = proxy.served()
             # No request failed at the proxy or a replica (HAProxy logs 502/503/504 for those).
