@@ -196,6 +196,20 @@ def validate_container_registry(value: object) -> str | None:
     )
 
 
+def validate_image_repository(value: object) -> str | None:
+    """Where the app image is pushed: a registry host and a repository path, no tag or digest
+    (the version tag or the digest is added by the build, CI and the Kubernetes overlay)."""
+    text = str(value)
+    host, _, path = text.partition("/")
+    if path and REGISTRY_PATTERN.fullmatch(text) and REGISTRY_PATTERN.fullmatch(host):
+        return None
+    return (
+        f"{value!r} is not an image repository such as ghcr.io/acme/my-mcp-server: a registry host "
+        "(with a dot or a port), then a lowercase path; no scheme (https://), no tag (:1.0) or "
+        "digest (@sha256:...), no trailing slash, no spaces"
+    )
+
+
 def validate_https_url(value: object) -> str | None:
     if value == "":
         return None
@@ -237,6 +251,7 @@ def collect_errors(answers: dict, options: dict | None = None) -> list[str]:
         ("npm_registry", validate_https_url(answers.get("npm_registry", ""))),
         ("auth_issuer", validate_https_url(answers.get("auth_issuer", ""))),
         ("auth_jwks_url", validate_https_url(answers.get("auth_jwks_url", ""))),
+        ("image_repository", validate_image_repository(answers.get("image_repository", ""))),
     ]
     choices = choice_options(options)
     checks.append(("node_version", validate_node_version(answers.get("node_version"), choices.pop("node_version", []))))

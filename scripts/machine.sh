@@ -107,11 +107,39 @@ stop_docker() {
   fi
 }
 
+# checkov in a virtual environment of its own inside $VENV (its pins conflict with pytest's):
+# tests/test_checkov.py runs $VENV/checkov/bin/checkov.
+setup_checkov() {
+  local tools="$VENV/checkov" stamp="$VENV/checkov/.requirements-checkov.txt"
+  if [ -x "$tools/bin/checkov" ] && cmp -s requirements-checkov.txt "$stamp"; then
+    return
+  fi
+  log "installing checkov into $tools (requirements-checkov.txt)"
+  "$VENV/bin/python" -m venv "$tools"
+  "$tools/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+  cp requirements-checkov.txt "$stamp"
+}
+
+# HAProxy: the real load balancer the scale-out test runs the generated deploy/haproxy/haproxy.cfg with.
+setup_haproxy() {
+  if command -v haproxy >/dev/null 2>&1; then
+    return
+  fi
+  if is_root_on_debian; then
+    log "installing haproxy (the scale-out test's load balancer)"
+    apt_install haproxy
+  else
+    log "haproxy is missing and this is not root on Debian: the scale-out test will fail (install haproxy)"
+  fi
+}
+
 # Everything above, in order; DOCKER names the client with BuildKit for what runs next.
 setup_machine() {
   setup_python
+  setup_checkov
   setup_node
   setup_browser
+  setup_haproxy
   setup_docker
   export DOCKER_BUILDKIT=1
   DOCKER=$(docker_cli)

@@ -190,13 +190,21 @@ def test_cloud_run_service(baked, name, port):
     env = {item["name"]: item for item in container["env"]}
     if VARIANTS[name].get("auth_mode") == "api_key":
         assert env["AUTH_MODE"]["value"] == "api_key"
-        assert env["AUTH_API_KEYS"]["valueFrom"]["secretKeyRef"]["key"] == "latest"
-        assert "value" not in env["AUTH_API_KEYS"]
+        # The keys are a mounted Secret Manager file, never a variable.
+        assert "AUTH_API_KEYS" not in env
+        keys_file = env["AUTH_API_KEYS_FILE"]["value"]
+        (mount,) = container["volumeMounts"]
+        (volume,) = template["spec"]["volumes"]
+        assert volume["name"] == mount["name"]
+        (item,) = volume["secret"]["items"]
+        assert keys_file == f"{mount['mountPath']}/{item['path']}" and item["key"] == "latest"
+        assert volume["secret"]["secretName"] == "my-mcp-server-api-keys"
     else:
         assert env["AUTH_MODE"]["value"] == "jwt"
         assert {"AUTH_ISSUER", "AUTH_JWKS_URL"} <= set(env)
     for item in container["env"]:
-        assert "SECRET" not in item["name"] or "valueFrom" in item, item
+        assert "secretKeyRef" not in item.get("valueFrom", {}), f"a secret as a variable: {item}"
+        assert "SECRET" not in item["name"] or item["name"].endswith("_FILE"), item
 
     build = yaml.safe_load((project / "cloudbuild.yaml").read_text(encoding="utf-8"))
     assert {"_REGION", "_REPOSITORY", "_SERVICE"} <= set(build["substitutions"])
@@ -230,6 +238,24 @@ def test_deploy_cloud_run_script(baked, tmp_path):
     assert spec["containers"][0]["image"] == image
     assert "serviceAccountName" not in spec
     assert "__" not in rendered
+
+
+def test_deploy_cloud_run_script_pushes_to_an_artifact_registry_image_repository(bake_cached):
+    """image_repository in Artifact Registry (where Cloud Run pulls from) is where the script and
+    Cloud Build push and what the service runs."""
+    repository = "us-east1-docker.pkg.dev/acme-prod/images/my-mcp-server"
+    project = bake_cached(**{**VARIANTS["defaults"], "image_repository": repository})
+    result = run(
+        [str(project / "scripts/deploy-cloud-run.sh"), "--dry-run"],
+        project,
+        clean_env(os.environ["PATH"], PROJECT_ID="demo-project", REGION="europe-west1", TAG="1.2.3"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert f",_IMAGE_REPOSITORY={repository}" in result.stdout
+    rendered = result.stdout.split("==> Deploying", 1)[1].split("\n", 1)[1].split("+ gcloud run services replace", 1)[0]
+    assert yaml.safe_load(rendered)["spec"]["template"]["spec"]["containers"][0]["image"] == f"{repository}:1.2.3"
+    build = yaml.safe_load((project / "cloudbuild.yaml").read_text(encoding="utf-8"))
+    assert build["substitutions"]["_IMAGE_REPOSITORY"] == repository
 
 
 def test_deploy_cloud_run_script_calls_gcloud(baked, tmp_path):
@@ -604,7 +630,10 @@ def test_github_ci_publishes_signed_images_with_least_privilege(baked):
     assert build["push"] is True and build["provenance"] == "mode=max" and build["sbom"] is True
     assert build["tags"] == f"${{{{ steps.{meta_id}.outputs.tags }}}}"
     assert build["labels"] == f"${{{{ steps.{meta_id}.outputs.labels }}}}"
-    assert step(publish, "docker/login-action")["with"]["registry"] == "ghcr.io"
+    # The registry of image_repository (.github/ci-variables.env; GHCR with the job's own token).
+    assert step(publish, "docker/login-action")["with"]["registry"] == "${{ steps.inputs.outputs.registry }}"
+    (inputs,) = [s["run"] for s in publish["steps"] if s.get("name") == "Build inputs"]
+    assert 'image="${IMAGE_REPOSITORY:-ghcr.io/${GITHUB_REPOSITORY,,}}"' in inputs and "registry=${image%%/*}" in inputs
     sign = [s for s in publish["steps"] if "cosign sign" in s.get("run", "")]
     assert sign and "@${DIGEST}" in sign[0]["run"]
     attest = step(publish, "actions/attest-build-provenance")["with"]
@@ -793,7 +822,7 @@ def test_gitlab_ci_publishes_signed_images(baked):
     assert '--label org.opencontainers.image.licenses="$license"' in "\n".join(publish["script"])
     assert "require('./package.json').license" in "\n".join(publish["script"])
     script = "\n".join(publish["script"])
-    signed = '$CI_REGISTRY_IMAGE@$digest"'
+    signed = 'cosign sign --yes "$image@$digest"'
     for fragment in ("--provenance=mode=max", "--sbom=true", "--push", "cosign sign --yes", signed):
         assert fragment in script, fragment
     assert gitlab["stages"][-1] == "publish"

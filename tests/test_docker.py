@@ -249,6 +249,7 @@ def assert_serves_mcp_with_jwt(engine: Engine, image: str) -> None:
         config = engine.inspect(image)["Config"]
         uid = config["User"].split(":")[0]
         assert uid.isdigit() and uid != "0", f"USER must be a numeric non-root uid, is {config['User']!r}"
+        assert int(uid) >= 10000, f"uid {uid}: at or above 10000, so it is no host account's uid"
         live_uid = engine.cmd("exec", cid, "node", "-e", "process.stdout.write(String(process.getuid()))").stdout
         assert live_uid == uid
         # PID 1 is the image's init (which forwards SIGTERM, checked below), or node itself without one.

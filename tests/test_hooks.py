@@ -61,6 +61,12 @@ INVALID_ANSWERS = [
     ("port", "0080", "not a TCP port"),
     ("port", "８０８０", "not a TCP port"),
     ("port", "²", "not a TCP port"),
+    ("image_repository", "ghcr.io/acme/server:1.0", "not an image repository"),
+    ("image_repository", "ghcr.io/acme/server@sha256:" + "a" * 64, "not an image repository"),
+    ("image_repository", "acme/server", "not an image repository"),
+    ("image_repository", "https://ghcr.io/acme/server", "not an image repository"),
+    ("image_repository", "ghcr.io/Acme/server", "not an image repository"),
+    ("image_repository", "ghcr.io", "not an image repository"),
 ]
 
 
@@ -144,6 +150,7 @@ def test_validators_accept_every_legal_value():
         "author_email": "",
         "version": "1.2.3-rc.1+build.5",
         "port": "65535",
+        "image_repository": "europe-west1-docker.pkg.dev/my-project/containers/a-b2",
         **DEFAULTS,
     }
     for field, values in OPTIONS.items():

@@ -8,14 +8,18 @@ Kubernetes release it ships, in strict mode (unknown fields are errors).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
+import hashlib
 import itertools
 import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -34,22 +38,25 @@ from mcp.client.streamable_http import streamable_http_client
 
 from support import docker_engine
 from support.bake import TEMPLATE_DIR, bake_with_cli
+from support.haproxy import HAProxy
 from support.kustomize import Unsupported, build
 from support.mcp_client import EXAMPLE_TOOLS, run_session
-from support.round_robin_proxy import RoundRobinProxy
 from support.server_process import ServerProcess, free_port
 from support.tokens import JwksIssuer
-from variants import DEFAULTS, OPTIONS, PROJECT_VARIANTS, variant_id
+from variants import COOKIECUTTER_JSON, DEFAULTS, OPTIONS, PROJECT_VARIANTS, variant_id
 
 KUBERNETES_DIR = Path("deploy/kubernetes")
 BASE = KUBERNETES_DIR / "base"
 PRODUCTION = KUBERNETES_DIR / "overlays/production"
 TEMPLATE_KUBERNETES = TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / KUBERNETES_DIR
 
-# The numeric user each runtime base image runs the server as (Dockerfile.production's
-# APP_UID): Debian and Alpine images get uid 1000, distroless its `nonroot` user 65532.
-# Written out on purpose: a new base_image value fails here until someone decides its uid.
-EXPECTED_UID = {"alpine": 1000, "bookworm-slim": 1000, "trixie-slim": 1000, "distroless": 65532}
+# The numeric user each runtime base image runs the server as (cookiecutter.json's __app_uid, read
+# by Dockerfile.production's APP_UID and the Deployment): Debian and Alpine images get uid 10001,
+# distroless its `nonroot` user 65532. Above 10000 on purpose: no host account has such a uid, so
+# a container escape does not land in one. Written out on purpose: a new base_image value fails
+# here until someone decides its uid.
+EXPECTED_UID = {"alpine": 10001, "bookworm-slim": 10001, "trixie-slim": 10001, "distroless": 65532}
+assert min(EXPECTED_UID.values()) >= 10000
 
 # Every base image, and every auth mode with the default and a non-default port. The base image
 # sets one thing in the manifests, the pod's uid (EXPECTED_UID), whatever the other answers are,
@@ -108,18 +115,19 @@ def test_without_the_option_there_are_no_manifests(bake_cached):
 
 def test_overlay_holds_exactly_the_expected_resources(rendered):
     _, project, resources = rendered
-    assert sorted(r["kind"] for r in resources) == sorted(
-        [
-            "ConfigMap",
-            "Deployment",
-            "HorizontalPodAutoscaler",
-            "NetworkPolicy",
-            "PodDisruptionBudget",
-            "Service",
-            "ServiceAccount",
-        ]
-    )
-    assert sorted(r["kind"] for r in build(project / BASE)) == sorted(r["kind"] for r in resources)
+    base_kinds = [
+        "ConfigMap",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "Namespace",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "Service",
+        "ServiceAccount",
+    ]
+    assert sorted(r["kind"] for r in build(project / BASE)) == base_kinds
+    # The Ingress names the public host: environment-specific, so it lives in the overlay.
+    assert sorted(r["kind"] for r in resources) == sorted([*base_kinds, "Ingress"])
 
 
 def _kustomize_command() -> list[str] | None:
@@ -360,21 +368,33 @@ def test_auth_configuration_comes_from_a_config_map_and_a_secret_never_the_image
     assert config_map["data"]["NODE_ENV"] == "production"
     secret_name = f"{project.name}-auth"
     env = {variable["name"]: variable for variable in container["env"]}
+    # The Secret is a read-only volume of files, mode 0400 (kubelet adds group read for fsGroup,
+    # the server's own gid): credentials never pass through environment variables.
+    (volume,) = [v for v in pod_spec(resources)["volumes"] if "secret" in v]
+    assert volume["secret"]["secretName"] == secret_name
+    assert volume["secret"]["defaultMode"] == 0o400
+    assert pod_spec(resources)["securityContext"]["fsGroup"] == pod_spec(resources)["securityContext"]["runAsUser"]
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+    assert mount.get("readOnly") is True
+    assert not [v for v in env.values() if "secretKeyRef" in v.get("valueFrom", {})], "no Secret as a variable"
     if answers["auth_mode"] == "api_key":
-        keys_file = Path(config_map["data"].get("AUTH_API_KEYS_FILE") or env["AUTH_API_KEYS_FILE"]["value"])
-        mount = next(m for m in container["volumeMounts"] if keys_file.parent == Path(m["mountPath"]))
-        assert mount.get("readOnly") is True
-        volume = next(v for v in pod_spec(resources)["volumes"] if v["name"] == mount["name"])
-        assert volume["secret"]["secretName"] == secret_name
+        keys_file = Path(env["AUTH_API_KEYS_FILE"]["value"])
+        assert keys_file == Path(mount["mountPath"]) / "api-keys"
+        assert volume["secret"].get("optional") is not True, "API keys are required: no pod starts without them"
         assert "AUTH_API_KEYS" not in config_map["data"] and "AUTH_API_KEYS" not in env
     elif answers["auth_mode"] == "jwt":
-        reference = env["AUTH_JWT_SECRET"]["valueFrom"]["secretKeyRef"]
-        assert reference["name"] == secret_name and reference["optional"] is True
+        # HS256 only: the Secret is optional and the overlay shows the *_FILE line to uncomment.
+        assert volume["secret"]["optional"] is True
+        overlay = (project / PRODUCTION / "kustomization.yaml").read_text(encoding="utf-8")
+        expected = f"# - AUTH_JWT_SECRET_FILE={Path(mount['mountPath']) / 'jwt-secret'}"
+        assert expected in overlay, "the overlay shows how to read an HS256 secret from the mounted file"
+        assert "AUTH_JWT_SECRET" not in env and "AUTH_JWT_SECRET" not in config_map["data"]
         assert config_map["data"]["AUTH_JWKS_URL"].startswith("https://")
         assert config_map["data"]["AUTH_ISSUER"]
     else:
         pytest.fail(f"unhandled auth_mode {answers['auth_mode']}")
-    secretish = re.compile(r"SECRET|KEYS$|PASSWORD|TOKEN")
+    # A *_FILE variable holds a path, not a secret.
+    secretish = re.compile(r"SECRET(?!_FILE$)|KEYS$|PASSWORD|TOKEN")
     assert not [name for name in config_map["data"] if secretish.search(name)], "secrets never go in the ConfigMap"
     assert not [name for name, variable in env.items() if secretish.search(name) and "value" in variable]
     assert "deploy/" in (project / ".dockerignore").read_text(encoding="utf-8"), "manifests never enter the image"
@@ -473,14 +493,12 @@ def test_commented_secret_generator_works_once_uncommented(rendered, tmp_path):
     resources = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
     secret = by_kind(resources)["Secret"]
     assert secret["metadata"]["name"].startswith(f"{project.name}-auth-"), "hash-named: a change rolls the pods"
-    container = server_container(resources)
+    (volume,) = [v for v in pod_spec(resources)["volumes"] if "secret" in v]
+    assert volume["secret"]["secretName"] == secret["metadata"]["name"]
+    assert secret["metadata"]["namespace"] == by_kind(resources)["Namespace"]["metadata"]["name"]
     if answers["auth_mode"] == "api_key":
-        (volume,) = [v for v in pod_spec(resources)["volumes"] if "secret" in v]
-        assert volume["secret"]["secretName"] == secret["metadata"]["name"]
         assert list(secret["data"]) == ["api-keys"]
     elif answers["auth_mode"] == "jwt":
-        (variable,) = [v for v in container["env"] if v["name"] == "AUTH_JWT_SECRET"]
-        assert variable["valueFrom"]["secretKeyRef"]["name"] == secret["metadata"]["name"]
         assert list(secret["data"]) == ["jwt-secret"]
     else:
         pytest.fail(f"unhandled auth_mode {answers['auth_mode']}")
@@ -492,7 +510,8 @@ def test_production_overlay_sets_image_bounds_and_public_url(rendered):
     kinds = by_kind(resources)
     image = server_container(resources)["image"]
     version = json.loads((project / "package.json").read_text(encoding="utf-8"))["version"]
-    assert image == f"registry.example.com/{project.name}:{version}"
+    # image_repository's default for ci=github and the default author_name ("Your Name").
+    assert image == f"ghcr.io/your-name/{project.name}:{version}", "image_repository, with the version until pinned"
     assert server_container(list(base.values()))["image"] != image, "the overlay replaces the image"
     assert "replicas" not in kinds["Deployment"]["spec"], "the HPA owns the replica count"
     hpa = kinds["HorizontalPodAutoscaler"]["spec"]
@@ -507,11 +526,124 @@ def test_production_overlay_sets_image_bounds_and_public_url(rendered):
     assert kinds["PodDisruptionBudget"]["spec"]["maxUnavailable"] < hpa["minReplicas"]
 
 
+def test_everything_goes_into_a_namespace_that_enforces_the_restricted_pod_security_standard(rendered):
+    _, project, resources = rendered
+    namespace = by_kind(resources)["Namespace"]
+    labels = namespace["metadata"]["labels"]
+    for mode in ("enforce", "audit", "warn"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted", mode
+        assert labels[f"pod-security.kubernetes.io/{mode}-version"] == "latest", mode
+    name = namespace["metadata"]["name"]
+    assert name == project.name
+    outside = [r["kind"] for r in resources if r["kind"] != "Namespace" and r["metadata"].get("namespace") != name]
+    assert not outside, f"resources left to the kubectl context's namespace: {outside}"
+
+
+def test_ingress_terminates_tls_for_public_url_and_streams_to_the_service(rendered):
+    """The public front: PUBLIC_URL's host, TLS from a cert-manager-issued Secret, every path to
+    the Service's named port, and event streams neither buffered nor cut by a short timeout."""
+    _, project, resources = rendered
+    kinds = by_kind(resources)
+    ingress = kinds["Ingress"]
+    host = urllib.parse.urlsplit(kinds["ConfigMap"]["data"]["PUBLIC_URL"]).hostname
+    (rule,) = ingress["spec"]["rules"]
+    assert rule["host"] == host, "the Ingress host must be PUBLIC_URL's (the token audience and Host check)"
+    (tls,) = ingress["spec"]["tls"]
+    assert tls["hosts"] == [host] and tls["secretName"] == f"{project.name}-tls"
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["cert-manager.io/cluster-issuer"], "cert-manager issues the certificate"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off", "SSE events pass at once"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "off"
+    for timeout in ("proxy-read-timeout", "proxy-send-timeout"):
+        assert int(annotations[f"nginx.ingress.kubernetes.io/{timeout}"]) >= 300, timeout
+    (path,) = rule["http"]["paths"]
+    assert (path["path"], path["pathType"]) == ("/", "Prefix")
+    service = kinds["Service"]
+    assert path["backend"]["service"]["name"] == service["metadata"]["name"]
+    assert path["backend"]["service"]["port"]["name"] in {port["name"] for port in service["spec"]["ports"]}
+
+
+HTTPROUTE_SCHEMA = Path(__file__).parent / "schemas/gateway-api-v1-httproute.schema.json"
+
+
+def _check_httproute(route: dict, folder: Path) -> subprocess.CompletedProcess:
+    """check-jsonschema against the vendored Gateway API HTTPRoute schema (tests/schemas/README.md)."""
+    path = folder / "httproute.json"
+    path.write_text(json.dumps(route), encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--schemafile", str(HTTPROUTE_SCHEMA), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_gateway_api_route_replaces_the_ingress_when_listed_instead(rendered, tmp_path):
+    """httproute.yaml, listed in place of ingress.yaml as its comment says: the same host and
+    Service, an hour-long request timeout for event streams, valid for Gateway API v1."""
+    _, project, _ = rendered
+    tree = tmp_path / "kubernetes"
+    shutil.copytree(project / KUBERNETES_DIR, tree)
+    overlay = tree / "overlays/production"
+    text = (overlay / "kustomization.yaml").read_text(encoding="utf-8")
+    assert text.count("  - ingress.yaml\n") == 1 and "httproute.yaml" in text
+    (overlay / "kustomization.yaml").write_text(text.replace("  - ingress.yaml\n", "  - httproute.yaml\n"))
+    resources = build(overlay)
+    command = _kustomize_command()
+    if command is not None:
+        real = subprocess.run([*command, str(overlay)], capture_output=True, text=True, timeout=120)
+        assert real.returncode == 0 and _same_resources(resources, real.stdout), real.stderr
+    kinds = by_kind(resources)
+    assert "Ingress" not in kinds
+    route = kinds["HTTPRoute"]
+    result = _check_httproute(route, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert route["metadata"]["namespace"] == kinds["Namespace"]["metadata"]["name"]
+    assert route["spec"]["hostnames"] == [urllib.parse.urlsplit(kinds["ConfigMap"]["data"]["PUBLIC_URL"]).hostname]
+    (rule,) = route["spec"]["rules"]
+    (backend,) = rule["backendRefs"]
+    service = kinds["Service"]
+    assert backend["name"] == service["metadata"]["name"]
+    assert backend["port"] in {port["port"] for port in service["spec"]["ports"]}
+    assert rule["timeouts"]["request"] == rule["timeouts"]["backendRequest"] == "1h", "streams outlive defaults"
+    # The schema check is not a no-op: a bad duration and an upper-case host name are refused.
+    broken = copy.deepcopy(route)
+    broken["spec"]["rules"][0]["timeouts"]["request"] = "an hour"
+    broken["spec"]["hostnames"] = ["MCP.Example.com"]
+    assert _check_httproute(broken, tmp_path).returncode != 0
+
+
+def test_pin_image_script_deploys_the_pushed_digest(rendered, tmp_path):
+    """scripts/pin-image.sh (what the overlay and the README tell you to run with the digest CI
+    prints) makes the overlay deploy that repository by digest; a tag is refused."""
+    _, project, _ = rendered
+    copy = tmp_path / "project"
+    shutil.copytree(project / KUBERNETES_DIR, copy / KUBERNETES_DIR)
+    shutil.copytree(project / "scripts", copy / "scripts")
+    overlay = (project / PRODUCTION / "kustomization.yaml").read_text(encoding="utf-8")
+    (shown,) = set(re.findall(r"`scripts/pin-image\.sh ([^`]+)@sha256:<digest>`", overlay))
+    digest = "sha256:" + hashlib.sha256(b"an image").hexdigest()
+    result = subprocess.run(
+        ["bash", "scripts/pin-image.sh", f"{shown}@{digest}"], cwd=copy, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert server_container(build(copy / PRODUCTION))["image"] == f"{shown}@{digest}"
+    images = yaml.safe_load((copy / PRODUCTION / "kustomization.yaml").read_text(encoding="utf-8"))["images"]
+    assert images == [{"name": project.name, "newName": shown, "digest": digest}]
+    refused = subprocess.run(
+        ["bash", "scripts/pin-image.sh", f"{shown}:1.0.0"], cwd=copy, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode != 0 and "sha256" in refused.stderr
+    assert yaml.safe_load((copy / PRODUCTION / "kustomization.yaml").read_text(encoding="utf-8"))["images"] == images
+
+
 def test_generated_readme_gives_the_deploy_commands(rendered):
     answers, project, _ = rendered
     readme = (project / "README.md").read_text(encoding="utf-8")
     assert "kubectl apply -k deploy/kubernetes/overlays/production" in readme
-    assert f"kubectl create secret generic {project.name}-auth" in readme
+    assert f"kubectl -n {project.name} create secret generic {project.name}-auth" in readme
+    assert "kubectl apply -f deploy/kubernetes/base/namespace.yaml" in readme, "the namespace before its Secret"
+    assert "scripts/pin-image.sh" in readme
 
 
 # ------------------------------------------------------------------ answers
@@ -520,9 +652,21 @@ def test_generated_readme_gives_the_deploy_commands(rendered):
 MANIFEST_TEMPLATES = sorted(TEMPLATE_KUBERNETES.rglob("*.yaml"))
 
 
-@pytest.mark.parametrize(
-    ("field", "sentinel"), [("base_image", "unknown_base_image_choice"), ("auth_mode", "unknown_auth_mode_choice")]
-)
+def test_an_unhandled_base_image_has_no_uid():
+    """The uid table (cookiecutter.json's __app_uid, the one place the manifests, the Dockerfiles and
+    the README read it from) refuses a base image nobody gave a uid."""
+    table = COOKIECUTTER_JSON["__app_uid"]
+    environment = StrictEnvironment(keep_trailing_newline=True)
+    nonroot = {"__nonroot_uid": COOKIECUTTER_JSON["__nonroot_uid"]}
+    for base, uid in EXPECTED_UID.items():
+        assert environment.from_string(table).render(cookiecutter={**nonroot, "base_image": base}) == str(uid)
+    with pytest.raises(UndefinedError, match="unknown_base_image_choice"):
+        environment.from_string(table).render(cookiecutter={**nonroot, "base_image": "unheard-of"})
+    for path in MANIFEST_TEMPLATES:
+        assert not re.search(r"\b1000\b", path.read_text(encoding="utf-8")), f"{path.name} writes a uid of its own"
+
+
+@pytest.mark.parametrize(("field", "sentinel"), [("auth_mode", "unknown_auth_mode_choice")])
 def test_an_unhandled_choice_fails_rendering_by_name(field, sentinel):
     """Every Jinja branch on a choice ends in a sentinel: a value nobody handled cannot render silently."""
     environment = StrictEnvironment(keep_trailing_newline=True)
@@ -532,6 +676,8 @@ def test_an_unhandled_choice_fails_rendering_by_name(field, sentinel):
         "project_slug": "probe",
         "port": "8080",
         "version": "0.1.0",
+        "__app_uid": "10001",
+        "image_repository": "ghcr.io/acme/probe",
         field: "unheard-of",
     }
     failed = []
@@ -567,10 +713,10 @@ REPLICAS = 3
 SESSIONS = 4
 
 
-async def _drive_session(url: str, token: str, mode: str, number: int) -> dict:
+async def _drive_session(url: str, token: str, mode: str, number: int, tls: ssl.SSLContext) -> dict:
     """One MCP client session: list the tools, call both; every call must succeed."""
     async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30, verify=tls) as http,
         Client(
             streamable_http_client(url, http_client=http, terminate_on_close=False), mode=mode, cache=None
         ) as client,
@@ -587,12 +733,12 @@ async def _drive_session(url: str, token: str, mode: str, number: int) -> dict:
         }
 
 
-async def _drive_concurrent_sessions(url: str, token: str, mode: str) -> list[dict]:
+async def _drive_concurrent_sessions(url: str, token: str, mode: str, tls: ssl.SSLContext) -> list[dict]:
     """Sessions 1 .. SESSIONS-1 at once, as several clients would."""
     results: dict[int, dict] = {}
 
     async def one(number: int) -> None:
-        results[number] = await _drive_session(url, token, mode, number)
+        results[number] = await _drive_session(url, token, mode, number, tls)
 
     async with anyio.create_task_group() as group:
         for number in range(1, SESSIONS):
@@ -600,13 +746,56 @@ async def _drive_concurrent_sessions(url: str, token: str, mode: str) -> list[di
     return [results[number] for number in range(1, SESSIONS)]
 
 
+def _wait_for_log(proxy: HAProxy, reached, deadline_seconds: float = 30) -> collections.Counter:
+    """HAProxy logs a request once its answer has gone out, a moment after the client has it:
+    wait for the log to show `reached(counts)` (a safety-net deadline, not a timing assumption)."""
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        counts = proxy.served()
+        if reached(counts) or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.1)
+
+
+HAPROXY_CONFIG = Path("deploy/haproxy/haproxy.cfg")
+
+
+def test_recommended_haproxy_config_is_set_up_for_mcp_streams(bake_cached):
+    """The settings docs/load-balancer.md promises, in the file the test below runs."""
+    project = bake_cached(**STATELESS_VARIANT)
+    config = (project / HAPROXY_CONFIG).read_text(encoding="utf-8")
+    lines = [line.split("#", 1)[0].strip() for line in config.splitlines()]
+    lines = [line for line in lines if line]
+    for expected in (
+        "mode http",
+        "balance roundrobin",
+        "option forwardfor",
+        "http-request del-header X-Forwarded-For",
+        "http-request set-header X-Forwarded-Proto https",
+        "option httpchk",
+        "http-check send meth GET uri /ready",
+        "http-check expect status 200",
+        "timeout tunnel 1h",
+    ):
+        assert expected in lines, expected
+    assert not [line for line in lines if line.startswith(("option http-buffer-request", "compression"))]
+    assert not [line for line in lines if "stick" in line or "cookie" in line], "stateless: no affinity"
+    seconds = {"m": 60, "h": 3600, "s": 1}
+    for side in ("client", "server"):
+        (value,) = [line.split()[2] for line in lines if line.startswith(f"timeout {side} ")]
+        assert int(value[:-1]) * seconds[value[-1]] >= 300, f"timeout {side} {value}: streams need minutes"
+    docs = (project / "docs/load-balancer.md").read_text(encoding="utf-8")
+    assert str(HAPROXY_CONFIG) in docs
+
+
 @pytest.mark.node
-def test_replicas_behind_a_round_robin_proxy_serve_any_request(build_project, bake_cached):
-    """Three replicas configured as the production overlay configures them, one proxy sending
-    each request to the next replica: sessions of both protocol eras whose requests land on
-    different replicas work."""
+def test_replicas_behind_haproxy_serve_any_request(build_project, bake_cached):
+    """Three replicas configured as the production overlay configures them, behind a real HAProxy
+    running the project's own deploy/haproxy/haproxy.cfg (TLS, round-robin, health checks on
+    /ready): sessions of both protocol eras whose requests land on different replicas work."""
     project, env = build_project(**BUILT_VARIANT)
-    config = by_kind(build(bake_cached(**STATELESS_VARIANT) / PRODUCTION))["ConfigMap"]["data"]
+    baked = bake_cached(**STATELESS_VARIANT)
+    config = by_kind(build(baked / PRODUCTION))["ConfigMap"]["data"]
     audience = f"{config['PUBLIC_URL']}/mcp"
     sessions: dict[str, list[dict]] = {}
     with JwksIssuer() as issuer:
@@ -617,21 +806,42 @@ def test_replicas_behind_a_round_robin_proxy_serve_any_request(build_project, ba
         with contextlib.ExitStack() as running:
             for replica in replicas:
                 running.enter_context(replica)
-            proxy = running.enter_context(RoundRobinProxy([replica.base_url for replica in replicas]))
+            upstreams = [f"127.0.0.1:{replica.port}" for replica in replicas]
+            proxy = running.enter_context(HAProxy(baked / HAPROXY_CONFIG, upstreams))
+            names = {f"mcp{number}" for number in range(1, REPLICAS + 1)}
             url = f"{proxy.base_url}/mcp"
             for mode in PROTOCOL_MODES:
-                before = dict(proxy.served)
+                before = proxy.served()
+
+                def new(counts: collections.Counter, before: collections.Counter = before) -> collections.Counter:
+                    return counts - before
+
                 # One session on its own: its consecutive requests land on different replicas.
-                alone = anyio.run(_drive_session, url, token, mode, 0)
-                reached = {upstream for upstream, count in proxy.served.items() if count > before.get(upstream, 0)}
-                assert len(reached) == REPLICAS, f"{mode}: one session's requests should reach every replica"
-                together = anyio.run(_drive_concurrent_sessions, url, token, mode)
+                alone = anyio.run(_drive_session, url, token, mode, 0, proxy.client_context)
+                reached = _wait_for_log(proxy, lambda counts: set(new(counts)) >= names)
+                assert set(new(reached)) == names, f"{mode}: one session's requests should reach every replica"
+                together = anyio.run(_drive_concurrent_sessions, url, token, mode, proxy.client_context)
                 sessions[mode] = [alone, *together]
                 # Each session makes at least three requests (list + two calls), all answered.
-                answered = sum(proxy.served.values()) - sum(before.values())
-                assert answered >= 3 * SESSIONS, (mode, proxy.served)
+                answered = _wait_for_log(proxy, lambda counts: sum(new(counts).values()) >= 3 * SESSIONS)
+                assert sum(new(answered).values()) >= 3 * SESSIONS, (mode, proxy.log()[-3000:])
+            # A replica stops (scale-in, a new release): HAProxy's checks take it out of the rotation,
+            # and a request that meets its closed port is retried on another replica, so sessions
+            # started afterwards all succeed.
+            assert replicas[0].stop() == 0
+            for mode in PROTOCOL_MODES:
+                after = anyio.run(_drive_session, url, token, mode, 0, proxy.client_context)
+                assert after["echo"] == "call 0" and "replica-tester" in after["whoami"], (mode, after)
+            down = re.compile(r"Server mcp_replicas/mcp1 is DOWN")
+            deadline = time.monotonic() + 60
+            while not down.search(proxy.log()) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert down.search(proxy.log()), f"HAProxy's health checks never took mcp1 out:\n{proxy.log()[-3000:]}"
             logs = "\n".join(replica.log()[-3000:] for replica in replicas)
-            assert not proxy.errors, f"proxy errors: {proxy.errors}\n{logs}"
+            served = proxy.served()
+            # No request failed at the proxy or a replica (HAProxy logs 502/503/504 for those).
+            failed = [line for line in proxy.log().splitlines() if re.search(r" \d+/\d+/\d+/-?\d+/\+?\d+ 5\d\d ", line)]
+            assert not failed, f"{failed}\n{logs}"
         codes = [replica.exit_code for replica in replicas]
         assert issuer.requests >= REPLICAS, "every replica verified tokens itself, against the JWKS"
 
@@ -644,8 +854,7 @@ def test_replicas_behind_a_round_robin_proxy_serve_any_request(build_project, ba
                 assert session["protocol"] < "2026", session
             else:
                 assert session["protocol"] == mode, session
-    assert set(proxy.served) == {replica.base_url for replica in replicas}
-    assert all(count > 0 for count in proxy.served.values()), proxy.served
+    assert set(served) == names and all(count > 0 for count in served.values()), served
     assert codes == [0] * REPLICAS, f"every replica must exit 0 on SIGTERM, got {codes}"
 
 
@@ -691,8 +900,8 @@ def _wait_for_ok(url: str, running, deadline_seconds: float = 60) -> None:
 def test_the_image_runs_under_the_pod_spec_with_the_secret_mounted(engine, bake_cached, tmp_path):
     """The production image, run with the Deployment's security context translated to docker
     flags, the ConfigMap's environment and the API-key Secret mounted as kubelet mounts it
-    (root-owned, group fsGroup, mode 0440): probes answer, an MCP session works, SIGTERM exits 0
-    inside the grace period."""
+    (root-owned, group fsGroup, defaultMode 0400 plus kubelet's group read): probes answer, an MCP
+    session works, SIGTERM exits 0 inside the grace period."""
     project = bake_cached(**DOCKER_VARIANT)
     resources = build(project / PRODUCTION)
     spec, container = pod_spec(resources), server_container(resources)
@@ -723,8 +932,11 @@ def test_the_image_runs_under_the_pod_spec_with_the_secret_mounted(engine, bake_
     keys_file.write_text(f"{key}\n", encoding="utf-8")
     secret_volume = next(volume for volume in spec["volumes"] if "secret" in volume)
     if os.geteuid() == 0:
+        # As kubelet writes a Secret volume's files: root-owned, defaultMode (0400) plus group read
+        # for fsGroup (kubelet's SetVolumeOwnership ORs 0440 into read-only volumes' files).
         os.chown(keys_file, 0, pod_security["fsGroup"])
-        keys_file.chmod(secret_volume["secret"]["defaultMode"])
+        keys_file.chmod(secret_volume["secret"]["defaultMode"] | 0o440)
+        assert keys_file.stat().st_mode & 0o007 == 0, "no other uid may read it"
     else:
         keys_file.chmod(0o444)  # cannot chown as a normal user: readable by all instead
     mount = next(m for m in container["volumeMounts"] if m["name"] == secret_volume["name"])

@@ -32,6 +32,7 @@ FILES_ONLY_WHEN = {
     ("multi_platform", True): {"scripts/docker-buildx.sh"},
     ("kubernetes", True): {
         "deploy/kubernetes/base/kustomization.yaml",
+        "deploy/kubernetes/base/namespace.yaml",
         "deploy/kubernetes/base/serviceaccount.yaml",
         "deploy/kubernetes/base/deployment.yaml",
         "deploy/kubernetes/base/service.yaml",
@@ -40,6 +41,9 @@ FILES_ONLY_WHEN = {
         "deploy/kubernetes/base/networkpolicy.yaml",
         "deploy/kubernetes/overlays/production/kustomization.yaml",
         "deploy/kubernetes/overlays/production/replicas.yaml",
+        "deploy/kubernetes/overlays/production/ingress.yaml",
+        "deploy/kubernetes/overlays/production/httproute.yaml",
+        "scripts/pin-image.sh",
         "deploy/kubernetes/overlays/production/.gitignore",
     },
     ("ci", "github"): {".github/workflows/ci.yml", ".github/dependabot.yml", ".github/ci-variables.env"},

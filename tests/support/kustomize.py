@@ -4,6 +4,8 @@ No kustomize binary can be installed from the registries the tests may reach, so
 renders the generated `deploy/kubernetes` tree itself. It implements exactly:
 
 - `resources:` (YAML files, and folders holding a kustomization.yaml);
+- `namespace:`, set on every namespaced resource (not on the cluster-scoped kinds listed in
+  CLUSTER_SCOPED_KINDS; any other kind is taken as namespaced);
 - `configMapGenerator:` with `literals:` and `behavior: create|merge`, named with
   kustomize's content-hash suffix, and the references to it in pod specs renamed;
 - `images:` (`newName`, `newTag`, `digest`) on containers;
@@ -27,7 +29,20 @@ from pathlib import Path
 
 import yaml
 
-SUPPORTED_FIELDS = {"apiVersion", "kind", "resources", "configMapGenerator", "images", "patches"}
+SUPPORTED_FIELDS = {"apiVersion", "kind", "namespace", "resources", "configMapGenerator", "images", "patches"}
+# Kinds without a namespace, which kustomize's `namespace:` leaves alone.
+CLUSTER_SCOPED_KINDS = {
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "PersistentVolume",
+    "StorageClass",
+    "IngressClass",
+    "PriorityClass",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+}
 POD_SPEC_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 # Pods kept elsewhere than spec.template.spec: kustomize sets their images and renames their
 # ConfigMap references; this renderer would skip them in silence, so it refuses them.
@@ -103,6 +118,10 @@ def _build(folder: Path) -> tuple[list[dict], list[dict]]:
             _set_image(resource, image)
     for patch in kustomization.get("patches", []):
         _apply_patch(patch, resources, folder)
+    if "namespace" in kustomization:
+        for resource in resources + generated:
+            if resource["kind"] not in CLUSTER_SCOPED_KINDS:
+                resource["metadata"]["namespace"] = kustomization["namespace"]
     return resources, generated
 
 

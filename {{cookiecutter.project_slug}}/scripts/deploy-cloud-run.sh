@@ -8,6 +8,8 @@
 #   PROJECT_ID        Google Cloud project id
 #   REGION            Cloud Run and Artifact Registry region, e.g. europe-west1
 # Optional environment:
+#   IMAGE_REPOSITORY  where the image is pushed and pulled from, an Artifact Registry
+#                     repository (Cloud Run pulls from there) (default: {% if "-docker.pkg.dev/" in cookiecutter.image_repository %}{{ cookiecutter.image_repository }}{% else %}REGION-docker.pkg.dev/PROJECT_ID/REPOSITORY/SERVICE{% endif %})
 #   REPOSITORY        Artifact Registry docker repository   (default: containers)
 #   SERVICE           Cloud Run service name               (default: {{ cookiecutter.project_slug }})
 #   TAG               image tag            (default: <package.json version>-<git short sha>)
@@ -55,7 +57,15 @@ if [ -z "$tag" ]; then
   sha="$(git rev-parse --short HEAD 2>/dev/null || true)"
   tag="$(package_field version)${sha:+-$sha}"
 fi
-image="${REGION}-docker.pkg.dev/${PROJECT_ID}/${repository}/${service}:${tag}"
+{%- if "-docker.pkg.dev/" in cookiecutter.image_repository %}
+# image_repository, an Artifact Registry repository: Cloud Run pulls from Artifact Registry.
+image_repository="${IMAGE_REPOSITORY:-{{ cookiecutter.image_repository }}}"
+{%- else %}
+# image_repository ({{ cookiecutter.image_repository }}) is not in Artifact Registry, which Cloud Run
+# pulls from: the image goes to the region's Artifact Registry repository instead.
+image_repository="${IMAGE_REPOSITORY:-${REGION}-docker.pkg.dev/${PROJECT_ID}/${repository}/${service}}"
+{%- endif %}
+image="${image_repository}:${tag}"
 source_url="$(git_source_url)"
 
 # Run a command, or with --dry-run print it (prefixed with "+ ", as `set -x` would).
@@ -71,7 +81,7 @@ run() {
 if [ "$skip_build" != 1 ]; then
   log "Building and pushing ${image} with Cloud Build"
   build_args=(builds submit --project="$PROJECT_ID" --config=cloudbuild.yaml
-    --substitutions="_REGION=${REGION},_REPOSITORY=${repository},_SERVICE=${service},_TAG=${tag},_SOURCE=${source_url},_DEPLOY=false")
+    --substitutions="_REGION=${REGION},_REPOSITORY=${repository},_SERVICE=${service},_TAG=${tag},_SOURCE=${source_url},_DEPLOY=false,_IMAGE_REPOSITORY=${image_repository}")
   [ -n "${BUILD_REGION:-}" ] && build_args+=(--region="$BUILD_REGION")
   run gcloud "${build_args[@]}" .
 fi
