@@ -9,9 +9,11 @@ import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { McpHandler } from "../mcp/handler.js";
 import { readJsonBody } from "./body.js";
-import { checkHost, checkOrigin } from "./guards.js";
+import { checkHost, checkOrigin, originForm } from "./guards.js";
+import type { Limiter, LimitGrant } from "./limits.js";
 import { refuserFor, rpcError, sendJson } from "./respond.js";
 import type { Route } from "./routes.js";
+import { type Watchdog, whenSent } from "./watchdog.js";
 
 const CORS_ALLOWED_HEADERS =
   "Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Method, Mcp-Session-Id, Last-Event-ID";
@@ -37,6 +39,19 @@ export interface McpRouteDeps {
   readonly mcp: McpHandler;
   /** Called with the authenticated subject, for the access log line. */
   readonly onAuthenticated: (req: IncomingMessage, subject: string) => void;
+  /** Fair limits per caller and address (none when absent: unit tests of other concerns). */
+  readonly limiter?: Limiter;
+  /** Body deadlines and stream lifetimes. */
+  readonly watchdog?: Watchdog;
+}
+
+/** JSON-RPC method of a single (non-batch) message, for the stream cap. */
+function isListen(body: unknown): boolean {
+  return (
+    typeof body === "object" &&
+    body !== null &&
+    (body as { method?: unknown }).method === "subscriptions/listen"
+  );
 }
 
 export function mcpRoute({
@@ -45,6 +60,8 @@ export function mcpRoute({
   authenticate,
   mcp,
   onAuthenticated,
+  limiter,
+  watchdog,
 }: McpRouteDeps): Route {
   const refuse = refuserFor(config.maxBodyBytes);
   const logOf = (res: ServerResponse) => logger.child({ requestId: res.getHeader("X-Request-Id") });
@@ -55,6 +72,18 @@ export function mcpRoute({
       logOf(res).warn({ host: req.headers.host, reason: host.reason }, "rejected: Host");
       refuse(req, res, host.status, rpcError(-32000, `Forbidden: ${host.reason}`));
       return false;
+    }
+    // Absolute-form (`POST http://host/mcp`): served as origin-form, with the target's
+    // authority as Host (RFC 9112 3.2.2), both already checked against ALLOWED_HOSTS above.
+    const target = req.url ?? "/";
+    if (!target.startsWith("/")) {
+      const path = originForm(target);
+      if (path === undefined) {
+        refuse(req, res, 400, rpcError(-32000, "Bad request: malformed request target"));
+        return false;
+      }
+      req.headers.host = new URL(target).host;
+      req.url = path;
     }
     const origin = checkOrigin(req.headers.origin, config.allowedOrigins);
     if (!origin.ok) {
@@ -80,6 +109,13 @@ export function mcpRoute({
   }
 
   async function post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Before authentication: a client address cannot make the server verify tokens unboundedly.
+    const admitted = limiter?.admitAddress(req.socket.remoteAddress);
+    if (admitted !== undefined && !admitted.ok) {
+      logOf(res).info({ reason: admitted.reason }, "rejected: rate limit");
+      refuse(req, res, 429, rpcError(-32000, "Too many requests"), admitted.headers);
+      return;
+    }
     const auth = await authenticate(req);
     if (!auth.ok) {
       logOf(res).info({ status: auth.status, reason: auth.description }, "authentication failed");
@@ -94,11 +130,29 @@ export function mcpRoute({
       return;
     }
     stripCredentials(req);
+    const subject = auth.identity.subject;
+    onAuthenticated(req, subject);
+    // One slot per request in progress, held until the answer has left the process.
+    let held: LimitGrant | undefined;
+    if (limiter !== undefined) {
+      const slot = limiter.admitRequest(subject);
+      if (!slot.ok) {
+        logOf(res).info({ reason: slot.reason, subject }, "rejected: limit per caller");
+        refuse(req, res, 429, rpcError(-32000, "Too many requests"), slot.headers);
+        return;
+      }
+      held = slot;
+      whenSent(res, () => held?.release());
+    }
     // Expect: 100-continue is answered only now: a refused client never starts its upload.
     if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
-    onAuthenticated(req, auth.identity.subject);
 
-    const body = await readJsonBody(req, config.maxBodyBytes);
+    watchdog?.bodyStarted(req, res);
+    const body = await readJsonBody(req, config.maxBodyBytes).finally(() =>
+      watchdog?.bodyDone(req),
+    );
+    // The watchdog answered 408 (too slow) while the last bytes were still arriving.
+    if (res.headersSent) return;
     if (!body.ok) {
       if ("aborted" in body) {
         logOf(res).debug("client closed the connection before sending its whole body");
@@ -107,6 +161,16 @@ export function mcpRoute({
       if (body.status === 400) sendJson(res, 400, body.error);
       else refuse(req, res, body.status, body.error);
       return;
+    }
+    if (limiter !== undefined && held !== undefined && isListen(body.body)) {
+      const stream = limiter.upgradeToStream(subject, held);
+      if (!stream.ok) {
+        logOf(res).info({ reason: stream.reason, subject }, "rejected: limit per caller");
+        sendJson(res, 429, rpcError(-32000, "Too many open streams"), stream.headers);
+        return;
+      }
+      held = stream;
+      watchdog?.streamStarted(res);
     }
     await mcp.handle(req, res, auth.identity, body.body);
   }
