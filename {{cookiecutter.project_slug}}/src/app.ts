@@ -91,6 +91,11 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
 
   const onReject = deps.onLimitRejected;
   const limiter = createLimiter(config.limits, { now: deps.now, onReject });
+  /** Connections the sweep cuts are logged here (refused requests get their access log line). */
+  const onCut = (reason: LimitReason): void => {
+    logger.info({ reason }, "connection cut by a limit");
+    onReject?.(reason);
+  };
 
   const metadata = metadataRoute(config);
   const probeRoutes: RouteTable = new Map<string, Route>([
@@ -112,7 +117,7 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
   const watchdog = createWatchdog(config.limits, {
     now: deps.now,
     sockets: () => openSockets(),
-    onReject,
+    onReject: onCut,
     onSweep: () => limiter.prune(),
     onBodyTimeout: (req, res) => {
       if (res.headersSent) {

@@ -120,7 +120,9 @@ export function createWatchdog(settings: WatchdogSettings, options: WatchdogOpti
         if (!writeStalled(socket, now)) continue;
         writes.delete(socket);
         options.onReject?.("write_timeout");
-        socket.destroy();
+        // A reset, not a close: the kernel drops the unsent bytes instead of keeping them
+        // (and the memory) for an orphaned socket.
+        socket.resetAndDestroy();
       }
       for (const [res, expires] of streams) {
         if (now < expires) continue;
