@@ -287,7 +287,7 @@ def any_host_server(project):
 
 
 # host[:port] in shape, but not a host the URL parser accepts: the SDK adapter answered 500.
-ODD_HOSTS = ["999.1.1.1", "1.2.3.4.5", "[1::2::3]", "[1.2.3.4]", "xn--a", "127.0.0.1:99999"]
+ODD_HOSTS = ["999.1.1.1", "1.2.3.4.5", "[1::2::3]", "[1.2.3.4]", "4294967296", "127.0.0.1:99999"]
 
 
 @pytest.mark.parametrize("host", ODD_HOSTS)
