@@ -586,7 +586,10 @@ BAD_CONFIG = [
     ("PROBE_PORT", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "PROBE_PORT": "http"}),
     ("MAX_REQUESTS_PER_CALLER", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "MAX_REQUESTS_PER_CALLER": "0"}),
     ("RATE_LIMIT_PER_CALLER", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "RATE_LIMIT_PER_CALLER": "-5"}),
-    ("RATE_LIMIT_WINDOW_SECONDS", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "RATE_LIMIT_WINDOW_SECONDS": "0"}),
+    (
+        "RATE_LIMIT_WINDOW_SECONDS",
+        {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "RATE_LIMIT_WINDOW_SECONDS": "0"},
+    ),
     ("BODY_TIMEOUT_MS", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "BODY_TIMEOUT_MS": "10s"}),
     ("WRITE_TIMEOUT_MS", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "WRITE_TIMEOUT_MS": "1"}),
 ]

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -57,7 +58,7 @@ def flood_server(project, **settings) -> tuple[ServerProcess, str, str, int]:
 
 
 def rss_mb(pid: int) -> float:
-    status = open(f"/proc/{pid}/status").read()
+    status = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(r"^VmRSS:\s+(\d+)", status, re.M).group(1)) / 1024
 
 
@@ -148,7 +149,9 @@ def test_hundreds_of_listen_streams_from_one_key_lock_out_no_one(project):
     429 at once; the probes and the other key are served; the open streams end at their lifetime."""
     server, attacker, other, probe_port = flood_server(project, STREAM_LIFETIME_MS="3000")
     with server:
-        listen = modern_post(server.port, attacker, "subscriptions/listen", {"notifications": {"toolsListChanged": True}})
+        listen = modern_post(
+            server.port, attacker, "subscriptions/listen", {"notifications": {"toolsListChanged": True}}
+        )
         socks = connect_many(server.port, 530, listen)
         try:
             lines = status_lines(socks)
@@ -222,6 +225,7 @@ def test_hundreds_of_clients_that_post_and_never_read_are_let_go_and_cost_bounde
             others_are_served(server, other, probe_port)
             peak = max(peak, rss_mb(pid))
             assert peak < RSS_BOUND_MB, f"RSS {peak:.0f} MB with 500 non-reading clients"
+
             # Still connected on the client side: the server lets go of them by itself.
             def released() -> bool:
                 nonlocal peak
@@ -234,6 +238,56 @@ def test_hundreds_of_clients_that_post_and_never_read_are_let_go_and_cost_bounde
             for sock in socks:
                 sock.close()
         assert server.process.poll() is None
+
+
+def test_connections_whose_answers_stall_are_reset_after_the_write_timeout(project):
+    """Even with a per-caller cap high enough to let it happen (MAX_REQUESTS_PER_CALLER=10000),
+    a client that pipelines hundreds of calls and never reads fills the socket buffers until the
+    server holds answers it cannot write. Before the write timeout such a connection was held
+    forever; now it is reset after WRITE_TIMEOUT_MS without progress, and its descriptor freed."""
+    server, attacker, other, probe_port = flood_server(
+        project, MAX_REQUESTS_PER_CALLER="10000", WRITE_TIMEOUT_MS="2000", LOG_LEVEL="info"
+    )
+    with server:
+        pid = server.process.pid
+        call = modern_post(
+            server.port, attacker, "tools/call", {"name": "echo", "arguments": {"text": "x" * 10_000}},
+            extra_headers="Mcp-Name: echo\r\n",
+        )  # fmt: skip
+        baseline = open_descriptors(pid)
+        socks = []
+        try:
+            for _ in range(8):
+                sock = socket.socket()
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                sock.connect(("127.0.0.1", server.port))
+                sock.setblocking(False)
+                socks.append(sock)
+                # ~8 MB of answers, far beyond the socket buffers: sent until the server stops
+                # reading (Node pauses a connection whose answers it cannot write).
+                send_until_stalled(sock, call * 800)
+            others_are_served(server, other, probe_port)
+            wait_until(
+                lambda: server.log().count('"reason":"write_timeout"') >= len(socks), "stalled answers are reset"
+            )
+            wait_until(lambda: open_descriptors(pid) <= baseline, "their descriptors are freed")
+        finally:
+            for sock in socks:
+                sock.close()
+
+
+def send_until_stalled(sock: socket.socket, data: bytes, patience: float = 1.0) -> None:
+    """Sends `data` on a non-blocking socket until all is sent or the peer takes nothing more
+    for `patience` seconds (a bound on a peer that stopped reading, not a timing assumption)."""
+    pending = memoryview(data)
+    offset = 0
+    deadline = time.monotonic() + patience
+    while offset < len(pending) and time.monotonic() < deadline:
+        try:
+            offset += sock.send(pending[offset : offset + 65536])
+            deadline = time.monotonic() + patience
+        except BlockingIOError:
+            time.sleep(0.01)
 
 
 def test_rate_limits_answer_429_with_retry_after_and_ratelimit_headers(project):
@@ -272,9 +326,10 @@ def test_rate_limits_answer_429_with_retry_after_and_ratelimit_headers(project):
                 return sock.recv(65536)
 
         answers = [from_address("127.0.0.2") for _ in range(45)]
-        assert sum(a.startswith(b"HTTP/1.1 401") for a in answers) + sum(
-            a.startswith(b"HTTP/1.1 429") for a in answers
-        ) == 45
+        assert (
+            sum(a.startswith(b"HTTP/1.1 401") for a in answers) + sum(a.startswith(b"HTTP/1.1 429") for a in answers)
+            == 45
+        )
         limited = [a for a in answers if a.startswith(b"HTTP/1.1 429")]
         assert limited, "the address limit never applied"
         assert b'ratelimit-policy: "address";q=40;w=3600' in limited[0].lower(), limited[0][:600]
