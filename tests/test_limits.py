@@ -23,6 +23,7 @@ import pytest
 
 from support.mcp_client import MODERN_REVISION, http_request, run_session
 from support.server_process import ServerProcess, free_port
+from support.tokens import JwksIssuer
 from variants import DEFAULTS
 
 pytestmark = pytest.mark.node
@@ -140,8 +141,9 @@ def others_are_served(server: ServerProcess, other_key: str, probe_port: int) ->
     assert http_request("GET", f"http://127.0.0.1:{probe_port}/health").status == 200
     assert http_request("GET", f"http://127.0.0.1:{probe_port}/ready").status == 200
     assert http_request("GET", f"{server.base_url}/health").status == 200
-    session = run_session(f"{server.base_url}/mcp", other_key, mode=MODERN_REVISION)
-    assert session.echo_text == "hello from python"
+    for mode in (MODERN_REVISION, "legacy"):  # both protocol eras
+        session = run_session(f"{server.base_url}/mcp", other_key, mode=mode)
+        assert session.echo_text == "hello from python", mode
 
 
 def test_hundreds_of_listen_streams_from_one_key_lock_out_no_one(project):
@@ -173,6 +175,32 @@ def test_hundreds_of_listen_streams_from_one_key_lock_out_no_one(project):
             for sock in socks:
                 sock.close()
         assert "EMFILE" not in server.log(), server.log()[-2000:]
+
+
+def test_jwt_callers_are_held_to_their_share_by_token_subject(project):
+    """AUTH_MODE=jwt: the caller is the token's subject, whatever token it presents. Fresh tokens
+    of one subject share its streams; another subject keeps its own."""
+    path, env = project
+    with JwksIssuer() as issuer:
+        extra = {"NODE_ENV": "production", "AUTH_MODE": "jwt", "AUTH_JWKS_URL": issuer.jwks_url,
+                 "AUTH_ISSUER": issuer.issuer}  # fmt: skip
+        with ServerProcess(path, env, extra, file_limit=FILE_LIMIT) as server:
+            audience = f"{server.base_url}/mcp"
+            filters = {"notifications": {"toolsListChanged": True}}
+
+            def listen(subject: str) -> socket.socket:
+                token = issuer.mint(sub=subject, aud=audience)  # a new token each time
+                return connect_many(server.port, 1, modern_post(server.port, token, "subscriptions/listen", filters))[0]
+
+            socks = [listen("mallory") for _ in range(6)] + [listen("alice")]
+            try:
+                lines = status_lines(socks)
+                statuses = [line.split(b" ")[1] for line in lines]
+                assert sorted(statuses[:6]) == [b"200"] * 4 + [b"429"] * 2, lines  # mallory's
+                assert statuses[6] == b"200", lines  # alice's
+            finally:
+                for sock in socks:
+                    sock.close()
 
 
 def test_hundreds_of_slow_bodies_from_one_key_are_refused_or_cut(project):

@@ -112,7 +112,7 @@ export function mcpRoute({
     // Before authentication: a client address cannot make the server verify tokens unboundedly.
     const admitted = limiter?.admitAddress(req.socket.remoteAddress);
     if (admitted !== undefined && !admitted.ok) {
-      logOf(res).info({ reason: admitted.reason }, "rejected: rate limit");
+      logOf(res).debug({ reason: admitted.reason }, "rejected: rate limit");
       refuse(req, res, 429, rpcError(-32000, "Too many requests"), admitted.headers);
       return;
     }
@@ -137,7 +137,7 @@ export function mcpRoute({
     if (limiter !== undefined) {
       const slot = limiter.admitRequest(subject);
       if (!slot.ok) {
-        logOf(res).info({ reason: slot.reason, subject }, "rejected: limit per caller");
+        logOf(res).debug({ reason: slot.reason, subject }, "rejected: limit per caller");
         refuse(req, res, 429, rpcError(-32000, "Too many requests"), slot.headers);
         return;
       }
@@ -165,7 +165,7 @@ export function mcpRoute({
     if (limiter !== undefined && held !== undefined && isListen(body.body)) {
       const stream = limiter.upgradeToStream(subject, held);
       if (!stream.ok) {
-        logOf(res).info({ reason: stream.reason, subject }, "rejected: limit per caller");
+        logOf(res).debug({ reason: stream.reason, subject }, "rejected: limit per caller");
         sendJson(res, 429, rpcError(-32000, "Too many open streams"), stream.headers);
         return;
       }
