@@ -317,6 +317,9 @@ def node_rss_mb(engine: Engine, cid: str) -> float:
 
 def start(engine: Engine, image: str, port: int, mode: str, command: list[str] | None = None) -> str:
     env = {"PORT": str(port), "HOST": "127.0.0.1", "PUBLIC_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "warn"}
+    # One key from one address at full speed: the rate limits (docs/limits.md) stay on, so their
+    # cost is measured, with quotas no load run can exhaust.
+    env |= {"RATE_LIMIT_PER_CALLER": "1000000000", "RATE_LIMIT_PER_ADDRESS": "1000000000"}
     if mode == "auth":
         env |= {"NODE_ENV": "production", "AUTH_MODE": "api_key", "AUTH_API_KEYS": API_KEY}
     else:

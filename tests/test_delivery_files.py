@@ -184,8 +184,12 @@ def test_cloud_run_service(baked, name, port):
     assert 0 < template["spec"]["timeoutSeconds"] <= 3600
     (container,) = template["spec"]["containers"]
     assert container["ports"] == [{"name": "http1", "containerPort": port}]
+    # The probes use the probe listener (PROBE_PORT, port + 1): a flood of the serving port
+    # cannot get a healthy instance restarted (docs/limits.md).
+    env_values = {item["name"]: item.get("value") for item in container["env"]}
+    assert env_values["PROBE_PORT"] == str(port + 1)
     for probe in ("startupProbe", "livenessProbe"):
-        assert container[probe]["httpGet"] == {"path": "/health", "port": port}, probe
+        assert container[probe]["httpGet"] == {"path": "/health", "port": port + 1}, probe
     assert container["resources"]["limits"]["cpu"] and container["resources"]["limits"]["memory"]
     env = {item["name"]: item for item in container["env"]}
     if VARIANTS[name].get("auth_mode") == "api_key":

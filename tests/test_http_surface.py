@@ -261,6 +261,63 @@ def test_an_absolute_form_target_is_checked_against_the_host_allow_list(jwks_ser
     assert _status_and_body(raw_exchange(server, own)[0])[0] != 403
 
 
+def test_an_absolute_form_target_is_served_like_its_origin_form(jwks_server):
+    """RFC 9112 3.2.2: servers accept `POST http://host/mcp`. The SDK's Node adapter builds its
+    URL from Host + target, so the server hands it the origin-form (it answered 500)."""
+    server, issuer = jwks_server
+    auth = f"Authorization: Bearer {good_token(server, issuer)}\r\n"
+    body = json.dumps(INITIALIZE).encode()
+    for target in (f"http://127.0.0.1:{server.port}/mcp", f"HTTP://127.0.0.1:{server.port}/mcp?x=1"):
+        head = (
+            f"POST {target} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n{auth}Content-Type: application/json\r\n"
+            f"Accept: application/json, text/event-stream\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        received, _ = raw_exchange(server, head, body)
+        status, answer = _status_and_body(received)
+        assert status == 200, received[:400]
+        assert b'"protocolVersion"' in answer, answer[:400]
+
+
+@pytest.fixture(scope="module")
+def any_host_server(project):
+    """ALLOWED_HOSTS=*: every Host that parses is accepted, so odd ones reach the request path."""
+    path, env = project
+    key = secrets.token_urlsafe(32)
+    with ServerProcess(path, env, {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key, "ALLOWED_HOSTS": "*"}) as server:
+        yield server, key
+
+
+# host[:port] in shape, but not a host the URL parser accepts: the SDK adapter answered 500.
+ODD_HOSTS = ["999.1.1.1", "1.2.3.4.5", "[1::2::3]", "[1.2.3.4]", "4294967296", "127.0.0.1:99999"]
+
+
+@pytest.mark.parametrize("host", ODD_HOSTS)
+def test_a_host_the_url_parser_refuses_is_400_even_when_any_host_is_allowed(any_host_server, host):
+    server, key = any_host_server
+    auth = f"Authorization: Bearer {key}\r\n"
+    received, _ = raw_exchange(server, _head(server, f"Host: {host}\r\n", extra=auth))
+    status, body = _status_and_body(received)
+    assert status == 400, received[:300]
+    assert json.loads(body)["error"] == "bad_request", body
+
+
+@pytest.mark.parametrize("authority", ["999.1.1.1", "[1::2::3]", "user@127.0.0.1"])
+def test_an_absolute_form_target_whose_authority_does_not_parse_is_400(any_host_server, authority):
+    server, key = any_host_server
+    auth = f"Authorization: Bearer {key}\r\n"
+    head = _head(server, f"Host: 127.0.0.1:{server.port}\r\n", target=f"http://{authority}/mcp", extra=auth)
+    status, _ = _status_and_body(raw_exchange(server, head)[0])
+    assert status == 400
+
+
+def test_an_absolute_form_target_is_served_when_any_host_is_allowed(any_host_server):
+    server, key = any_host_server
+    auth = f"Authorization: Bearer {key}\r\n"
+    head = _head(server, "Host: anything.example\r\n", target="http://other.example:8080/mcp", extra=auth)
+    status, _ = _status_and_body(raw_exchange(server, head)[0])
+    assert status < 500 and status not in (401, 403), status
+
+
 def test_an_empty_batch_is_400_and_a_compressed_body_is_415(jwks_server):
     server, issuer = jwks_server
     auth = bearer(good_token(server, issuer))
@@ -526,6 +583,16 @@ BAD_CONFIG = [
     ("ALLOWED_HOSTS", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "ALLOWED_HOSTS": "a.example/mcp"}),
     ("AUTH_API_KEYS_FILE", {"AUTH_MODE": "api_key", "AUTH_API_KEYS_FILE": "/"}),
     ("AUTH_API_KEYS_FILE", {"AUTH_MODE": "api_key", "AUTH_API_KEYS_FILE": "/dev/zero"}),
+    ("PROBE_PORT", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "PORT": "8123", "PROBE_PORT": "8123"}),
+    ("PROBE_PORT", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "PROBE_PORT": "http"}),
+    ("MAX_REQUESTS_PER_CALLER", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "MAX_REQUESTS_PER_CALLER": "0"}),
+    ("RATE_LIMIT_PER_CALLER", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "RATE_LIMIT_PER_CALLER": "-5"}),
+    (
+        "RATE_LIMIT_WINDOW_SECONDS",
+        {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "RATE_LIMIT_WINDOW_SECONDS": "0"},
+    ),
+    ("BODY_TIMEOUT_MS", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "BODY_TIMEOUT_MS": "10s"}),
+    ("WRITE_TIMEOUT_MS", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "WRITE_TIMEOUT_MS": "1"}),
 ]
 
 

@@ -236,18 +236,22 @@ def test_pod_runs_as_the_images_numeric_non_root_user_hardened(rendered):
     assert "emptyDir" in volume, "/tmp must be an emptyDir: the root filesystem is read-only"
 
 
-def test_probes_hit_health_and_ready_on_the_configured_port(rendered):
+def test_probes_hit_health_and_ready_on_the_probe_port(rendered):
+    """The probes use the probe listener (PROBE_PORT, port + 1), which a flood of the serving
+    port cannot starve (docs/limits.md)."""
     answers, _, resources = rendered
     container = server_container(resources)
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
-    assert list(ports.values()) == [int(answers["port"])]
+    probe_port = int(answers["port"]) + 1 if int(answers["port"]) < 65535 else int(answers["port"]) - 1
+    assert ports == {"http": int(answers["port"]), "probe": probe_port}
     assert {"name": "PORT", "value": answers["port"]} in container["env"]
+    assert {"name": "PROBE_PORT", "value": str(probe_port)} in container["env"]
     expected = {"startupProbe": "/health", "livenessProbe": "/health", "readinessProbe": "/ready"}
     for probe, path in expected.items():
         get = container[probe]["httpGet"]
         assert get["path"] == path, probe
         port = ports[get["port"]] if isinstance(get["port"], str) else get["port"]
-        assert port == int(answers["port"]), probe
+        assert port == probe_port, probe
     # A slow start gets the startup probe's whole budget before liveness may restart it.
     startup = container["startupProbe"]
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 30
@@ -943,15 +947,15 @@ def test_the_image_runs_under_the_pod_spec_with_the_secret_mounted(engine, bake_
     flags += ["--volume", f"{keys_file}:{Path(mount['mountPath']) / 'api-keys'}:ro"]
     assert env["AUTH_API_KEYS_FILE"] == str(Path(mount["mountPath"]) / "api-keys")
 
-    # Containers share the host network here: a free port instead of the configured one.
-    port = free_port()
-    env["PORT"] = str(port)
+    # Containers share the host network here: free ports instead of the configured ones.
+    port, probe_port = free_port(), free_port()
+    env["PORT"], env["PROBE_PORT"] = str(port), str(probe_port)
     publish = [] if engine.network == "host" else ["--publish", f"127.0.0.1:{port}:{port}"]
     cid = engine.run(tag, *flags, *publish, env=env)
     try:
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             path = container[probe]["httpGet"]["path"]
-            _wait_for_ok(f"http://127.0.0.1:{port}{path}", lambda: engine.health(cid) != "exited")
+            _wait_for_ok(f"http://127.0.0.1:{probe_port}{path}", lambda: engine.health(cid) != "exited")
         session = run_session(f"http://127.0.0.1:{port}/mcp", key, echo="from the pod spec")
         assert session.echo_text == "from the pod spec"
     except Exception:

@@ -3,18 +3,22 @@
  *
  *   GET  /health                                      liveness, no auth, no host check
  *   GET  /ready                                       readiness (503 while shutting down)
+ *   (both also on PROBE_PORT when set: a listener of their own, with its own connection budget)
  *   GET  /.well-known/oauth-protected-resource[/mcp]  RFC 9728 metadata, no auth
  *   POST /mcp                                         MCP, stateless, both protocol eras
  *
  * A request to /mcp flows one way:
- *   framing -> Host check -> Origin check -> method -> authentication -> body (encoding, limit,
- *   JSON) -> the SDK's stateless handler -> tool (sees the caller's identity, never the token).
+ *   framing -> Host check -> Origin check -> method -> rate limit per address -> authentication
+ *   -> limits per caller (requests in progress, rate) -> body (encoding, limit, deadline, JSON)
+ *   -> stream cap (subscriptions/listen) -> the SDK's stateless handler -> tool (sees the
+ *   caller's identity, never the token).
  *
  * The pieces live in src/http/ and src/mcp/handler.ts; `createApp(config, logger, deps)` wires
  * them, and tests inject the authenticator and the MCP handler by name through `deps`.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { protectedResourceMetadata } from "./auth/metadata.js";
 import { type Authenticator, createAuthenticator } from "./auth/middleware.js";
 import { type Config, SERVER_NAME } from "./config.js";
@@ -22,14 +26,18 @@ import { logAccess } from "./http/access-log.js";
 import { connectionBound, guardConnections, openFileLimit } from "./http/connections.js";
 import { createDrain } from "./http/drain.js";
 import { checkHostFraming, pathOf } from "./http/guards.js";
+import { createLimiter, type LimitReason } from "./http/limits.js";
 import { mcpRoute } from "./http/mcp-route.js";
 import { refuserFor, rpcError, sendJson } from "./http/respond.js";
 import { matchRoute, type Route, type RouteTable } from "./http/routes.js";
+import { createWatchdog } from "./http/watchdog.js";
 import type { Logger } from "./logger.js";
 import { createMcpRequestHandler, type McpHandler } from "./mcp/handler.js";
 
 export interface App {
   readonly server: Server;
+  /** The probe listener (/health, /ready only) when PROBE_PORT is set; index.ts listens on it. */
+  readonly probe: Server | undefined;
   /** Stops accepting connections, lets in-flight requests finish, then resolves. */
   shutdown(): Promise<void>;
 }
@@ -43,7 +51,12 @@ export interface AppDeps {
   readonly now?: () => number;
   /** The process's open-file limit (default: read from /proc); the connection bound stays below it. */
   readonly fileLimit?: number | undefined;
+  /** Called once per request refused or connection cut by a limit (metrics of rejections). */
+  readonly onLimitRejected?: (reason: LimitReason) => void;
 }
+
+/** Probe connections wait this long for their request headers (probes send them at once). */
+const PROBE_HEADERS_TIMEOUT_MS = 2000;
 
 function metadataRoute(config: Config): Route {
   const metadata = protectedResourceMetadata(config, SERVER_NAME);
@@ -76,8 +89,16 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
   const server = createServer({ connectionsCheckingInterval: 1000 });
   const drain = createDrain(server, config.shutdownTimeoutMs, logger);
 
+  const onReject = deps.onLimitRejected;
+  const limiter = createLimiter(config.limits, { now: deps.now, onReject });
+  /** Connections the sweep cuts are logged here (refused requests get their access log line). */
+  const onCut = (reason: LimitReason): void => {
+    logger.info({ reason }, "connection cut by a limit");
+    onReject?.(reason);
+  };
+
   const metadata = metadataRoute(config);
-  const routes: RouteTable = new Map<string, Route>([
+  const probeRoutes: RouteTable = new Map<string, Route>([
     ["/health", { methods: { GET: (_req, res) => sendJson(res, 200, { status: "ok" }) } }],
     [
       "/ready",
@@ -90,6 +111,25 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
         },
       },
     ],
+  ]);
+  // Assigned once the connection guard exists (below); the sweep only runs after that.
+  let openSockets: () => Iterable<Socket> = () => [];
+  const watchdog = createWatchdog(config.limits, {
+    now: deps.now,
+    sockets: () => openSockets(),
+    onReject: onCut,
+    onSweep: () => limiter.prune(),
+    onBodyTimeout: (req, res) => {
+      if (res.headersSent) {
+        req.destroy();
+        return;
+      }
+      sendJson(res, 408, rpcError(-32000, "Request body timeout"), { Connection: "close" });
+      res.once("finish", () => req.destroy());
+    },
+  });
+  const routes: RouteTable = new Map<string, Route>([
+    ...probeRoutes,
     ["/.well-known/oauth-protected-resource", metadata],
     ["/.well-known/oauth-protected-resource/mcp", metadata],
     [
@@ -100,11 +140,17 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
         authenticate: deps.authenticate ?? createAuthenticator(config),
         mcp,
         onAuthenticated: (req, subject) => subjects.set(req, subject),
+        limiter,
+        watchdog,
       }),
     ],
   ]);
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(
+    table: RouteTable,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     const started = process.hrtime.bigint();
     const path = pathOf(req.url);
     res.setHeader("X-Content-Type-Options", "nosniff");
@@ -117,7 +163,7 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
       return refuse(req, res, 400, { error: "bad_request", error_description: framing.reason });
     }
     if (path === undefined) return refuse(req, res, 400, { error: "bad_request" });
-    const match = matchRoute(routes, path, req.method ?? "GET");
+    const match = matchRoute(table, path, req.method ?? "GET");
     if (match.kind === "not_found") return refuse(req, res, 404, { error: "not_found" });
     if (match.route.guard !== undefined && !match.route.guard(req, res)) return;
     if (match.kind === "method_not_allowed") {
@@ -129,13 +175,16 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
     await match.handler(req, res);
   }
 
-  const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(req, res).catch((error: unknown) => {
-      logger.error({ err: error }, "unhandled error while serving a request");
-      if (!res.headersSent) sendJson(res, 500, rpcError(-32603, "Internal error"));
-      else res.end();
-    });
-  };
+  const listenerFor =
+    (table: RouteTable) =>
+    (req: IncomingMessage, res: ServerResponse): void => {
+      handle(table, req, res).catch((error: unknown) => {
+        logger.error({ err: error }, "unhandled error while serving a request");
+        if (!res.headersSent) sendJson(res, 500, rpcError(-32603, "Internal error"));
+        else res.end();
+      });
+    };
+  const listener = listenerFor(routes);
   server.on("request", listener);
   // Without this, Node answers "100 Continue" itself, before authentication.
   server.on("checkContinue", listener);
@@ -144,19 +193,41 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
   // HEADERS_TIMEOUT_MS above a minute would silently be a minute.
   server.requestTimeout = Math.max(60_000, config.headersTimeoutMs);
   const fileLimit = "fileLimit" in deps ? deps.fileLimit : openFileLimit();
-  const bound = connectionBound(config.maxConnections, fileLimit);
+  // The probe listener's budget comes off the main one: both stay below the file limit.
+  const probeBudget = config.probePort === undefined ? 0 : config.probeMaxConnections;
+  const mainFiles = fileLimit === undefined ? undefined : fileLimit - probeBudget;
+  const bound = connectionBound(config.maxConnections, mainFiles);
   const connections = guardConnections(server, bound, deps.now);
-  logger.debug({ maxConnections: bound, fileLimit }, "connection bound");
+  openSockets = () => connections.sockets();
+  watchdog.start();
+  logger.debug({ maxConnections: bound, fileLimit, probeBudget }, "connection bound");
+
+  const probe = config.probePort === undefined ? undefined : probeServer(probeBudget);
+  function probeServer(budget: number): Server {
+    const probeListener = createServer({ connectionsCheckingInterval: 1000 });
+    probeListener.on("request", listenerFor(probeRoutes));
+    probeListener.headersTimeout = PROBE_HEADERS_TIMEOUT_MS;
+    probeListener.requestTimeout = 5000;
+    guardConnections(probeListener, budget, deps.now);
+    return probeListener;
+  }
 
   return {
     server,
+    probe,
     shutdown: async () => {
       const drained = drain.start();
       // Only requests already received are waited for: a connection still sending its headers
       // (or idle between requests) is closed now, not at the drain deadline.
       connections.closeIdle();
       await drained;
+      watchdog.stop();
       await mcp.close();
+      // Last: liveness keeps answering while the main port drains.
+      if (probe?.listening) {
+        probe.closeAllConnections();
+        await new Promise<void>((resolve) => probe.close(() => resolve()));
+      }
     },
   };
 }

@@ -7,7 +7,9 @@
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
 import * as z from "zod";
-import { ConfigError, type Env, integer, port as portOf, raw } from "./env.js";
+import { ConfigError, type Env, integer, port as portOf, probePort, raw } from "./env.js";
+import type { LimitSettings, RateQuota } from "./http/limits.js";
+import type { WatchdogSettings } from "./http/watchdog.js";
 
 export { ConfigError } from "./env.js";
 
@@ -75,6 +77,12 @@ export interface Config {
   readonly maxConnections: number;
   /** How long a client may take to send its request headers. */
   readonly headersTimeoutMs: number;
+  /** Port of the probe listener (/health, /ready only); undefined = probes on PORT only. */
+  readonly probePort: number | undefined;
+  /** Connections the probe listener holds at most (its own budget, outside MAX_CONNECTIONS). */
+  readonly probeMaxConnections: number;
+  /** Fair limits per caller and per client address (src/http/limits.ts, docs/limits.md). */
+  readonly limits: LimitSettings & WatchdogSettings;
 }
 
 /** Parses one variable with a zod schema; a failure names the variable. */
@@ -307,6 +315,39 @@ function parseApiKeys(env: Env): string[] {
   return [...new Set(keys)];
 }
 
+/** A rate limit: RATE_LIMIT_PER_* requests per RATE_LIMIT_WINDOW_SECONDS; 0 turns it off. */
+function rateQuota(
+  env: Env,
+  name: string,
+  fallback: number,
+  windowSeconds: number,
+): RateQuota | undefined {
+  const quota = integer(env, name, 0, 1_000_000_000, fallback);
+  return quota === 0 ? undefined : { quota, windowSeconds };
+}
+
+function parseLimits(env: Env): LimitSettings & WatchdogSettings {
+  const windowSeconds = integer(env, "RATE_LIMIT_WINDOW_SECONDS", 1, 86_400, 60);
+  return Object.freeze({
+    requestsPerCaller: integer(env, "MAX_REQUESTS_PER_CALLER", 1, 100_000, 32),
+    streamsPerCaller: integer(env, "MAX_STREAMS_PER_CALLER", 0, 100_000, 4),
+    callerRate: rateQuota(env, "RATE_LIMIT_PER_CALLER", 3000, windowSeconds),
+    addressRate: rateQuota(env, "RATE_LIMIT_PER_ADDRESS", 6000, windowSeconds),
+    bodyTimeoutMs: integer(env, "BODY_TIMEOUT_MS", 1000, 600_000, 10_000),
+    bodyMinBytesPerSecond: integer(env, "BODY_MIN_BYTES_PER_SECOND", 0, 100 * 1024 * 1024, 1024),
+    writeTimeoutMs: integer(env, "WRITE_TIMEOUT_MS", 1000, 600_000, 15_000),
+    streamLifetimeMs: integer(env, "STREAM_LIFETIME_MS", 1000, 86_400_000, 300_000),
+  });
+}
+
+function parseProbePort(env: Env, port: number): number | undefined {
+  const probe = probePort(env);
+  if (probe !== undefined && probe === port) {
+    throw new ConfigError("PROBE_PORT", `must differ from PORT (${port})`);
+  }
+  return probe;
+}
+
 /** Parses and validates the whole environment. Throws ConfigError on the first bad value. */
 export function loadConfig(env: Env = process.env): Config {
   const port = portOf(env);
@@ -353,5 +394,8 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 0, 600_000, 8000),
     maxConnections: integer(env, "MAX_CONNECTIONS", 1, 1_000_000, 512),
     headersTimeoutMs: integer(env, "HEADERS_TIMEOUT_MS", 1000, 120_000, 10_000),
+    probePort: parseProbePort(env, port),
+    probeMaxConnections: integer(env, "PROBE_MAX_CONNECTIONS", 1, 1024, 16),
+    limits: parseLimits(env),
   });
 }

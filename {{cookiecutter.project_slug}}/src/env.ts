@@ -49,8 +49,14 @@ export function integer(
 
 export const port = (env: Env): number => integer(env, "PORT", 1, 65535, DEFAULT_PORT);
 
+/** PROBE_PORT: the probe listener's port; unset or 0 = no probe listener (probes use PORT). */
+export function probePort(env: Env): number | undefined {
+  const value = integer(env, "PROBE_PORT", 0, 65535, 0);
+  return value === 0 ? undefined : value;
+}
+
 /**
- * The URL the container healthcheck probes. Reads only PORT and HOST, so the
+ * The URL the container healthcheck probes. Reads only PORT, PROBE_PORT and HOST, so the
  * probe works even while the rest of the configuration is being fixed.
  * A wildcard or unset HOST is probed on 127.0.0.1 (never "localhost", which
  * may resolve to ::1 while the server listens on IPv4 only).
@@ -65,5 +71,6 @@ export function healthcheckUrl(env: Env = process.env): string {
   } else {
     target = host;
   }
-  return `http://${target}:${port(env)}/health`;
+  // The probe listener when there is one: it answers even while PORT is flooded.
+  return `http://${target}:${probePort(env) ?? port(env)}/health`;
 }

@@ -27,11 +27,23 @@ app.server.on("error", (error: NodeJS.ErrnoException) => {
   );
   process.exit(1);
 });
+if (app.probe !== undefined && config.probePort !== undefined) {
+  const probePort = config.probePort;
+  app.probe.on("error", (error: NodeJS.ErrnoException) => {
+    process.stderr.write(
+      `Configuration error: PROBE_PORT: cannot listen on ${config.host}:${probePort} (${error.code ?? error.message})\n`,
+    );
+    process.exit(1);
+  });
+  // Probes answer from the start: /ready says whether the server takes traffic.
+  app.probe.listen(probePort, config.host);
+}
 app.server.listen(config.port, config.host, () => {
   logger.info(
     {
       host: config.host,
       port: config.port,
+      probePort: config.probePort,
       publicUrl: config.publicUrl,
       authMode: config.authMode,
     },

@@ -8,6 +8,8 @@ import {
   checkHost,
   checkHostFraming,
   checkOrigin,
+  hostParses,
+  originForm,
   pathOf,
 } from "../src/http/guards.js";
 import { allowedMethods, matchRoute, type Route } from "../src/http/routes.js";
@@ -39,6 +41,33 @@ describe("Host framing", () => {
       assert.equal(verdict.ok, false, host);
       if (!verdict.ok) assert.equal(verdict.status, 400, host);
     }
+  });
+});
+
+describe("Hosts the URL parser refuses", () => {
+  // host[:port] in shape, but no URL can be built from them (the SDK's adapter answered 500).
+  for (const host of ["999.1.1.1", "1.2.3.4.5", "[1::2::3]", "[1.2.3.4]", "4294967296"]) {
+    it(`refuses ${host} as a Host, and as the authority of an absolute-form target`, () => {
+      assert.equal(hostParses(host), false);
+      const framing = checkHostFraming(["Host", host]);
+      assert.ok(!framing.ok && framing.status === 400);
+      assert.equal(absoluteFormAuthority(`http://${host}/mcp`), null);
+    });
+  }
+
+  it("accepts ordinary names and addresses", () => {
+    for (const host of ["localhost:8080", "mcp.example.com", "10.1.2.3:9999", "[::1]:8080"]) {
+      assert.equal(hostParses(host), true, host);
+    }
+  });
+});
+
+describe("absolute-form request targets", () => {
+  it("are served as their origin-form (path and query)", () => {
+    assert.equal(originForm("http://mcp.example.com/mcp"), "/mcp");
+    assert.equal(originForm("HTTP://mcp.example.com:8080/mcp?x=1"), "/mcp?x=1");
+    assert.equal(originForm("/mcp?x=1"), "/mcp?x=1");
+    assert.equal(originForm("http://[/mcp"), undefined);
   });
 });
 

@@ -39,6 +39,8 @@ export interface ConnectionGuard {
   readonly limit: number;
   /** Sockets open right now. */
   open(): number;
+  /** The open sockets (the watchdog's write-timeout sweep walks them). */
+  sockets(): Iterable<Socket>;
   /**
    * Closes every connection that is not serving a request: keep-alive ones between requests,
    * and ones that have not finished their request headers. For shutdown: `server.close()`
@@ -101,6 +103,7 @@ export function guardConnections(
   return {
     limit,
     open: () => sockets.size,
+    sockets: () => sockets.keys(),
     closeIdle() {
       for (const [socket, idleSince] of sockets) {
         if (idleSince !== undefined) socket.destroy();

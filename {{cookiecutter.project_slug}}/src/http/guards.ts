@@ -36,10 +36,23 @@ export function checkHostFraming(rawHeaders: readonly string[]): GuardVerdict {
   if (hosts.length > 1) return deny(400, "more than one Host header");
   const host = hosts[0];
   // No Host at all is left to the route: probes may omit it, /mcp refuses it in checkHost.
-  if (host !== undefined && hostnameOfHostHeader(host) === undefined) {
-    return deny(400, "malformed Host header");
-  }
+  if (host !== undefined && !hostParses(host)) return deny(400, "malformed Host header");
   return OK;
+}
+
+/**
+ * Whether a Host value has the shape host[:port] AND is a host the URL parser accepts: the
+ * shape alone lets "999.1.1.1" or "[1::2::3]" through, which the SDK's adapter cannot build a
+ * request URL from (it answered 500).
+ */
+export function hostParses(value: string): boolean {
+  if (hostnameOfHostHeader(value) === undefined) return false;
+  try {
+    new URL(`http://${value}/`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether a host name is in the allow-list ("*" allows any). */
@@ -75,8 +88,24 @@ export function checkHost(
 export function absoluteFormAuthority(target: string | undefined): string | undefined | null {
   if (target === undefined || target.startsWith("/")) return undefined;
   const match = /^https?:\/\/([^/?#]*)/i.exec(target);
-  if (match?.[1] === undefined) return null;
+  if (match?.[1] === undefined || !hostParses(match[1])) return null;
   return hostnameOfHostHeader(match[1]) ?? null;
+}
+
+/**
+ * The origin-form ("/path?query") of an absolute-form request target (RFC 9112 3.2.2 makes
+ * servers accept `POST http://host/mcp`), or the target unchanged when it is origin-form
+ * already. The SDK's Node adapter builds its request URL from Host + target, so it must
+ * only ever see origin-form. undefined when the target does not parse.
+ */
+export function originForm(target: string): string | undefined {
+  if (target.startsWith("/")) return target;
+  try {
+    const url = new URL(target);
+    return `${url.pathname}${url.search}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The path of a request target (origin- or absolute-form), or undefined when it is not valid. */

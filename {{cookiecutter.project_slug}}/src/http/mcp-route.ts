@@ -13,9 +13,11 @@ import type { McpHandler } from "../mcp/handler.js";
 import { allToolScopes, toolScopes } from "../tools/index.js";
 import { readJsonBody } from "./body.js";
 import { answerPreflight, CORS_EXPOSED_HEADERS } from "./cors.js";
-import { checkHost, checkOrigin } from "./guards.js";
+import { checkHost, checkOrigin, originForm } from "./guards.js";
+import type { Limiter, LimitGrant } from "./limits.js";
 import { refuserFor, rpcError, sendJson } from "./respond.js";
 import type { Route } from "./routes.js";
+import { type Watchdog, whenSent } from "./watchdog.js";
 
 /** Credentials stop here: nothing after authentication (transport, tools) can read them. */
 const CREDENTIAL_HEADERS = new Set(["authorization", "proxy-authorization", "cookie"]);
@@ -41,6 +43,19 @@ export interface McpRouteDeps {
   readonly scopesOf?: ToolScopes;
   /** Every scope a tool declares (default: from src/tools/). */
   readonly allScopes?: readonly string[];
+  /** Fair limits per caller and address (none when absent: unit tests of other concerns). */
+  readonly limiter?: Limiter;
+  /** Body deadlines and stream lifetimes. */
+  readonly watchdog?: Watchdog;
+}
+
+/** JSON-RPC method of a single (non-batch) message, for the stream cap. */
+function isListen(body: unknown): boolean {
+  return (
+    typeof body === "object" &&
+    body !== null &&
+    (body as { method?: unknown }).method === "subscriptions/listen"
+  );
 }
 
 export function mcpRoute({
@@ -51,6 +66,8 @@ export function mcpRoute({
   onAuthenticated,
   scopesOf = toolScopes,
   allScopes = allToolScopes(),
+  limiter,
+  watchdog,
 }: McpRouteDeps): Route {
   const refuse = refuserFor(config.maxBodyBytes);
   const knownScopes = new Set([...config.requiredScopes, ...allScopes]);
@@ -62,6 +79,18 @@ export function mcpRoute({
       logOf(res).warn({ host: req.headers.host, reason: host.reason }, "rejected: Host");
       refuse(req, res, host.status, rpcError(-32000, `Forbidden: ${host.reason}`));
       return false;
+    }
+    // Absolute-form (`POST http://host/mcp`): served as origin-form, with the target's
+    // authority as Host (RFC 9112 3.2.2), both already checked against ALLOWED_HOSTS above.
+    const target = req.url ?? "/";
+    if (!target.startsWith("/")) {
+      const path = originForm(target);
+      if (path === undefined) {
+        refuse(req, res, 400, rpcError(-32000, "Bad request: malformed request target"));
+        return false;
+      }
+      req.headers.host = new URL(target).host;
+      req.url = path;
     }
     const origin = checkOrigin(req.headers.origin, config.allowedOrigins);
     if (!origin.ok) {
@@ -78,6 +107,13 @@ export function mcpRoute({
   }
 
   async function post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Before authentication: a client address cannot make the server verify tokens unboundedly.
+    const admitted = limiter?.admitAddress(req.socket.remoteAddress);
+    if (admitted !== undefined && !admitted.ok) {
+      logOf(res).debug({ reason: admitted.reason }, "rejected: rate limit");
+      refuse(req, res, 429, rpcError(-32000, "Too many requests"), admitted.headers);
+      return;
+    }
     const auth = await authenticate(req);
     if (!auth.ok) {
       logOf(res).info({ status: auth.status, reason: auth.description }, "authentication failed");
@@ -92,11 +128,29 @@ export function mcpRoute({
       return;
     }
     stripCredentials(req);
+    const subject = auth.identity.subject;
+    onAuthenticated(req, subject);
+    // One slot per request in progress, held until the answer has left the process.
+    let held: LimitGrant | undefined;
+    if (limiter !== undefined) {
+      const slot = limiter.admitRequest(subject);
+      if (!slot.ok) {
+        logOf(res).debug({ reason: slot.reason, subject }, "rejected: limit per caller");
+        refuse(req, res, 429, rpcError(-32000, "Too many requests"), slot.headers);
+        return;
+      }
+      held = slot;
+      whenSent(res, () => held?.release());
+    }
     // Expect: 100-continue is answered only now: a refused client never starts its upload.
     if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
-    onAuthenticated(req, auth.identity.subject);
 
-    const body = await readJsonBody(req, config.maxBodyBytes);
+    watchdog?.bodyStarted(req, res);
+    const body = await readJsonBody(req, config.maxBodyBytes).finally(() =>
+      watchdog?.bodyDone(req),
+    );
+    // The watchdog answered 408 (too slow) while the last bytes were still arriving.
+    if (res.headersSent) return;
     if (!body.ok) {
       if ("aborted" in body) {
         logOf(res).debug("client closed the connection before sending its whole body");
@@ -124,6 +178,16 @@ export function mcpRoute({
       };
       sendJson(res, 403, { error: "insufficient_scope", error_description: description }, headers);
       return;
+    }
+    if (limiter !== undefined && held !== undefined && isListen(body.body)) {
+      const stream = limiter.upgradeToStream(subject, held);
+      if (!stream.ok) {
+        logOf(res).debug({ reason: stream.reason, subject }, "rejected: limit per caller");
+        sendJson(res, 429, rpcError(-32000, "Too many open streams"), stream.headers);
+        return;
+      }
+      held = stream;
+      watchdog?.streamStarted(res);
     }
     await mcp.handle(req, res, auth.identity, body.body);
   }
