@@ -73,6 +73,7 @@ describe("configuration", () => {
     writeFileSync(
       file,
       "# rotated 2026-01\nfile-key-0123456789abcdef\n\nfile-key-fedcba9876543210\n",
+      { mode: 0o600 }, // owner-only: anything else is refused (see test/identity.test.ts)
     );
     const config = loadConfig({ AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: file });
     assert.deepEqual(config.apiKeys, ["file-key-0123456789abcdef", "file-key-fedcba9876543210"]);
@@ -158,7 +159,7 @@ describe("configuration", () => {
   it("reads AUTH_API_KEYS_FILE only as a small regular file, naming it in every error", (t) => {
     const dir = temporaryFolder(t);
     const big = join(dir, "big");
-    writeFileSync(big, `${"k".repeat(32)}\n`.repeat(4000));
+    writeFileSync(big, `${"k".repeat(32)}\n`.repeat(4000), { mode: 0o600 });
     for (const file of [dir, big, "/dev/zero", join(dir, "missing")]) {
       assertRejects({ AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: file }, "AUTH_API_KEYS_FILE");
     }
