@@ -216,8 +216,11 @@ def _dev_env(project: Path) -> dict:
 def test_npm_run_token_prints_a_credential_the_development_server_accepts(built_project):
     answers, project, env = built_project
     dev = _dev_env(project)
-    shell_env = {k: v for k, v in env.items() if k != "NODE_ENV"}
+    # As the README shows it: NODE_ENV=development set in the shell (npm run token decides on it).
+    shell_env = {**{k: v for k, v in env.items() if not k.startswith("AUTH_")}, "NODE_ENV": "development"}
     token = run([*NPM, "run", "-s", "token"], project, shell_env).stdout.strip()
+    assert dev["AUTH_API_KEYS"].startswith("dev_") and dev["AUTH_JWT_SECRET"].startswith("dev_")
+    assert dev["HOST"] == "127.0.0.1", "the development server listens on loopback only"
     # The server as .env.development configures it (on a free port, same public origin).
     dev.pop("PORT", None)  # a free port instead; PUBLIC_URL (the token's audience) stays
     server = ServerProcess(project, env, {**dev, "LOG_LEVEL": "warn"})
@@ -226,22 +229,34 @@ def test_npm_run_token_prints_a_credential_the_development_server_accepts(built_
         assert session.tool_names == ["echo", "whoami"]
 
 
-@pytest.mark.parametrize("refused_env", ["production", "staging"])
+@pytest.mark.parametrize("refused_env", ["production", "staging", "Development", None])
 def test_npm_run_token_refuses_outside_development(build_project, refused_env):
-    """Only development or test mint credentials: production, and anything else (staging), is refused.
+    """Only development or test, as the shell sets it, mint credentials: production, anything else
+    (staging), a near miss the server treats as production (Development), and NODE_ENV unset in the
+    shell (which .env.development would otherwise fill in) are refused.
 
     dev/token.ts refuses before it reads any configuration, the same code in every variant:
     checked on one build."""
     project, env = build_project(**DEFAULTS)
-    refused = subprocess.run(
-        [*NPM, "run", "-s", "token"],
-        cwd=project,
-        env={**env, "NODE_ENV": refused_env},
-        capture_output=True,
-        text=True,
-    )
-    assert refused.returncode != 0 and f"NODE_ENV={refused_env}" in refused.stderr, refused
+    shell = {k: v for k, v in env.items() if k != "NODE_ENV"}
+    if refused_env is not None:
+        shell["NODE_ENV"] = refused_env
+    refused = subprocess.run([*NPM, "run", "-s", "token"], cwd=project, env=shell, capture_output=True, text=True)
+    assert refused.returncode != 0 and f"NODE_ENV={refused_env or '(unset)'}" in refused.stderr, refused
     assert refused.stdout.strip() == "", "nothing is printed when refused"
+
+
+@pytest.mark.parametrize("variable", ["AUTH_JWT_SECRET", "AUTH_API_KEYS"])
+def test_npm_run_token_never_hands_out_a_secret_the_shell_exported(build_project, variable):
+    """A production credential in the shell wins over .env.development (as with `npm run dev`):
+    npm run token then refuses instead of signing with it or printing it."""
+    project, env = build_project(**DEFAULTS)
+    production = secrets.token_urlsafe(48)
+    mode = "jwt" if variable == "AUTH_JWT_SECRET" else "api_key"
+    shell = {**env, "NODE_ENV": "development", "AUTH_MODE": mode, variable: production}
+    refused = subprocess.run([*NPM, "run", "-s", "token"], cwd=project, env=shell, capture_output=True, text=True)
+    assert refused.returncode != 0 and variable in refused.stderr, refused
+    assert refused.stdout.strip() == "" and production not in refused.stderr
 
 
 def test_mcp_inspector_cli_lists_the_tools_with_the_bearer_header(build_project):
@@ -329,3 +344,21 @@ def test_adding_a_tool_the_documented_way_keeps_lint_typecheck_and_tests_green(b
     result = run([*NPM, "test"], project, env, timeout=900)
     assert re.search(r"tool: shout", result.stdout), "the new tool's own test ran"
     assert_own_suite_passes(result)
+
+
+def test_the_readme_key_file_recipe_makes_an_owner_only_file_the_server_reads(build_project, tmp_path):
+    """Every key-file line of the generated README (docker run, Kubernetes), run as shown: the file
+    is owner-only (the server refuses any other), and the built server serves with it."""
+    project, env = build_project(**DEFAULTS)
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    recipes = {line.split("#")[0].strip() for line in readme.splitlines() if "> secrets/api-keys" in line}
+    assert recipes and all("umask 077" in recipe for recipe in recipes), recipes
+    for recipe in recipes:
+        folder = tmp_path / f"run-{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        subprocess.run(["bash", "-c", f"umask 022; {recipe}"], cwd=folder, check=True)
+        key_file = folder / "secrets" / "api-keys"
+        assert key_file.stat().st_mode & 0o777 == 0o600, oct(key_file.stat().st_mode)
+        key = key_file.read_text().strip()
+        with ServerProcess(project, env, {"AUTH_MODE": "api_key", "AUTH_API_KEYS_FILE": str(key_file)}) as server:
+            assert run_session(f"{server.base_url}/mcp", key).tool_names == ["echo", "whoami"]

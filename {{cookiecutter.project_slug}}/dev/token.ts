@@ -31,7 +31,7 @@ function fail(message: string): never {
 const shellNodeEnv = process.env.NODE_ENV;
 if (shellNodeEnv === undefined || !DEVELOPMENT_ENVS.has(shellNodeEnv)) {
   fail(
-    `refused: NODE_ENV=${shellNodeEnv === undefined ? "(unset)" : JSON.stringify(shellNodeEnv)} in this shell: this prints development credentials only; run it as NODE_ENV=development npm run -s token`,
+    `refused: NODE_ENV=${shellNodeEnv ?? "(unset)"} in this shell: this prints development credentials only; run it as NODE_ENV=development npm run -s token`,
   );
 }
 
