@@ -505,7 +505,12 @@ def test_secret_files_are_read_owner_only(project, tmp_path):
     secret_file.write_text(secret + "\n")
     secret_file.chmod(0o600)
     issuer = "https://issuer.test/"
-    settings = {"AUTH_MODE": "jwt", "AUTH_PROVIDER": "generic", "AUTH_JWT_SECRET_FILE": str(secret_file), "AUTH_ISSUER": issuer}
+    settings = {
+        "AUTH_MODE": "jwt",
+        "AUTH_PROVIDER": "generic",
+        "AUTH_JWT_SECRET_FILE": str(secret_file),
+        "AUTH_ISSUER": issuer,
+    }
     with ServerProcess(path, env, settings) as server:
         claims = {"iss": issuer, "sub": "filed", "aud": mcp_url(server), "exp": int(time.time()) + 300}
         assert run_session(mcp_url(server), jwt.encode(claims, secret, algorithm="HS256")).whoami["subject"] == "filed"
@@ -556,18 +561,49 @@ BAD_CONFIG = [
     ("AUTH_API_KEYS_FILE", {"AUTH_MODE": "api_key", "AUTH_API_KEYS_FILE": "/dev/zero"}),
     # Development credentials (dev_..., and the template's earlier fixed ones) outside development/test.
     ("AUTH_API_KEYS", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "dev_" + "k" * 40}),
-    ("AUTH_API_KEYS", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "dev-only-api-key-change-me", "NODE_ENV": "production"}),
-    ("AUTH_JWT_SECRET", {"AUTH_MODE": "jwt", "AUTH_JWT_SECRET": "dev_" + "s" * 40, "AUTH_ISSUER": "https://i/",
-                         "AUTH_PROVIDER": "generic", "NODE_ENV": "Development"}),
-    ("AUTH_JWT_SECRET", {"AUTH_MODE": "jwt", "AUTH_JWT_SECRET": "dev-only-jwt-secret-at-least-32-bytes-long",
-                         "AUTH_ISSUER": "https://i/", "AUTH_PROVIDER": "generic"}),
+    (
+        "AUTH_API_KEYS",
+        {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "dev-only-api-key-change-me", "NODE_ENV": "production"},
+    ),
+    (
+        "AUTH_JWT_SECRET",
+        {
+            "AUTH_MODE": "jwt",
+            "AUTH_JWT_SECRET": "dev_" + "s" * 40,
+            "AUTH_ISSUER": "https://i/",
+            "AUTH_PROVIDER": "generic",
+            "NODE_ENV": "Development",
+        },
+    ),
+    (
+        "AUTH_JWT_SECRET",
+        {
+            "AUTH_MODE": "jwt",
+            "AUTH_JWT_SECRET": "dev-only-jwt-secret-at-least-32-bytes-long",
+            "AUTH_ISSUER": "https://i/",
+            "AUTH_PROVIDER": "generic",
+        },
+    ),
     # Identity-provider presets: an unknown one, an issuer or JWKS that does not fit it.
     ("AUTH_PROVIDER", {"AUTH_MODE": "jwt", "AUTH_PROVIDER": "azure", "AUTH_ISSUER": "https://i/"}),
     ("AUTH_ISSUER", {"AUTH_MODE": "jwt", "AUTH_PROVIDER": "auth0", "AUTH_ISSUER": "https://tenant.auth0.com"}),
-    ("AUTH_JWKS_URL", {"AUTH_MODE": "jwt", "AUTH_PROVIDER": "okta", "AUTH_ISSUER": "https://a.okta.com/oauth2/default",
-                       "AUTH_JWKS_URL": "https://b.okta.com/oauth2/default/v1/keys"}),
-    ("AUTH_CLIENT_IDS", {"AUTH_MODE": "jwt", "AUTH_PROVIDER": "cognito",
-                         "AUTH_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Abc"}),
+    (
+        "AUTH_JWKS_URL",
+        {
+            "AUTH_MODE": "jwt",
+            "AUTH_PROVIDER": "okta",
+            "AUTH_ISSUER": "https://a.okta.com/oauth2/default",
+            "AUTH_JWKS_URL": "https://b.okta.com/oauth2/default/v1/keys",
+        },
+    ),
+    (
+        "AUTH_CLIENT_IDS",
+        {
+            "AUTH_MODE": "jwt",
+            "AUTH_PROVIDER": "cognito",
+            "AUTH_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Abc",
+        },
+    ),
 ]
 
 

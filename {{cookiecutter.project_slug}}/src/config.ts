@@ -33,7 +33,7 @@ export function packageVersion(manifest: URL): string {
 
 const DEFAULT_AUTH_MODE = {{ cookiecutter.auth_mode | tojson }};
 /** The identity_provider answer: the AUTH_PROVIDER used when the variable is unset. */
-const DEFAULT_PROVIDER = {{ cookiecutter.identity_provider | tojson }};
+const DEFAULT_PROVIDER = {% if cookiecutter.identity_provider in ["generic", "auth0", "entra", "keycloak", "okta", "cognito"] %}{{ cookiecutter.identity_provider | tojson }}{% else %}{{ unknown_identity_provider_choice }}{% endif %};
 
 export type AuthMode = "jwt" | "api_key" | "none";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
