@@ -496,6 +496,7 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
 
+  parseProvider(env); // a bad AUTH_PROVIDER is named in every mode, not only once jwt is chosen
   const jwt = authMode === "jwt" ? parseJwt(env, publicUrl, nodeEnv) : undefined;
   const apiKeys = authMode === "api_key" ? parseApiKeys(env, nodeEnv) : [];
   const requiredScopes = (raw(env, "AUTH_REQUIRED_SCOPES") ?? "").split(/\s+/).filter(Boolean);

@@ -241,6 +241,10 @@ describe("provider presets at start", () => {
   it("refuse what the provider does not fit, naming the variable", () => {
     rejects({ ...jwt, AUTH_PROVIDER: "azure", AUTH_ISSUER: TEST_ISSUER }, "AUTH_PROVIDER");
     rejects(
+      { AUTH_MODE: "api_key", AUTH_API_KEYS: "real-key-0123456789abcdef", AUTH_PROVIDER: "Auth0" },
+      "AUTH_PROVIDER",
+    );
+    rejects(
       { ...auth0, AUTH_ISSUER: "https://tenant-a.auth0.com" },
       "AUTH_ISSUER",
       /trailing slash/,
