@@ -371,7 +371,7 @@ function parseJwt(env: Env, publicUrl: string, nodeEnv: string): JwtConfig {
     issuer,
     audience,
     clientIds: Object.freeze(clientIds),
-    requireAtJwt: booleanOf(env, "AUTH_REQUIRE_AT_JWT", false),
+    requireAtJwt: booleanOf(env, "AUTH_REQUIRE_AT_JWT", preset.requireAtJwt),
     clockToleranceSeconds: 30,
     maxTokenAgeSeconds,
   };

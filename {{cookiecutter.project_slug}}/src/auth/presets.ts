@@ -47,6 +47,11 @@ export interface ProviderPreset {
   accessTokenProblem(payload: JWTPayload): string | undefined;
   /** Claims naming the OAuth client the token was issued to, first present wins. */
   readonly clientIdClaims: readonly string[];
+  /**
+   * The default of AUTH_REQUIRE_AT_JWT (header `typ: at+jwt`, RFC 9068). False for every preset:
+   * none of these providers sends it by default (see the module comment).
+   */
+  readonly requireAtJwt: boolean;
 }
 
 const HOST = String.raw`[A-Za-z0-9.-]+(?::\d{1,5})?`;
@@ -65,6 +70,7 @@ export const PRESETS: Readonly<Record<ProviderName, ProviderPreset>> = {
     scopes: { mode: "firstOf", claims: ["scope", "scp"] },
     accessTokenProblem: none,
     clientIdClaims: ["client_id"],
+    requireAtJwt: false,
   },
   auth0: {
     // https://TENANT.auth0.com/ (or a custom domain): the trailing slash is part of `iss`.
@@ -78,6 +84,7 @@ export const PRESETS: Readonly<Record<ProviderName, ProviderPreset>> = {
     scopes: { mode: "union", claims: ["scope", "permissions"] },
     accessTokenProblem: none, // ID tokens carry the client id as `aud`, never the API identifier
     clientIdClaims: ["client_id", "azp"],
+    requireAtJwt: false,
   },
   entra: {
     // v2.0 access tokens (accessTokenAcceptedVersion: 2): the tenant's GUID, then /v2.0.
@@ -96,6 +103,7 @@ export const PRESETS: Readonly<Record<ProviderName, ProviderPreset>> = {
           ? "not a v2.0 access token (ver)"
           : undefined,
     clientIdClaims: ["azp", "appid"],
+    requireAtJwt: false,
   },
   keycloak: {
     // https://HOST/realms/REALM (Keycloak before 17 served it under /auth).
@@ -110,6 +118,7 @@ export const PRESETS: Readonly<Record<ProviderName, ProviderPreset>> = {
     accessTokenProblem: (payload) =>
       payload.typ === "Bearer" ? undefined : "not an access token (typ is not Bearer)",
     clientIdClaims: ["client_id", "azp"],
+    requireAtJwt: false,
   },
   okta: {
     // A custom authorization server: https://ORG.okta.com/oauth2/SERVER ("default" or aus...).
@@ -123,6 +132,7 @@ export const PRESETS: Readonly<Record<ProviderName, ProviderPreset>> = {
     scopes: { mode: "union", claims: ["scp"] },
     accessTokenProblem: none, // ID tokens carry the client id as `aud`, never the API audience
     clientIdClaims: ["cid"],
+    requireAtJwt: false,
   },
   cognito: {
     // https://cognito-idp.REGION.amazonaws.com/REGION_POOLID
@@ -136,6 +146,7 @@ export const PRESETS: Readonly<Record<ProviderName, ProviderPreset>> = {
     accessTokenProblem: (payload) =>
       payload.token_use === "access" ? undefined : "not an access token (token_use)",
     clientIdClaims: ["client_id"],
+    requireAtJwt: false,
   },
 };
 
