@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ from conftest import NPM, copy_project, node_env, run
 from support.bake import TEMPLATE_DIR
 from support.mcp_client import HANDSHAKE_REVISIONS, MODERN_REVISION, handshake_era_session, post_initialize, run_session
 from support.node_toolchain import CACHE_DIR
-from support.server_process import ServerProcess, free_port
+from support.server_process import ServerProcess, free_port, wait_for_health
 from support.tokens import JwksIssuer
 from variants import (
     ADD_A_TOOL_VARIANT,
@@ -362,3 +363,38 @@ def test_the_readme_key_file_recipe_makes_an_owner_only_file_the_server_reads(bu
         key = key_file.read_text().strip()
         with ServerProcess(project, env, {"AUTH_MODE": "api_key", "AUTH_API_KEYS_FILE": str(key_file)}) as server:
             assert run_session(f"{server.base_url}/mcp", key).tool_names == ["echo", "whoami"]
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """The IPv4/IPv6 addresses a local socket listens on for `port`, read from /proc/net/tcp{,6}."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
+def test_npm_run_dev_listens_on_loopback_only_and_takes_the_readme_token(build_project):
+    """`npm run dev` as the README runs it (.env.development: this project's dev_ credentials,
+    HOST=127.0.0.1): it listens on 127.0.0.1 only, and the README's
+    `NODE_ENV=development npm run -s token` credential opens an MCP session."""
+    if not Path("/proc/net/tcp").is_file():
+        pytest.skip("no /proc/net/tcp to read the listening address from (not Linux)")
+    project, env = build_project(**DEFAULTS)
+    port = free_port()
+    shell = {k: v for k, v in env.items() if k != "NODE_ENV" and not k.startswith("AUTH_")}
+    dev = subprocess.Popen(
+        [*NPM, "run", "dev"], cwd=project, env={**shell, "PORT": str(port)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}/health", dev, timeout=60)
+        assert _listening_addresses(port) == {"0100007F"}, "the development server must listen on 127.0.0.1 only"
+        token = run([*NPM, "run", "-s", "token"], project, {**shell, "NODE_ENV": "development"}).stdout.strip()
+        assert run_session(f"http://127.0.0.1:{port}/mcp", token).tool_names == ["echo", "whoami"]
+    finally:
+        os.killpg(dev.pid, signal.SIGTERM)
+        dev.wait(timeout=30)
