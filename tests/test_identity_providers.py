@@ -10,13 +10,17 @@ checks the same shapes at the verifier; this proves the built server is wired to
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import time
 from urllib.parse import urlsplit
 
 import pytest
 
+from conftest import run
 from support.mcp_client import post_initialize, run_session
 from support.server_process import ServerProcess
+from support.template import TEMPLATE_DIR
 from support.tokens import JwksIssuer
 from variants import DEFAULTS
 
@@ -137,3 +141,73 @@ def test_the_built_server_accepts_the_providers_access_tokens_and_refuses_other_
                 token = idp.sign({k: v for k, v in {**claims, **change}.items() if v is not None}, header)
                 status = post_initialize(url, {"Authorization": f"Bearer {token}"}).status
                 assert status == 401, f"{provider}: {what} answered {status}"
+
+
+# --- the pre-gen hook's twin of the issuer shapes agrees with src/auth/presets.ts ---------------
+
+G = TENANT
+ISSUER_SAMPLES = [
+    ("generic", "urn:anything"), ("generic", "https://idp.example.com/"),
+    ("auth0", "https://tenant-a.auth0.com/"), ("auth0", "https://login.example.com/"),
+    ("auth0", "https://tenant-a.auth0.com"), ("auth0", "http://tenant-a.auth0.com/"), ("auth0", "https://t.auth0.com/x/"),
+    ("entra", f"https://login.microsoftonline.com/{G}/v2.0"), ("entra", f"https://login.microsoftonline.us/{G}/v2.0"),
+    ("entra", "https://login.microsoftonline.com/common/v2.0"), ("entra", f"https://sts.windows.net/{G}/"),
+    ("entra", f"https://login.microsoftonline.com/{G}/v2.0/"), ("entra", f"https://login.microsoftonline.com/{G}"),
+    ("keycloak", "https://sso.example.com/realms/acme"), ("keycloak", "https://sso.example.com/auth/realms/acme"),
+    ("keycloak", "https://sso.example.com:8443/realms/a-b"), ("keycloak", "https://sso.example.com/realms/"),
+    ("keycloak", "https://sso.example.com/realms/acme/"), ("keycloak", "http://sso.example.com/realms/acme"),
+    ("okta", "https://acme.okta.com/oauth2/default"), ("okta", "https://acme.okta.com/oauth2/aus1a2b3c4"),
+    ("okta", "https://acme.okta.com"), ("okta", "https://acme.okta.com/oauth2/default/"),
+    ("cognito", COGNITO_ISSUER), ("cognito", "https://cognito-idp.us-east-1.amazonaws.com/eu-west-1_Abc1"),
+    ("cognito", "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_"), ("cognito", "https://cognito-idp.amazonaws.com/x_1"),
+]  # fmt: skip
+
+
+def _pre_gen_hook():
+    spec = importlib.util.spec_from_file_location("pre_gen_project", TEMPLATE_DIR / "hooks" / "pre_gen_project.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_pre_gen_hook_and_the_server_agree_on_issuers_and_jwks_urls(project, tmp_path):
+    """Same samples, both tables: whether the issuer fits the provider, and its JWKS URL."""
+    path, env = project
+    probe = tmp_path / "probe.ts"
+    probe.write_text(
+        f"import {{ PRESETS }} from {json.dumps(str(path / 'src' / 'auth' / 'presets.ts'))};\n"
+        "const samples: Array<[keyof typeof PRESETS, string]> = JSON.parse(process.env.SAMPLES ?? '[]');\n"
+        "console.log(JSON.stringify(samples.map(([provider, issuer]) => {\n"
+        "  const preset = PRESETS[provider];\n"
+        "  const fits = preset.issuerPattern === undefined || preset.issuerPattern.test(issuer);\n"
+        "  return [fits, fits ? (preset.jwksUrlOf(issuer) ?? null) : null];\n"
+        "})));\n",
+        encoding="utf-8",
+    )
+    result = run(["node", "--import", "tsx", str(probe)], path, {**env, "SAMPLES": json.dumps(ISSUER_SAMPLES)})
+    server = [tuple(verdict) for verdict in json.loads(result.stdout)]
+    hook = _pre_gen_hook()
+    generation = [hook.issuer_verdict(provider, issuer) for provider, issuer in ISSUER_SAMPLES]
+    assert server == generation
+    assert {fits for fits, _ in server} == {True, False}, "the samples must include refused issuers"
+    assert set(hook.ISSUER_SHAPES) == set(PROVIDERS) | {"generic"}
+
+
+def test_generation_refuses_an_issuer_or_jwks_url_the_provider_does_not_publish(cookies, capfd):
+    """The same rule at bake time: the answer is named, nothing is generated."""
+    for answers, field in [
+        ({"identity_provider": "auth0", "auth_issuer": "https://tenant.auth0.com"}, "auth_issuer"),
+        (
+            {"identity_provider": "okta", "auth_issuer": "https://a.okta.com/oauth2/default",
+             "auth_jwks_url": "https://b.okta.com/oauth2/default/v1/keys"},
+            "auth_jwks_url",
+        ),
+    ]:  # fmt: skip
+        result = cookies.bake(extra_context=answers)
+        assert result.exception is not None
+        assert f"{field}: " in capfd.readouterr().err
+    accepted = cookies.bake(
+        extra_context={"identity_provider": "okta", "auth_issuer": "https://a.okta.com/oauth2/default",
+                       "auth_jwks_url": "https://a.okta.com/oauth2/default/v1/keys"}
+    )  # fmt: skip
+    assert accepted.exception is None, accepted.exception
