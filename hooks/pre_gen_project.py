@@ -197,9 +197,10 @@ def validate_https_url(value: object) -> str | None:
     return None
 
 
-# Twin of the issuer shapes and JWKS URLs in the project's src/auth/presets.ts (the server checks
-# them again at start): generation refuses a mismatch early. tests/test_identity_providers.py runs
-# both on the same samples and proves they agree.
+# Twin of the issuer shapes and JWKS URLs in the project's src/auth/presets.ts, which the server
+# enforces at start (naming AUTH_ISSUER / AUTH_JWKS_URL). Generation only warns: a team fork's
+# default issuer fits one provider, and choosing another one there must still generate (then
+# the deployment sets AUTH_ISSUER). tests/test_identity_providers.py proves the twins agree.
 _ISSUER_HOST = r"[A-Za-z0-9.-]+(?::\d{1,5})?"
 _GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 ISSUER_SHAPES: dict[str, tuple[re.Pattern[str], str, Callable[[str], str]] | None] = {
@@ -288,14 +289,19 @@ def collect_errors(answers: dict, options: dict | None = None) -> list[str]:
         ("auth_issuer", validate_https_url(answers.get("auth_issuer", ""))),
         ("auth_jwks_url", validate_https_url(answers.get("auth_jwks_url", ""))),
     ]
-    checks += validate_identity_provider_urls(
-        answers.get("identity_provider"), answers.get("auth_issuer", ""), answers.get("auth_jwks_url", "")
-    )
     checks += [
         (field, validate_choice(answers.get(field), allowed)) for field, allowed in choice_options(options).items()
     ]
     checks += [(field, validate_boolean(answers.get(field))) for field in boolean_options(options)]
     return [f"{field}: {message}{SLUG_HINT if field == 'project_slug' else ''}" for field, message in checks if message]
+
+
+def warn_identity_provider_urls(answers: dict) -> None:
+    problems = validate_identity_provider_urls(
+        answers.get("identity_provider"), answers.get("auth_issuer", ""), answers.get("auth_jwks_url", "")
+    )
+    for field, message in problems:
+        print(f"WARNING: {field}: {message}; the server refuses to start with it until it is fixed.", file=sys.stderr)
 
 
 def warn_end_of_life_node(node_version: str, options: dict) -> None:
@@ -320,6 +326,7 @@ def main() -> int:
             print(f"  - {error}", file=sys.stderr)
         return 1
     warn_end_of_life_node(answers["node_version"], options)
+    warn_identity_provider_urls(answers)
     return 0
 
 
