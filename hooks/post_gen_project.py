@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+import secrets
 import shutil
 import sys
 from pathlib import Path
@@ -40,6 +42,30 @@ FILES_KEPT_BY_CI: dict[str, tuple[str, ...]] = {
 
 class UnknownChoice(Exception):
     """A choice value this hook has no entry for."""
+
+
+# Development credentials: made here, per project, never the same twice. The prefix makes them
+# recognisable: src/config.ts refuses to start with one unless NODE_ENV is development or test.
+DEVELOPMENT_CREDENTIAL_PREFIX = "dev_"
+DEVELOPMENT_ENV_FILE = ".env.development"
+DEVELOPMENT_CREDENTIALS = ("AUTH_API_KEYS", "AUTH_JWT_SECRET")
+
+
+def development_credential() -> str:
+    """dev_ + 256 random bits, base64url: a valid API key (letters, digits, - _) and HS256 secret (>= 32 bytes)."""
+    return DEVELOPMENT_CREDENTIAL_PREFIX + secrets.token_urlsafe(32)
+
+
+def write_development_credentials(project: Path) -> None:
+    """Fill the empty credential lines of .env.development with fresh random values."""
+    path = project / DEVELOPMENT_ENV_FILE
+    text = path.read_text(encoding="utf-8")
+    for variable in DEVELOPMENT_CREDENTIALS:
+        line = re.compile(rf"^{variable}=$", re.MULTILINE)
+        if len(line.findall(text)) != 1:
+            raise UnknownChoice(f"{DEVELOPMENT_ENV_FILE} has no single empty `{variable}=` line to fill")
+        text = line.sub(f"{variable}={development_credential()}", text)
+    path.write_text(text, encoding="utf-8")
 
 
 def remove_paths(project: Path, paths: tuple[str, ...]) -> None:
@@ -120,6 +146,7 @@ def keep_ci_files(project: Path, ci: str) -> None:
 
 
 def main(answers: dict, project: Path) -> None:
+    write_development_credentials(project)
     select_lockfile(project, answers["node_version"], answers["bundler"], answers["project_slug"], answers["version"])
     keep_bundler_files(project, answers["bundler"])
     if not answers["cloud_run"]:

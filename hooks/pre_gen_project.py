@@ -20,6 +20,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 RENDERED_ANSWERS = r"""{{ cookiecutter | jsonify }}"""
@@ -222,6 +223,68 @@ def validate_https_url(value: object) -> str | None:
     return None
 
 
+# Twin of the issuer shapes and JWKS URLs in the project's src/auth/presets.ts, which the server
+# enforces at start (naming AUTH_ISSUER / AUTH_JWKS_URL). Generation only warns: a team fork's
+# default issuer fits one provider, and choosing another one there must still generate (then
+# the deployment sets AUTH_ISSUER). tests/test_identity_providers.py proves the twins agree.
+_ISSUER_HOST = r"[A-Za-z0-9.-]+(?::\d{1,5})?"
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+ISSUER_SHAPES: dict[str, tuple[re.Pattern[str], str, Callable[[str], str]] | None] = {
+    "generic": None,
+    "auth0": (
+        re.compile(r"^https://" + _ISSUER_HOST + r"/$"),
+        "https://TENANT.auth0.com/",
+        lambda i: i + ".well-known/jwks.json",
+    ),
+    "entra": (
+        re.compile(r"^https://login\.microsoftonline\.(?:com|us)/" + _GUID + r"/v2\.0$"),
+        "https://login.microsoftonline.com/TENANT-ID/v2.0",
+        lambda i: i[: -len("/v2.0")] + "/discovery/v2.0/keys",
+    ),
+    "keycloak": (
+        re.compile(r"^https://" + _ISSUER_HOST + r"(?:/auth)?/realms/[^/?#\s]+$"),
+        "https://keycloak.example.com/realms/REALM",
+        lambda i: i + "/protocol/openid-connect/certs",
+    ),
+    "okta": (
+        re.compile(r"^https://" + _ISSUER_HOST + r"/oauth2/[A-Za-z0-9]+$"),
+        "https://ORG.okta.com/oauth2/default",
+        lambda i: i + "/v1/keys",
+    ),
+    "cognito": (
+        re.compile(r"^https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/\1_[A-Za-z0-9]+$"),
+        "https://cognito-idp.REGION.amazonaws.com/REGION_POOLID",
+        lambda i: i + "/.well-known/jwks.json",
+    ),
+}
+
+
+def issuer_verdict(provider: str, issuer: str) -> tuple[bool, str | None]:
+    """(does the issuer fit the provider, the JWKS URL the provider publishes for it)."""
+    shape = ISSUER_SHAPES.get(provider)
+    if shape is None:
+        return True, None
+    pattern, _, jwks_of = shape
+    if not pattern.fullmatch(issuer):
+        return False, None
+    return True, jwks_of(issuer)
+
+
+def validate_identity_provider_urls(provider: object, issuer: object, jwks_url: object) -> list[tuple[str, str | None]]:
+    """auth_issuer must have the provider's shape; auth_jwks_url must be that issuer's JWKS."""
+    if not isinstance(provider, str) or ISSUER_SHAPES.get(provider) is None or not issuer:
+        return []
+    shape = ISSUER_SHAPES[provider]
+    fits, expected = issuer_verdict(provider, str(issuer))
+    if not fits:
+        example = shape[1] if shape else ""
+        return [("auth_issuer", f"{issuer!r} is not an issuer of identity_provider={provider} (expected {example})")]
+    if jwks_url and jwks_url != expected:
+        return [("auth_jwks_url", f"{jwks_url!r} is not the JWKS of auth_issuer for identity_provider={provider} "
+                                  f"(expected {expected}, or leave it empty)")]  # fmt: skip
+    return []
+
+
 def validate_kubernetes_name(slug: object, kubernetes: object) -> str | None:
     becomes = "the Kubernetes Service name and the pods' label value"
     return validate_slug_fits(slug, kubernetes, KUBERNETES_NAME_MAX_LENGTH, "kubernetes", becomes)
@@ -260,6 +323,15 @@ def collect_errors(answers: dict, options: dict | None = None) -> list[str]:
     return [f"{field}: {message}{SLUG_HINT if field == 'project_slug' else ''}" for field, message in checks if message]
 
 
+def warn_identity_provider_urls(answers: dict) -> None:
+    problems = validate_identity_provider_urls(
+        answers.get("identity_provider"), answers.get("auth_issuer", ""), answers.get("auth_jwks_url", "")
+    )
+    for field, message in problems:
+        print(f"WARNING: {field}: {message}; the server refuses to start with it until it is fixed.", file=sys.stderr)
+
+
+
 def validate_node_version(value: object, allowed: list) -> str | None:
     """An end-of-life line gets its own message (when it ended, what to choose), then the list check."""
     if isinstance(value, str) and value in END_OF_LIFE_NODE_VERSIONS:
@@ -280,6 +352,7 @@ def main() -> int:
         for error in errors:
             print(f"  - {error}", file=sys.stderr)
         return 1
+    warn_identity_provider_urls(answers)
     return 0
 
 

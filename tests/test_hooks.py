@@ -374,3 +374,48 @@ def test_generation_needs_no_network(tmp_path):
     result = bake_with_cli(tmp_path, "bundler=esbuild", "ci=gitlab", prefix=("unshare", "--net", "--map-root-user"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "my-mcp-server" / "package-lock.json").exists()
+
+
+# --- identity: the provider answer and per-project development credentials --------------------
+
+
+def test_a_replayed_identity_provider_outside_the_choices_is_refused_by_the_hook_naming_the_field():
+    """--replay and cruft skip cookiecutter's own choice check: the pre-gen hook names the field."""
+    answers = {**DEFAULTS, "project_name": "x", "project_slug": "x", "description": "x", "author_name": "x",
+               "author_email": "", "version": "0.1.0", "port": "8080", "identity_provider": "azure-ad"}  # fmt: skip
+    errors = pre_gen.collect_errors(answers)
+    assert errors == ["identity_provider: 'azure-ad' is not one of: " + ", ".join(OPTIONS["identity_provider"])]
+
+
+def _env_file(project: Path) -> dict[str, str]:
+    lines = (project / ".env.development").read_text(encoding="utf-8").splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_every_project_gets_its_own_development_credentials(cookies):
+    """Made at bake time with `secrets`: never the same in two projects, recognisable (dev_), on loopback."""
+    first, second = (_env_file(project_of(cookies.bake(extra_context={"project_name": name}))) for name in "ab")
+    for variable in post_gen.DEVELOPMENT_CREDENTIALS:
+        assert first[variable].startswith("dev_") and second[variable].startswith("dev_")
+        assert len(first[variable]) >= 4 + 43, "256 random bits after the prefix"
+        assert first[variable] != second[variable], f"{variable} is shared between two projects"
+    assert first["AUTH_API_KEYS"] != first["AUTH_JWT_SECRET"]
+    assert first["HOST"] == "127.0.0.1" and first["NODE_ENV"] == "development"
+
+
+def test_the_post_gen_hook_refuses_a_development_env_file_it_cannot_fill(tmp_path):
+    (tmp_path / ".env.development").write_text("AUTH_API_KEYS=fixed\nAUTH_JWT_SECRET=\n")
+    with pytest.raises(post_gen.UnknownChoice, match="AUTH_API_KEYS"):
+        post_gen.write_development_credentials(tmp_path)
+
+
+def test_every_identity_provider_has_its_docs_page_and_is_the_servers_default(cookies):
+    for provider in OPTIONS["identity_provider"]:
+        # No issuer answer: a fork's default issuer has one provider's shape, not every one's.
+        answers = {"identity_provider": provider, "auth_issuer": "", "auth_jwks_url": ""}
+        project = project_of(cookies.bake(extra_context=answers))
+        pages = sorted(p.stem for p in (project / "docs" / "identity-providers").glob("*.md"))
+        assert pages == sorted(OPTIONS["identity_provider"]), pages
+        config = (project / "src" / "config.ts").read_text(encoding="utf-8")
+        assert f'const DEFAULT_PROVIDER = "{provider}";' in config
+        assert f"AUTH_PROVIDER={provider}" in (project / ".env.example").read_text(encoding="utf-8")

@@ -545,12 +545,46 @@ def test_api_keys_from_a_mounted_secret_file(project, tmp_path):
     keys = [secrets.token_urlsafe(32), secrets.token_urlsafe(32)]
     key_file = tmp_path / "api-keys"
     key_file.write_text(f"# rotated 2026-11\n{keys[0]}\n{keys[1]}\n")
+    key_file.chmod(0o600)  # owner-only, as the README's recipe makes it (anything else is refused)
     server = ServerProcess(path, env, {"AUTH_MODE": "api_key", "AUTH_API_KEYS_FILE": str(key_file)})
     with server:
         identities = {run_session(mcp_url(server), key).whoami["subject"] for key in keys}
         assert len(identities) == 2, "each key has its own identity"
         assert not any(key in identity for key in keys for identity in identities), "the key is not the identity"
         assert post_initialize(mcp_url(server), bearer(keys[0] + "x")).status == 401
+
+
+def test_secret_files_are_read_owner_only(project, tmp_path):
+    """AUTH_JWT_SECRET_FILE serves like AUTH_JWT_SECRET; a secret file its group or other users can
+    read stops the start, naming the variable (the file's content is never echoed)."""
+    path, env = project
+    secret = secrets.token_urlsafe(48)
+    secret_file = tmp_path / "jwt-secret"
+    secret_file.write_text(secret + "\n")
+    secret_file.chmod(0o600)
+    issuer = "https://issuer.test/"
+    settings = {
+        "AUTH_MODE": "jwt",
+        "AUTH_PROVIDER": "generic",
+        "AUTH_JWT_SECRET_FILE": str(secret_file),
+        "AUTH_ISSUER": issuer,
+    }
+    with ServerProcess(path, env, settings) as server:
+        claims = {"iss": issuer, "sub": "filed", "aud": mcp_url(server), "exp": int(time.time()) + 300}
+        assert run_session(mcp_url(server), jwt.encode(claims, secret, algorithm="HS256")).whoami["subject"] == "filed"
+    keys_file = tmp_path / "api-keys"
+    keys_file.write_text(secrets.token_urlsafe(32) + "\n")
+    clean = {k: v for k, v in env.items() if not k.startswith(("AUTH_", "NODE_ENV"))}
+    for variable, file, extra in [
+        ("AUTH_JWT_SECRET_FILE", secret_file, {"AUTH_MODE": "jwt", "AUTH_PROVIDER": "generic", "AUTH_ISSUER": issuer}),
+        ("AUTH_API_KEYS_FILE", keys_file, {"AUTH_MODE": "api_key"}),
+    ]:
+        for mode in (0o644, 0o640):
+            file.chmod(mode)
+            result = subprocess.run(["node", "dist/index.js"], cwd=path, env={**clean, **extra, variable: str(file)},
+                                    capture_output=True, text=True, timeout=20)  # fmt: skip
+            assert result.returncode != 0 and variable in result.stderr and f"mode 0{mode:o}" in result.stderr, result
+            assert file.read_text().strip() not in result.stderr + result.stdout
 
 
 def test_auth_mode_none_serves_without_credentials_in_development(project):
@@ -593,6 +627,51 @@ BAD_CONFIG = [
     ),
     ("BODY_TIMEOUT_MS", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "BODY_TIMEOUT_MS": "10s"}),
     ("WRITE_TIMEOUT_MS", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "k" * 32, "WRITE_TIMEOUT_MS": "1"}),
+    # Development credentials (dev_..., and the template's earlier fixed ones) outside development/test.
+    ("AUTH_API_KEYS", {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "dev_" + "k" * 40}),
+    (
+        "AUTH_API_KEYS",
+        {"AUTH_MODE": "api_key", "AUTH_API_KEYS": "dev-only-api-key-change-me", "NODE_ENV": "production"},
+    ),
+    (
+        "AUTH_JWT_SECRET",
+        {
+            "AUTH_MODE": "jwt",
+            "AUTH_JWT_SECRET": "dev_" + "s" * 40,
+            "AUTH_ISSUER": "https://i/",
+            "AUTH_PROVIDER": "generic",
+            "NODE_ENV": "Development",
+        },
+    ),
+    (
+        "AUTH_JWT_SECRET",
+        {
+            "AUTH_MODE": "jwt",
+            "AUTH_JWT_SECRET": "dev-only-jwt-secret-at-least-32-bytes-long",
+            "AUTH_ISSUER": "https://i/",
+            "AUTH_PROVIDER": "generic",
+        },
+    ),
+    # Identity-provider presets: an unknown one, an issuer or JWKS that does not fit it.
+    ("AUTH_PROVIDER", {"AUTH_MODE": "jwt", "AUTH_PROVIDER": "azure", "AUTH_ISSUER": "https://i/"}),
+    ("AUTH_ISSUER", {"AUTH_MODE": "jwt", "AUTH_PROVIDER": "auth0", "AUTH_ISSUER": "https://tenant.auth0.com"}),
+    (
+        "AUTH_JWKS_URL",
+        {
+            "AUTH_MODE": "jwt",
+            "AUTH_PROVIDER": "okta",
+            "AUTH_ISSUER": "https://a.okta.com/oauth2/default",
+            "AUTH_JWKS_URL": "https://b.okta.com/oauth2/default/v1/keys",
+        },
+    ),
+    (
+        "AUTH_CLIENT_IDS",
+        {
+            "AUTH_MODE": "jwt",
+            "AUTH_PROVIDER": "cognito",
+            "AUTH_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Abc",
+        },
+    ),
 ]
 
 

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,7 @@ from support.mcp_client import (
     run_session,
 )
 from support.node_toolchain import CACHE_DIR
-from support.server_process import ServerProcess, free_port
+from support.server_process import ServerProcess, free_port, wait_for_health
 from support.tokens import JwksIssuer
 from variants import (
     ADD_A_TOOL_VARIANT,
@@ -223,8 +224,11 @@ def _dev_env(project: Path) -> dict:
 def test_npm_run_token_prints_a_credential_the_development_server_accepts(built_project):
     answers, project, env = built_project
     dev = _dev_env(project)
-    shell_env = {k: v for k, v in env.items() if k != "NODE_ENV"}
+    # As the README shows it: NODE_ENV=development set in the shell (npm run token decides on it).
+    shell_env = {**{k: v for k, v in env.items() if not k.startswith("AUTH_")}, "NODE_ENV": "development"}
     token = run([*NPM, "run", "-s", "token"], project, shell_env).stdout.strip()
+    assert dev["AUTH_API_KEYS"].startswith("dev_") and dev["AUTH_JWT_SECRET"].startswith("dev_")
+    assert dev["HOST"] == "127.0.0.1", "the development server listens on loopback only"
     # The server as .env.development configures it (on a free port, same public origin).
     dev.pop("PORT", None)  # a free port instead; PUBLIC_URL (the token's audience) stays
     server = ServerProcess(project, env, {**dev, "LOG_LEVEL": "warn"})
@@ -233,22 +237,34 @@ def test_npm_run_token_prints_a_credential_the_development_server_accepts(built_
         assert session.tool_names == EXAMPLE_TOOLS
 
 
-@pytest.mark.parametrize("refused_env", ["production", "staging"])
+@pytest.mark.parametrize("refused_env", ["production", "staging", "Development", None])
 def test_npm_run_token_refuses_outside_development(build_project, refused_env):
-    """Only development or test mint credentials: production, and anything else (staging), is refused.
+    """Only development or test, as the shell sets it, mint credentials: production, anything else
+    (staging), a near miss the server treats as production (Development), and NODE_ENV unset in the
+    shell (which .env.development would otherwise fill in) are refused.
 
     dev/token.ts refuses before it reads any configuration, the same code in every variant:
     checked on one build."""
     project, env = build_project(**DEFAULTS)
-    refused = subprocess.run(
-        [*NPM, "run", "-s", "token"],
-        cwd=project,
-        env={**env, "NODE_ENV": refused_env},
-        capture_output=True,
-        text=True,
-    )
-    assert refused.returncode != 0 and f"NODE_ENV={refused_env}" in refused.stderr, refused
+    shell = {k: v for k, v in env.items() if k != "NODE_ENV"}
+    if refused_env is not None:
+        shell["NODE_ENV"] = refused_env
+    refused = subprocess.run([*NPM, "run", "-s", "token"], cwd=project, env=shell, capture_output=True, text=True)
+    assert refused.returncode != 0 and f"NODE_ENV={refused_env or '(unset)'}" in refused.stderr, refused
     assert refused.stdout.strip() == "", "nothing is printed when refused"
+
+
+@pytest.mark.parametrize("variable", ["AUTH_JWT_SECRET", "AUTH_API_KEYS"])
+def test_npm_run_token_never_hands_out_a_secret_the_shell_exported(build_project, variable):
+    """A production credential in the shell wins over .env.development (as with `npm run dev`):
+    npm run token then refuses instead of signing with it or printing it."""
+    project, env = build_project(**DEFAULTS)
+    production = secrets.token_urlsafe(48)
+    mode = "jwt" if variable == "AUTH_JWT_SECRET" else "api_key"
+    shell = {**env, "NODE_ENV": "development", "AUTH_MODE": mode, variable: production}
+    refused = subprocess.run([*NPM, "run", "-s", "token"], cwd=project, env=shell, capture_output=True, text=True)
+    assert refused.returncode != 0 and variable in refused.stderr, refused
+    assert refused.stdout.strip() == "" and production not in refused.stderr
 
 
 def test_mcp_inspector_cli_lists_the_tools_with_the_bearer_header(build_project):
@@ -380,3 +396,56 @@ def test_adding_a_tool_the_documented_way_keeps_lint_typecheck_and_tests_green(b
     for added in ("tool: shout", "resource: build-info", "prompt: outline"):
         assert added in result.stdout, f"the new item's own test ran: {added}"
     assert_own_suite_passes(result)
+
+
+def test_the_readme_key_file_recipe_makes_an_owner_only_file_the_server_reads(build_project, tmp_path):
+    """Every key-file line of the generated README (docker run, Kubernetes), run as shown: the file
+    is owner-only (the server refuses any other), and the built server serves with it."""
+    project, env = build_project(**DEFAULTS)
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    recipes = {line.split("#")[0].strip() for line in readme.splitlines() if "> secrets/api-keys" in line}
+    assert recipes and all("umask 077" in recipe for recipe in recipes), recipes
+    for recipe in recipes:
+        folder = tmp_path / f"run-{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        subprocess.run(["bash", "-c", f"umask 022; {recipe}"], cwd=folder, check=True)
+        key_file = folder / "secrets" / "api-keys"
+        assert key_file.stat().st_mode & 0o777 == 0o600, oct(key_file.stat().st_mode)
+        key = key_file.read_text().strip()
+        with ServerProcess(project, env, {"AUTH_MODE": "api_key", "AUTH_API_KEYS_FILE": str(key_file)}) as server:
+            assert run_session(f"{server.base_url}/mcp", key).tool_names == ["echo", "whoami"]
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """The IPv4/IPv6 addresses a local socket listens on for `port`, read from /proc/net/tcp{,6}."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
+def test_npm_run_dev_listens_on_loopback_only_and_takes_the_readme_token(build_project):
+    """`npm run dev` as the README runs it (.env.development: this project's dev_ credentials,
+    HOST=127.0.0.1): it listens on 127.0.0.1 only, and the README's
+    `NODE_ENV=development npm run -s token` credential opens an MCP session."""
+    if not Path("/proc/net/tcp").is_file():
+        pytest.skip("no /proc/net/tcp to read the listening address from (not Linux)")
+    project, env = build_project(**DEFAULTS)
+    port = free_port()
+    shell = {k: v for k, v in env.items() if k != "NODE_ENV" and not k.startswith("AUTH_")}
+    dev = subprocess.Popen(
+        [*NPM, "run", "dev"], cwd=project, env={**shell, "PORT": str(port)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}/health", dev, timeout=60)
+        assert _listening_addresses(port) == {"0100007F"}, "the development server must listen on 127.0.0.1 only"
+        token = run([*NPM, "run", "-s", "token"], project, {**shell, "NODE_ENV": "development"}).stdout.strip()
+        assert run_session(f"http://127.0.0.1:{port}/mcp", token).tool_names == ["echo", "whoami"]
+    finally:
+        os.killpg(dev.pid, signal.SIGTERM)
+        dev.wait(timeout=30)

@@ -29,7 +29,9 @@ def _new_key() -> rsa.RSAPrivateKey:
 
 
 class JwksIssuer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, any_path: bool = False) -> None:
+        """any_path=True serves the JWKS at every path (an identity provider's own JWKS path)."""
+        self.any_path = any_path
         self.kid = uuid.uuid4().hex[:16]
         self._key = _new_key()
         self._foreign_key = _new_key()
@@ -50,7 +52,7 @@ class JwksIssuer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server API)
-                if self.path.split("?")[0] in ("/jwks.json", "/.well-known/jwks.json"):
+                if issuer.any_path or self.path.split("?")[0] in ("/jwks.json", "/.well-known/jwks.json"):
                     issuer.requests += 1
                     body = json.dumps(issuer.jwks()).encode()
                     self.send_response(200)
@@ -90,6 +92,10 @@ class JwksIssuer:
         return f"{self.issuer}/.well-known/jwks.json"
 
     # ------------------------------------------------------------ minting
+
+    def sign(self, payload: dict, headers: dict | None = None) -> str:
+        """RS256 over exactly these claims, with the published key's kid and any other header."""
+        return jwt.encode(payload, self._key, algorithm="RS256", headers={"kid": self.kid, **(headers or {})})
 
     def mint(
         self,

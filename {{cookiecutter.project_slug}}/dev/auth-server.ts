@@ -42,7 +42,8 @@ function fail(message: string): never {
 
 // ----------------------------------------------------------------------------- settings
 
-const nodeEnv = process.env.NODE_ENV?.trim().toLowerCase();
+// Compared exactly, as the server does: "Development" is not development.
+const nodeEnv = process.env.NODE_ENV;
 if (nodeEnv === undefined || !DEVELOPMENT_ENVS.has(nodeEnv)) {
   fail(
     `refused: NODE_ENV=${nodeEnv ?? "(unset)"}: this authorization server accepts any login and is for development only (NODE_ENV must be development or test)`,
@@ -280,11 +281,21 @@ let devServer: ChildProcess | undefined;
  */
 function startDevServer(): void {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ["AUTH_JWT_SECRET", "AUTH_API_KEYS", "AUTH_API_KEYS_FILE", "AUTH_AUDIENCE"]) {
+  const otherCredentials = [
+    "AUTH_JWT_SECRET",
+    "AUTH_JWT_SECRET_FILE",
+    "AUTH_API_KEYS",
+    "AUTH_API_KEYS_FILE",
+    "AUTH_AUDIENCE",
+    "AUTH_CLIENT_IDS",
+  ];
+  for (const name of otherCredentials) {
     delete env[name];
   }
   Object.assign(env, {
     AUTH_MODE: "jwt",
+    // Whatever provider production uses, the tokens here are this server's: RFC 9068, generic.
+    AUTH_PROVIDER: "generic",
     AUTH_ISSUER: issuer,
     AUTH_JWKS_URL: `${issuer}/jwks`,
     AUTH_REQUIRED_SCOPES: requiredScopes.length > 0 ? requiredScopes.join(" ") : "mcp:tools",

@@ -137,7 +137,7 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
       mcpRoute({
         config,
         logger,
-        authenticate: deps.authenticate ?? createAuthenticator(config),
+        authenticate: deps.authenticate ?? createAuthenticator(config, logger),
         mcp,
         onAuthenticated: (req, subject) => subjects.set(req, subject),
         limiter,

@@ -7,6 +7,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs";
 import * as z from "zod";
+import { isProvider, PRESETS, PROVIDERS, type ProviderName } from "./auth/presets.js";
 import { ConfigError, type Env, integer, port as portOf, probePort, raw } from "./env.js";
 import type { LimitSettings, RateQuota } from "./http/limits.js";
 import type { WatchdogSettings } from "./http/watchdog.js";
@@ -33,17 +34,26 @@ export function packageVersion(manifest: URL): string {
 }
 
 const DEFAULT_AUTH_MODE = {{ cookiecutter.auth_mode | tojson }};
+/** The identity_provider answer: the AUTH_PROVIDER used when the variable is unset. */
+const DEFAULT_PROVIDER = {% if cookiecutter.identity_provider in ["generic", "auth0", "entra", "keycloak", "okta", "cognito"] %}{{ cookiecutter.identity_provider | tojson }}{% else %}{{ unknown_identity_provider_choice }}{% endif %};
 
 export type AuthMode = "jwt" | "api_key" | "none";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 export interface JwtConfig {
+  /** AUTH_PROVIDER: which row of src/auth/presets.ts the tokens follow. */
+  readonly provider: ProviderName;
   /** JWKS endpoint of the identity provider (asymmetric keys). */
   readonly jwksUrl: URL | undefined;
   /** Shared HS256 secret (at least 32 bytes). Exactly one of jwksUrl / secret is set. */
   readonly secret: Uint8Array | undefined;
   readonly issuer: string;
-  readonly audience: string;
+  /** The `aud` every token must contain; undefined where the provider has none (Cognito). */
+  readonly audience: string | undefined;
+  /** Cognito: the app client ids whose access tokens are accepted (`client_id`). */
+  readonly clientIds: readonly string[];
+  /** Require the RFC 9068 header `typ: at+jwt`. */
+  readonly requireAtJwt: boolean;
   readonly clockToleranceSeconds: number;
   /** Refuse tokens whose `iat` is older than this (seconds); undefined = no limit. */
   readonly maxTokenAgeSeconds: number | undefined;
@@ -115,6 +125,26 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /** The NODE_ENV values that may run without authentication or mint development credentials. */
 export const DEVELOPMENT_ENVS: ReadonlySet<string> = new Set(["development", "test"]);
+
+/**
+ * Development credentials are recognisable: the post-gen hook writes `dev_` + random into
+ * .env.development, and the template's older fixed values started with `dev-only-`. Outside
+ * NODE_ENV development/test the server refuses to start with one.
+ */
+export const DEVELOPMENT_CREDENTIAL_PREFIXES = ["dev_", "dev-only-"] as const;
+
+export function isDevelopmentCredential(value: string): boolean {
+  return DEVELOPMENT_CREDENTIAL_PREFIXES.some((prefix) => value.startsWith(prefix));
+}
+
+function refuseDevelopmentCredential(variable: string, value: string, nodeEnv: string): void {
+  if (isDevelopmentCredential(value) && !DEVELOPMENT_ENVS.has(nodeEnv)) {
+    throw new ConfigError(
+      variable,
+      `holds a development credential (it starts with ${DEVELOPMENT_CREDENTIAL_PREFIXES.map((p) => `"${p}"`).join(" or ")}, as .env.development's do) and NODE_ENV is "${nodeEnv}": generate a real one (see README, Credentials)`,
+    );
+  }
+}
 
 /** A Host header value (or ALLOWED_HOSTS entry): host[:port], nothing else. */
 const HOST_SHAPE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
@@ -206,90 +236,228 @@ function parseAllowedOrigins(env: Env, publicUrl: string, port: number): string[
   });
 }
 
-function parseJwt(env: Env, publicUrl: string): JwtConfig {
-  const jwksUrlValue = optional(env, "AUTH_JWKS_URL", httpUrl);
-  const secretValue = raw(env, "AUTH_JWT_SECRET");
-  if (jwksUrlValue !== undefined && secretValue !== undefined) {
-    throw new ConfigError("AUTH_JWKS_URL", "set either AUTH_JWKS_URL or AUTH_JWT_SECRET, not both");
+function booleanOf(env: Env, name: string, fallback: boolean): boolean {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new ConfigError(name, "must be true or false");
+}
+
+/** A secret from NAME or from the file NAME_FILE (not both); undefined when neither is set. */
+function secretOf(env: Env, name: string): { value: string; variable: string } | undefined {
+  const direct = raw(env, name);
+  const file = raw(env, `${name}_FILE`);
+  if (direct !== undefined && file !== undefined) {
+    throw new ConfigError(`${name}_FILE`, `set either ${name} or ${name}_FILE, not both`);
   }
-  if (jwksUrlValue === undefined && secretValue === undefined) {
+  if (file !== undefined) {
+    const value = readSecretFile(`${name}_FILE`, file).trim();
+    if (value === "") throw new ConfigError(`${name}_FILE`, "the file is empty");
+    return { value, variable: `${name}_FILE` };
+  }
+  return direct === undefined ? undefined : { value: direct, variable: name };
+}
+
+function parseProvider(env: Env): ProviderName {
+  const value = raw(env, "AUTH_PROVIDER") ?? DEFAULT_PROVIDER;
+  if (!isProvider(value)) {
+    throw new ConfigError("AUTH_PROVIDER", `must be one of ${PROVIDERS.join(", ")}`);
+  }
+  return value;
+}
+
+/**
+ * The JWKS URL for the provider: AUTH_JWKS_URL, or the one the preset derives from the issuer.
+ * A given URL must be the issuer's own (a JWKS of another tenant would accept its tokens);
+ * with NODE_ENV development/test a loopback stand-in with the same path is allowed (tests).
+ */
+function jwksUrlFor(
+  env: Env,
+  provider: ProviderName,
+  issuer: string,
+  nodeEnv: string,
+): URL | undefined {
+  const given = optional(env, "AUTH_JWKS_URL", httpUrl);
+  const expected = PRESETS[provider].jwksUrlOf(issuer);
+  if (given === undefined) return expected === undefined ? undefined : new URL(expected);
+  const url = new URL(given);
+  if (url.protocol !== "https:" && !isLoopbackHost(url.hostname)) {
+    throw new ConfigError("AUTH_JWKS_URL", "must use https:// (plain http only for loopback)");
+  }
+  if (expected !== undefined && url.href !== new URL(expected).href) {
+    const standIn =
+      DEVELOPMENT_ENVS.has(nodeEnv) &&
+      isLoopbackHost(url.hostname) &&
+      url.pathname === new URL(expected).pathname;
+    if (!standIn) {
+      throw new ConfigError(
+        "AUTH_JWKS_URL",
+        `is not the JWKS of AUTH_ISSUER for AUTH_PROVIDER=${provider} (expected ${expected}; leave AUTH_JWKS_URL empty to use it)`,
+      );
+    }
+  }
+  return url;
+}
+
+function parseJwt(env: Env, publicUrl: string, nodeEnv: string): JwtConfig {
+  const provider = parseProvider(env);
+  const preset = PRESETS[provider];
+  const secretValue = secretOf(env, "AUTH_JWT_SECRET");
+  if (secretValue !== undefined && raw(env, "AUTH_JWKS_URL") !== undefined) {
+    throw new ConfigError(
+      "AUTH_JWKS_URL",
+      `set either AUTH_JWKS_URL or ${secretValue.variable}, not both`,
+    );
+  }
+  if (
+    secretValue === undefined &&
+    raw(env, "AUTH_JWKS_URL") === undefined &&
+    provider === "generic"
+  ) {
     throw new ConfigError(
       "AUTH_JWKS_URL",
       "AUTH_MODE=jwt needs AUTH_JWKS_URL (identity provider keys) or AUTH_JWT_SECRET (HS256)",
     );
   }
-  let jwksUrl: URL | undefined;
-  if (jwksUrlValue !== undefined) {
-    jwksUrl = new URL(jwksUrlValue);
-    if (jwksUrl.protocol !== "https:" && !isLoopbackHost(jwksUrl.hostname)) {
-      throw new ConfigError("AUTH_JWKS_URL", "must use https:// (plain http only for loopback)");
-    }
+  const issuer = parse(env, "AUTH_ISSUER", z.string().min(1));
+  if (preset.issuerPattern !== undefined && !preset.issuerPattern.test(issuer)) {
+    throw new ConfigError(
+      "AUTH_ISSUER",
+      `is not an issuer of AUTH_PROVIDER=${provider} (expected ${preset.issuerExample})`,
+    );
   }
+  if (secretValue !== undefined && provider !== "generic") {
+    throw new ConfigError(
+      secretValue.variable,
+      `AUTH_PROVIDER=${provider} signs tokens with its own keys (its JWKS): a shared secret works with AUTH_PROVIDER=generic only`,
+    );
+  }
+  const jwksUrl =
+    secretValue === undefined ? jwksUrlFor(env, provider, issuer, nodeEnv) : undefined;
   let secret: Uint8Array | undefined;
   if (secretValue !== undefined) {
-    secret = new TextEncoder().encode(secretValue);
+    secret = new TextEncoder().encode(secretValue.value);
     if (secret.byteLength < 32) {
-      throw new ConfigError("AUTH_JWT_SECRET", "must be at least 32 bytes long");
+      throw new ConfigError(secretValue.variable, "must be at least 32 bytes long");
     }
+    refuseDevelopmentCredential(secretValue.variable, secretValue.value, nodeEnv);
   }
-  const issuer = parse(env, "AUTH_ISSUER", z.string().min(1));
-  const audience = parse(env, "AUTH_AUDIENCE", z.string().min(1), `${publicUrl}/mcp`);
+  let audience: string | undefined;
+  let clientIds: string[] = [];
+  if (preset.audience === "client_id") {
+    if (raw(env, "AUTH_AUDIENCE") !== undefined) {
+      throw new ConfigError(
+        "AUTH_AUDIENCE",
+        `AUTH_PROVIDER=${provider} access tokens carry no aud: list the app client ids in AUTH_CLIENT_IDS instead`,
+      );
+    }
+    clientIds = csv(raw(env, "AUTH_CLIENT_IDS"));
+    if (clientIds.length === 0) {
+      throw new ConfigError(
+        "AUTH_CLIENT_IDS",
+        `AUTH_PROVIDER=${provider} needs the app client ids whose tokens are accepted (comma-separated)`,
+      );
+    }
+  } else {
+    if (raw(env, "AUTH_CLIENT_IDS") !== undefined) {
+      throw new ConfigError(
+        "AUTH_CLIENT_IDS",
+        `is for AUTH_PROVIDER=cognito only (AUTH_PROVIDER=${provider} checks aud against AUTH_AUDIENCE)`,
+      );
+    }
+    audience = preset.audienceDefaultsToResource
+      ? parse(env, "AUTH_AUDIENCE", z.string().min(1), `${publicUrl}/mcp`)
+      : parse(env, "AUTH_AUDIENCE", z.string().min(1));
+  }
   const maxTokenAgeSeconds =
     raw(env, "AUTH_MAX_TOKEN_AGE_SECONDS") === undefined
       ? undefined
       : integer(env, "AUTH_MAX_TOKEN_AGE_SECONDS", 1, 31_536_000);
   const jwksCooldownMs = integer(env, "AUTH_JWKS_COOLDOWN_SECONDS", 1, 3600, 30) * 1000;
   return {
+    provider,
     jwksUrl,
     secret,
     issuer,
     audience,
+    clientIds: Object.freeze(clientIds),
+    requireAtJwt: booleanOf(env, "AUTH_REQUIRE_AT_JWT", preset.requireAtJwt),
     clockToleranceSeconds: 30,
     maxTokenAgeSeconds,
     jwksCooldownMs,
   };
 }
 
-/** Largest AUTH_API_KEYS_FILE accepted: a key file is a few lines, not a log. */
+/** Largest secret file (*_FILE) accepted: a key file is a few lines, not a log. */
 export const MAX_KEY_FILE_BYTES = 64 * 1024;
 
 /**
- * Reads AUTH_API_KEYS_FILE: a regular file under MAX_KEY_FILE_BYTES. Opened non-blocking, so
- * a FIFO or a device cannot hang the start; every refusal names the variable.
+ * A secret file must be the server's alone. Refused: any permission for others, and group
+ * permissions, except on a platform's read-only secret mount (Kubernetes with fsGroup: owned by
+ * another user, e.g. root, with the server's own group, mode 0440 or 0400), which only the
+ * pod's containers can read. Windows has no such modes: nothing to check there.
  */
-function readKeyFile(file: string): string {
+function checkOwnerOnly(variable: string, stat: { mode: number; uid: number; gid: number }): void {
+  if (process.platform === "win32") return;
+  const mode = stat.mode & 0o777;
+  const shown = `mode 0${mode.toString(8).padStart(3, "0")}`;
+  const fix =
+    "make it owner-only (chmod 600, or create it under umask 077) and owned by the server's user";
+  if (mode & 0o007) {
+    throw new ConfigError(variable, `the file is accessible to other users (${shown}): ${fix}`);
+  }
+  if (mode & 0o070) {
+    const platformMount =
+      stat.uid !== process.getuid?.() && stat.gid === process.getgid?.() && (mode & 0o020) === 0;
+    if (!platformMount) {
+      throw new ConfigError(variable, `the file is accessible to its group (${shown}): ${fix}`);
+    }
+  }
+}
+
+/**
+ * Reads a secret file (AUTH_API_KEYS_FILE, AUTH_JWT_SECRET_FILE): a regular, owner-only file
+ * under MAX_KEY_FILE_BYTES. Opened non-blocking, so a FIFO or a device cannot hang the start;
+ * every refusal names the variable.
+ */
+export function readSecretFile(variable: string, file: string): string {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "open error";
-    throw new ConfigError("AUTH_API_KEYS_FILE", `cannot open the file (${code})`);
+    throw new ConfigError(variable, `cannot open the file (${code})`);
   }
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new ConfigError("AUTH_API_KEYS_FILE", "is not a regular file");
+    if (!stat.isFile()) throw new ConfigError(variable, "is not a regular file");
     if (stat.size > MAX_KEY_FILE_BYTES) {
-      throw new ConfigError("AUTH_API_KEYS_FILE", `is larger than ${MAX_KEY_FILE_BYTES} bytes`);
+      throw new ConfigError(variable, `is larger than ${MAX_KEY_FILE_BYTES} bytes`);
     }
+    checkOwnerOnly(variable, stat);
     return readFileSync(fd, "utf8");
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? "read error";
-    throw new ConfigError("AUTH_API_KEYS_FILE", `cannot read the file (${code})`);
+    throw new ConfigError(variable, `cannot read the file (${code})`);
   } finally {
     closeSync(fd);
   }
 }
 
 /** Reads AUTH_API_KEYS (comma-separated) and AUTH_API_KEYS_FILE (one key per line). */
-function parseApiKeys(env: Env): string[] {
+function parseApiKeys(env: Env, nodeEnv: string): string[] {
   const keys = csv(raw(env, "AUTH_API_KEYS"));
+  for (const key of keys) refuseDevelopmentCredential("AUTH_API_KEYS", key, nodeEnv);
   const file = raw(env, "AUTH_API_KEYS_FILE");
   if (file !== undefined) {
-    const text = readKeyFile(file);
+    const text = readSecretFile("AUTH_API_KEYS_FILE", file);
     for (const line of text.split(/\r?\n/)) {
       const key = line.trim();
-      if (key !== "" && !key.startsWith("#")) keys.push(key);
+      if (key === "" || key.startsWith("#")) continue;
+      refuseDevelopmentCredential("AUTH_API_KEYS_FILE", key, nodeEnv);
+      keys.push(key);
     }
   }
   if (keys.length === 0) {
@@ -351,10 +519,17 @@ function parseProbePort(env: Env, port: number): number | undefined {
 /** Parses and validates the whole environment. Throws ConfigError on the first bad value. */
 export function loadConfig(env: Env = process.env): Config {
   const port = portOf(env);
-  const host = parse(env, "HOST", z.string().min(1), "0.0.0.0");
   const logLevel = parse(env, "LOG_LEVEL", logLevelSchema, "info");
   const explicitNodeEnv = raw(env, "NODE_ENV");
   const nodeEnv = explicitNodeEnv ?? "production";
+  // A development server is for this machine only; production (containers, VMs) binds every
+  // interface, as before. The images set HOST=0.0.0.0 explicitly.
+  const host = parse(
+    env,
+    "HOST",
+    z.string().min(1),
+    DEVELOPMENT_ENVS.has(nodeEnv) ? "127.0.0.1" : "0.0.0.0",
+  );
   const publicUrl = parsePublicUrl(env, port);
   const authMode = parse(env, "AUTH_MODE", authModeSchema, DEFAULT_AUTH_MODE);
 
@@ -366,8 +541,9 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
 
-  const jwt = authMode === "jwt" ? parseJwt(env, publicUrl) : undefined;
-  const apiKeys = authMode === "api_key" ? parseApiKeys(env) : [];
+  parseProvider(env); // a bad AUTH_PROVIDER is named in every mode, not only once jwt is chosen
+  const jwt = authMode === "jwt" ? parseJwt(env, publicUrl, nodeEnv) : undefined;
+  const apiKeys = authMode === "api_key" ? parseApiKeys(env, nodeEnv) : [];
   const requiredScopes = (raw(env, "AUTH_REQUIRED_SCOPES") ?? "").split(/\s+/).filter(Boolean);
   if (requiredScopes.length > 0 && authMode !== "jwt") {
     throw new ConfigError(

@@ -16,7 +16,13 @@ function temporaryFolder(t: TestContext): string {
   return dir;
 }
 
-const JWT_ENV = { AUTH_MODE: "jwt", AUTH_JWT_SECRET: TEST_SECRET, AUTH_ISSUER: TEST_ISSUER };
+// AUTH_PROVIDER explicit: its default is the project's identity_provider answer.
+const JWT_ENV = {
+  AUTH_MODE: "jwt",
+  AUTH_PROVIDER: "generic",
+  AUTH_JWT_SECRET: TEST_SECRET,
+  AUTH_ISSUER: TEST_ISSUER,
+};
 const API_KEY_ENV = { AUTH_MODE: "api_key", AUTH_API_KEYS: "dev-key-0123456789abcdef" };
 
 /** Asserts that loading `env` fails and names `variable`. */
@@ -73,6 +79,7 @@ describe("configuration", () => {
     writeFileSync(
       file,
       "# rotated 2026-01\nfile-key-0123456789abcdef\n\nfile-key-fedcba9876543210\n",
+      { mode: 0o600 }, // owner-only: anything else is refused (see test/identity.test.ts)
     );
     const config = loadConfig({ AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: file });
     assert.deepEqual(config.apiKeys, ["file-key-0123456789abcdef", "file-key-fedcba9876543210"]);
@@ -95,11 +102,14 @@ describe("configuration", () => {
   });
 
   it("validates the JWT settings", () => {
-    assertRejects({ AUTH_MODE: "jwt", AUTH_ISSUER: TEST_ISSUER }, "AUTH_JWKS_URL");
+    assertRejects(
+      { AUTH_MODE: "jwt", AUTH_PROVIDER: "generic", AUTH_ISSUER: TEST_ISSUER },
+      "AUTH_JWKS_URL",
+    );
     assertRejects({ ...JWT_ENV, AUTH_ISSUER: "" }, "AUTH_ISSUER");
     assertRejects({ ...JWT_ENV, AUTH_JWT_SECRET: "too-short" }, "AUTH_JWT_SECRET");
     assertRejects({ ...JWT_ENV, AUTH_JWKS_URL: "https://idp.example/jwks" }, "AUTH_JWKS_URL");
-    const jwks = { AUTH_MODE: "jwt", AUTH_ISSUER: TEST_ISSUER };
+    const jwks = { AUTH_MODE: "jwt", AUTH_PROVIDER: "generic", AUTH_ISSUER: TEST_ISSUER };
     assertRejects({ ...jwks, AUTH_JWKS_URL: "http://idp.example/jwks" }, "AUTH_JWKS_URL");
     assert.ok(loadConfig({ ...jwks, AUTH_JWKS_URL: "http://127.0.0.1:9000/jwks" }).jwt?.jwksUrl);
     assert.ok(loadConfig({ ...jwks, AUTH_JWKS_URL: "https://idp.example/jwks" }).jwt?.jwksUrl);
@@ -158,7 +168,7 @@ describe("configuration", () => {
   it("reads AUTH_API_KEYS_FILE only as a small regular file, naming it in every error", (t) => {
     const dir = temporaryFolder(t);
     const big = join(dir, "big");
-    writeFileSync(big, `${"k".repeat(32)}\n`.repeat(4000));
+    writeFileSync(big, `${"k".repeat(32)}\n`.repeat(4000), { mode: 0o600 });
     for (const file of [dir, big, "/dev/zero", join(dir, "missing")]) {
       assertRejects({ AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: file }, "AUTH_API_KEYS_FILE");
     }

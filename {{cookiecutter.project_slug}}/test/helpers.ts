@@ -192,6 +192,8 @@ export async function startServer(env: Record<string, string>): Promise<RunningS
       PORT: String(port),
       LOG_LEVEL: "debug",
       NODE_ENV: "test",
+      // The tests' tokens are generic ones; the default is the project's identity_provider answer.
+      AUTH_PROVIDER: "generic",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -240,7 +242,7 @@ export async function runServerExpectingExit(
 ): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/index.ts"], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? "", ...env },
+    env: { PATH: process.env.PATH ?? "", AUTH_PROVIDER: "generic", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";

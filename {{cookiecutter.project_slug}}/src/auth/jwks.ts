@@ -9,13 +9,24 @@
  *     `maxKeys` keys;
  *   - the last good key set stays in use while refetches fail.
  * The clock is injected (`now`), so tests never wait for the cooldown to pass.
+ *
+ * A failed fetch is logged with its cause (HTTP status, network error code, what was wrong with
+ * the document) and the URL without any userinfo or query: at most once per cooldown, since
+ * fetches are. A token without `kid` that several keys could verify gets the candidates (jose's
+ * JWKSMultipleMatchingKeys, passed on to the verifier, which tries each).
  */
 import {
   type CryptoKey,
   createLocalJWKSet,
+  errors,
   type JSONWebKeySet,
   type JWSHeaderParameters,
 } from "jose";
+
+/** Where failed fetches are reported (the server's pino logger fits). */
+export interface JwksLogger {
+  warn(details: Record<string, unknown>, message: string): void;
+}
 
 export interface JwksOptions {
   readonly url: URL;
@@ -28,6 +39,7 @@ export interface JwksOptions {
   readonly maxKeys?: number;
   readonly now?: () => number;
   readonly fetch?: typeof fetch;
+  readonly logger?: JwksLogger;
 }
 
 export const JWKS_DEFAULTS = {
@@ -90,6 +102,20 @@ export function parseJwks(text: string, maxKeys: number): JSONWebKeySet {
   return { keys } as JSONWebKeySet;
 }
 
+/** The URL as safe to log: no userinfo, no query or fragment. */
+function safeUrl(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+/** What went wrong, without echoing a response body: the message and a network code if any. */
+function causeOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  const code = typeof cause?.code === "string" ? cause.code : undefined;
+  const detail = typeof cause?.message === "string" ? cause.message : undefined;
+  return [error.message, code ?? detail].filter(Boolean).join(": ");
+}
+
 export interface RemoteKeys {
   /** The key for a token header; fetches when needed and allowed. */
   getKey(header: JWSHeaderParameters): Promise<CryptoKey>;
@@ -127,6 +153,14 @@ export function createRemoteKeys(options: JwksOptions): RemoteKeys {
       lastError = undefined;
     } catch (error) {
       lastError = error instanceof Error ? error.message : String(error);
+      options.logger?.warn(
+        {
+          jwksUrl: safeUrl(settings.url),
+          cause: causeOf(error),
+          nextAttemptInMs: settings.cooldownMs,
+        },
+        "JWKS fetch failed: tokens cannot be verified until a fetch succeeds (the last good keys stay in use)",
+      );
     }
   }
 
@@ -149,7 +183,9 @@ export function createRemoteKeys(options: JwksOptions): RemoteKeys {
     if (resolver === undefined) return undefined;
     try {
       return (await resolver(header, { payload: "", signature: "" } as never)) as CryptoKey;
-    } catch {
+    } catch (error) {
+      // Several keys fit a header without `kid`: the verifier tries each candidate.
+      if (error instanceof errors.JWKSMultipleMatchingKeys) throw error;
       return undefined;
     }
   }

@@ -10,10 +10,20 @@
  * base64url (one token, one spelling). `iat` and `nbf` may not lie further in the future than
  * the clock tolerance; AUTH_MAX_TOKEN_AGE_SECONDS optionally bounds `iat` in the past. The
  * clock is injected (`now`) so tests never depend on wall-clock timing.
+ *
+ * What an access token of the configured provider (AUTH_PROVIDER) looks like comes from
+ * presets.ts: the audience rule (`aud`, or Cognito's `client_id`), where the scopes live, and
+ * the claims that tell an access token from the provider's ID token.
  */
-import { errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { type CryptoKey, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { JwtConfig } from "../config.js";
-import { createRemoteKeys, KeysUnavailableError, NoMatchingKeyError } from "./jwks.js";
+import {
+  createRemoteKeys,
+  type JwksLogger,
+  KeysUnavailableError,
+  NoMatchingKeyError,
+} from "./jwks.js";
+import { clientIdFor, PRESETS, scopesFor } from "./presets.js";
 import { type AuthResult, deny, type Verifier } from "./types.js";
 
 export const ASYMMETRIC_ALGORITHMS = [
@@ -33,8 +43,17 @@ export const SYMMETRIC_ALGORITHMS = ["HS256"];
 
 /** Longest token accepted before any parsing (defends against oversized headers). */
 const MAX_TOKEN_LENGTH = 8192;
+/** Most keys tried for one token without `kid` (each try is a signature check). */
+const MAX_CANDIDATE_KEYS = 10;
 
-export interface JwtVerifierOptions extends JwtConfig {
+export interface JwtVerifierOptions
+  extends Omit<JwtConfig, "provider" | "clientIds" | "requireAtJwt"> {
+  /** The preset the tokens follow (default generic). */
+  readonly provider?: JwtConfig["provider"];
+  /** Cognito: accepted `client_id` values. */
+  readonly clientIds?: readonly string[];
+  /** Require `typ: at+jwt` (default false). */
+  readonly requireAtJwt?: boolean;
   readonly requiredScopes: readonly string[];
   /** Minimum time between two JWKS fetches, whatever their outcome (default 30 s). */
   readonly jwksCooldownMs?: number;
@@ -42,14 +61,42 @@ export interface JwtVerifierOptions extends JwtConfig {
   readonly now?: () => number;
   /** The fetch used for the JWKS (default: global fetch). */
   readonly fetch?: typeof fetch;
+  /** Where failed JWKS fetches are reported (default: nowhere). */
+  readonly logger?: JwksLogger;
 }
 
-/** Scopes from the `scope` (space-separated string) or `scp` (array or string) claim. */
+/** Scopes as the generic preset reads them: `scope` (string or array), else `scp`. */
 export function scopesOf(payload: JWTPayload): string[] {
-  const claim = payload.scope ?? payload.scp;
-  if (typeof claim === "string") return claim.split(/\s+/).filter(Boolean);
-  if (Array.isArray(claim)) return claim.filter((s): s is string => typeof s === "string");
-  return [];
+  return scopesFor(PRESETS.generic, payload);
+}
+
+type Verify = (token: string, key: Parameters<typeof jwtVerify>[1]) => Promise<JWTPayload>;
+
+/**
+ * Verifies with the JWKS; when several keys fit a header without `kid` (jose's
+ * JWKSMultipleMatchingKeys), tries each candidate until one signature verifies.
+ */
+async function verifyWithCandidates(
+  token: string,
+  getKey: JWTVerifyGetKey,
+  verify: Verify,
+): Promise<JWTPayload> {
+  try {
+    return await verify(token, getKey);
+  } catch (error) {
+    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
+    let tried = 0;
+    for await (const candidate of error as unknown as AsyncIterable<CryptoKey>) {
+      if (++tried > MAX_CANDIDATE_KEYS) break;
+      try {
+        return await verify(token, candidate);
+      } catch (inner) {
+        if (inner instanceof errors.JWSSignatureVerificationFailed) continue;
+        throw inner;
+      }
+    }
+    throw new errors.JWSSignatureVerificationFailed();
+  }
 }
 
 /** True when every segment is canonical base64url: no padding, no stray bits, one spelling. */
@@ -66,15 +113,24 @@ export function isCanonicalCompactJws(token: string): boolean {
 
 export function createJwtVerifier(options: JwtVerifierOptions): Verifier {
   const now = options.now ?? Date.now;
+  const preset = PRESETS[options.provider ?? "generic"];
+  const clientIds = options.clientIds ?? [];
   const common = {
     issuer: options.issuer,
-    audience: options.audience,
+    ...(options.audience === undefined ? {} : { audience: options.audience }),
     requiredClaims: ["exp"],
     clockTolerance: options.clockToleranceSeconds,
+    ...(options.requireAtJwt === true ? { typ: "at+jwt" } : {}),
     ...(options.maxTokenAgeSeconds === undefined
       ? {}
       : { maxTokenAge: options.maxTokenAgeSeconds }),
   };
+  if (preset.audience === "aud" && options.audience === undefined) {
+    throw new Error(`AUTH_PROVIDER=${preset.name} needs an audience`);
+  }
+  if (preset.audience === "client_id" && clientIds.length === 0) {
+    throw new Error(`AUTH_PROVIDER=${preset.name} needs the accepted client ids`);
+  }
   let verifyJwt: (token: string) => Promise<JWTPayload>;
   if (options.jwksUrl !== undefined) {
     const keys = createRemoteKeys({
@@ -82,11 +138,14 @@ export function createJwtVerifier(options: JwtVerifierOptions): Verifier {
       now,
       ...(options.jwksCooldownMs === undefined ? {} : { cooldownMs: options.jwksCooldownMs }),
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
     const getKey: JWTVerifyGetKey = (header) => keys.getKey(header);
     const verifyOptions = { ...common, algorithms: ASYMMETRIC_ALGORITHMS };
-    verifyJwt = async (token) =>
-      (await jwtVerify(token, getKey, { ...verifyOptions, currentDate: new Date(now()) })).payload;
+    const verify: Verify = async (token, key) =>
+      (await jwtVerify(token, key as never, { ...verifyOptions, currentDate: new Date(now()) }))
+        .payload;
+    verifyJwt = (token) => verifyWithCandidates(token, getKey, verify);
   } else if (options.secret !== undefined) {
     const secret = options.secret;
     const verifyOptions = { ...common, algorithms: SYMMETRIC_ALGORITHMS };
@@ -125,12 +184,20 @@ export function createJwtVerifier(options: JwtVerifierOptions): Verifier {
       if (subject === undefined || subject === "") {
         return deny(401, "token has no subject", "invalid_token");
       }
-      const scopes = scopesOf(payload);
+      const notAccess = preset.accessTokenProblem(payload);
+      if (notAccess !== undefined) return deny(401, notAccess, "invalid_token");
+      if (preset.audience === "client_id") {
+        const client = payload.client_id;
+        if (typeof client !== "string" || !clientIds.includes(client)) {
+          return deny(401, "invalid claim: client_id", "invalid_token");
+        }
+      }
+      const scopes = scopesFor(preset, payload);
       const missing = options.requiredScopes.filter((scope) => !scopes.includes(scope));
       if (missing.length > 0) {
         return deny(403, `missing scope: ${missing.join(" ")}`, "insufficient_scope");
       }
-      const clientId = typeof payload.client_id === "string" ? payload.client_id : undefined;
+      const clientId = clientIdFor(preset, payload);
       return { ok: true, identity: { subject, scopes, method: "jwt", clientId } };
     },
   };

@@ -6,16 +6,21 @@ import type { IncomingMessage } from "node:http";
 import type { Config } from "../config.js";
 import { headerValues } from "../http/guards.js";
 import { createApiKeyVerifier } from "./api-key.js";
+import type { JwksLogger } from "./jwks.js";
 import { createJwtVerifier } from "./jwt.js";
 import { type AuthResult, deny, type Verifier } from "./types.js";
 
 export type Authenticator = (req: IncomingMessage) => Promise<AuthResult>;
 
-export function createVerifier(config: Config): Verifier | undefined {
+export function createVerifier(config: Config, logger?: JwksLogger): Verifier | undefined {
   switch (config.authMode) {
     case "jwt":
       if (config.jwt === undefined) throw new Error("AUTH_MODE=jwt without JWT settings");
-      return createJwtVerifier({ ...config.jwt, requiredScopes: config.requiredScopes });
+      return createJwtVerifier({
+        ...config.jwt,
+        requiredScopes: config.requiredScopes,
+        ...(logger === undefined ? {} : { logger }),
+      });
     case "api_key":
       return createApiKeyVerifier(config.apiKeys);
     case "none":
@@ -25,8 +30,8 @@ export function createVerifier(config: Config): Verifier | undefined {
 
 const QUERY_TOKEN = /[?&]access_token=/i;
 
-export function createAuthenticator(config: Config): Authenticator {
-  const verifier = createVerifier(config);
+export function createAuthenticator(config: Config, logger?: JwksLogger): Authenticator {
+  const verifier = createVerifier(config, logger);
 
   return async (req) => {
     // RFC 6750 allows tokens in the URL; we refuse them (they end up in logs and proxies).
