@@ -27,6 +27,7 @@ import { refuserFor, rpcError, sendJson } from "./http/respond.js";
 import { matchRoute, type Route, type RouteTable } from "./http/routes.js";
 import type { Logger } from "./logger.js";
 import { createMcpRequestHandler, type McpHandler } from "./mcp/handler.js";
+import { observeConnections, observeHttpRequest } from "./telemetry/index.js";
 
 export interface App {
   readonly server: Server;
@@ -130,7 +131,8 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
   }
 
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(req, res).catch((error: unknown) => {
+    // The request's span (a no-op while telemetry is off) wraps everything that serves it.
+    observeHttpRequest(req, res, routes, () => handle(req, res)).catch((error: unknown) => {
       logger.error({ err: error }, "unhandled error while serving a request");
       if (!res.headersSent) sendJson(res, 500, rpcError(-32603, "Internal error"));
       else res.end();
@@ -146,6 +148,7 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
   const fileLimit = "fileLimit" in deps ? deps.fileLimit : openFileLimit();
   const bound = connectionBound(config.maxConnections, fileLimit);
   const connections = guardConnections(server, bound, deps.now);
+  observeConnections(server);
   logger.debug({ maxConnections: bound, fileLimit }, "connection bound");
 
   return {

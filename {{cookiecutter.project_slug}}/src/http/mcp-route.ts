@@ -8,6 +8,7 @@ import { type Authenticator, wwwAuthenticate } from "../auth/middleware.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { McpHandler } from "../mcp/handler.js";
+import { recordAuthOutcome } from "../telemetry/index.js";
 import { readJsonBody } from "./body.js";
 import { checkHost, checkOrigin } from "./guards.js";
 import { refuserFor, rpcError, sendJson } from "./respond.js";
@@ -81,6 +82,7 @@ export function mcpRoute({
 
   async function post(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const auth = await authenticate(req);
+    recordAuthOutcome(auth);
     if (!auth.ok) {
       logOf(res).info({ status: auth.status, reason: auth.description }, "authentication failed");
       const headers: Record<string, string> = {
