@@ -75,6 +75,9 @@ def resolve_lockfile(node: str, bundler: str) -> str:
         )
         (project,) = [p for p in Path(tmp).iterdir() if p.is_dir()]
         shutil.rmtree(project / ".lockfiles", ignore_errors=True)
+        # Without an npm_registry answer the post-gen hook removes .npmrc; hooks are off here,
+        # and its "registry=/" would fail every resolution (ERR_INVALID_URL).
+        (project / ".npmrc").unlink(missing_ok=True)
         subprocess.run(
             [
                 "npm",
