@@ -14,18 +14,19 @@ import {
 
 let config: ReturnType<typeof loadConfig>;
 let telemetry: TelemetryConfig | undefined;
+let logger: ReturnType<typeof createLogger>;
 try {
   config = loadConfig();
   telemetry = loadTelemetryConfig(process.env, config.port, SERVICE_NAME);
+  logger = createLogger(config);
   // Before the app exists: its instruments and spans must be live for the first request.
-  await startTelemetry(telemetry, SERVER_VERSION);
+  await startTelemetry(telemetry, SERVER_VERSION, logger);
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   process.stderr.write(`Configuration error: ${error.message}\n`);
   process.exit(1);
 }
 
-const logger = createLogger(config);
 if (config.authMode === "none") {
   logger.warn("AUTH_MODE=none: the MCP endpoint is NOT authenticated (local development only)");
 }

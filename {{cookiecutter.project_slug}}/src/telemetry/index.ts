@@ -5,6 +5,7 @@
  * loads the SDK with a dynamic import when something is configured; otherwise the SDK is never
  * imported, `enabled()` stays false, and every hook below returns at its first line.
  */
+import type { Logger } from "../logger.js";
 import type { TelemetryConfig } from "./config.js";
 import { createInstruments, instruments } from "./instruments.js";
 
@@ -27,10 +28,11 @@ export function telemetryEnabled(): boolean {
 export async function startTelemetry(
   config: TelemetryConfig | undefined,
   version: string,
+  logger: Logger,
 ): Promise<void> {
   if (config === undefined || running !== undefined) return;
   const { startSdk } = await import("./sdk.js");
-  running = await startSdk(config, version);
+  running = await startSdk(config, version, logger);
   createInstruments();
 }
 

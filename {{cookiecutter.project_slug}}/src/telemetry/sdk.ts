@@ -5,7 +5,7 @@
  * Loaded only by a dynamic import from ./index.ts when telemetry is configured: a server without
  * OTEL_* settings never evaluates this module (nor the exporters it pulls in).
  */
-import { context, metrics, propagation, trace } from "@opentelemetry/api";
+import { context, DiagLogLevel, diag, metrics, propagation, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
@@ -36,6 +36,7 @@ import {
 } from "@opentelemetry/sdk-trace";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 import { ConfigError } from "../env.js";
+import type { Logger } from "../logger.js";
 import type { TelemetryConfig } from "./config.js";
 
 export interface StartedSdk {
@@ -61,7 +62,23 @@ function samplerOf(config: TelemetryConfig): Sampler {
   }
 }
 
-export async function startSdk(config: TelemetryConfig, version: string): Promise<StartedSdk> {
+export async function startSdk(
+  config: TelemetryConfig,
+  version: string,
+  logger: Logger,
+): Promise<StartedSdk> {
+  // The SDK's own troubles (a collector that refuses or is unreachable) as warnings in our log.
+  const log = logger.child({ component: "opentelemetry" });
+  diag.setLogger(
+    {
+      error: (message, ...args) => log.error({ args }, message),
+      warn: (message, ...args) => log.warn({ args }, message),
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    },
+    DiagLogLevel.WARN,
+  );
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) win over the defaults.
   const resource = defaultResource()
     .merge(
