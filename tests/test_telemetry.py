@@ -159,6 +159,12 @@ registerHooks({
 """
 
 
+def echo_call(request_id: int, text: str) -> bytes:
+    """A raw JSON-RPC tools/call of the echo tool."""
+    params = {"name": "echo", "arguments": {"text": text}}
+    return json.dumps({"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}).encode()
+
+
 def traceparent(trace_id: str, span_id: str) -> str:
     return f"00-{trace_id}-{span_id}-01"
 
@@ -221,14 +227,13 @@ def test_traces_metrics_and_logs_reach_a_collector_and_prometheus(built, tmp_pat
 
             # 1. A handshake-era call whose trace context is the HTTP traceparent header.
             header_trace, header_parent = secrets.token_hex(16), secrets.token_hex(8)
-            call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "hi"}}}
             headers = {
                 **MCP_HEADERS,
                 "Authorization": f"Bearer {key}",
                 "MCP-Protocol-Version": "2025-11-25",
                 "traceparent": traceparent(header_trace, header_parent),
             }
-            answer = http_request("POST", url, headers, json.dumps(call).encode())
+            answer = http_request("POST", url, headers, echo_call(7, "hi"))
             assert answer.status == 200 and "hi" in answer.body, answer
 
             # 2. A 2026-07-28 call with trace context in _meta, and another trace in the header.
@@ -245,7 +250,8 @@ def test_traces_metrics_and_logs_reach_a_collector_and_prometheus(built, tmp_pat
 
             # The header call: HTTP span under the caller's span, MCP span under the HTTP span.
             spans = receiver.wait_for(
-                "spans of the header call", lambda: len(receiver.spans_of_trace(header_trace)) >= 2 and receiver.spans_of_trace(header_trace)
+                "spans of the header call",
+                lambda: len(receiver.spans_of_trace(header_trace)) >= 2 and receiver.spans_of_trace(header_trace),
             )
             http_span = next(s for s in spans if s.name == "POST /mcp")
             mcp_span = next(s for s in spans if s.name == "tools/call echo")
@@ -277,24 +283,28 @@ def test_traces_metrics_and_logs_reach_a_collector_and_prometheus(built, tmp_pat
             # The refused call: its HTTP span says why, with the RFC 6750 code.
             receiver.wait_for(
                 "the refused call's span",
-                lambda: [s for s in receiver.spans if attributes_of(s.attributes).get("mcp.auth.outcome") == "invalid_token"],
+                lambda: [
+                    s for s in receiver.spans if attributes_of(s.attributes).get("mcp.auth.outcome") == "invalid_token"
+                ],
             )
 
             # Metrics over OTLP: the duration histogram by method and tool, the auth failure counter.
             # One series per protocol revision: both calls, each in its own.
             durations = receiver.wait_for(
                 "mcp.server.operation.duration for tools/call echo, in both revisions",
-                lambda: {
-                    attrs.get("mcp.protocol.version"): p
-                    for name, attrs, p in receiver.metrics
-                    if name == "mcp.server.operation.duration"
-                    and attrs.get("mcp.method.name") == "tools/call"
-                    and attrs.get("gen_ai.tool.name") == "echo"
-                    and "error.type" not in attrs
-                    and p.count >= 1
-                }.keys()
-                >= {"2025-11-25", MODERN_REVISION}
-                and receiver.metrics,
+                lambda: (
+                    {
+                        attrs.get("mcp.protocol.version"): p
+                        for name, attrs, p in receiver.metrics
+                        if name == "mcp.server.operation.duration"
+                        and attrs.get("mcp.method.name") == "tools/call"
+                        and attrs.get("gen_ai.tool.name") == "echo"
+                        and "error.type" not in attrs
+                        and p.count >= 1
+                    }.keys()
+                    >= {"2025-11-25", MODERN_REVISION}
+                    and receiver.metrics
+                ),
             )
             assert durations
             receiver.wait_for(
@@ -302,7 +312,9 @@ def test_traces_metrics_and_logs_reach_a_collector_and_prometheus(built, tmp_pat
                 lambda: [
                     p
                     for name, attrs, p in receiver.metrics
-                    if name == "mcp.server.auth.failures" and attrs.get("reason") == "invalid_token" and number_of(p) >= 1
+                    if name == "mcp.server.auth.failures"
+                    and attrs.get("reason") == "invalid_token"
+                    and number_of(p) >= 1
                 ],
             )
 
@@ -383,15 +395,41 @@ def test_nothing_configured_loads_no_sdk_and_connects_nowhere(built, tmp_path):
         "MODULE_RECORD": str(record),
     }
     with ServerProcess(project, env, extra) as server:
-        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "x"}}}
         headers = {**MCP_HEADERS, "Authorization": f"Bearer {key}", "MCP-Protocol-Version": "2025-11-25"}
         headers["traceparent"] = traceparent(secrets.token_hex(16), secrets.token_hex(8))
-        answer = http_request("POST", f"{server.base_url}/mcp", headers, json.dumps(call).encode())
+        answer = http_request("POST", f"{server.base_url}/mcp", headers, echo_call(1, "x"))
         assert answer.status == 200, answer
         log = server.log()
     loaded = record.read_text()
     assert "/dist/app.js" in loaded, loaded[:2000]  # the recorder saw the server's own modules
-    otel = sorted({line.split("/node_modules/")[1].split("/dist/")[0] for line in loaded.splitlines() if "/@opentelemetry/" in line})
+    otel = {
+        line.split("/node_modules/")[1].split("/dist/")[0] for line in loaded.splitlines() if "/@opentelemetry/" in line
+    }
     # Only the API (no-op without an SDK): no SDK, exporter, resource or context package.
-    assert otel == ["@opentelemetry/api"], otel
+    assert otel == {"@opentelemetry/api"}, otel
     assert '"telemetry":"off"' in log and "trace_id" not in log, log[-2000:]
+
+
+def test_the_esbuild_bundle_on_the_oldest_node_line_serves_metrics(build_project):
+    """The SDK inside one esbuild bundle (loaded lazily there too), on Node 20, whose OpenTelemetry
+    3.x packages declare Node 22.15: the variant test_project builds, so no extra build."""
+    answers = {**DEFAULTS, "node_version": "20", "bundler": "esbuild", "auth_mode": "api_key"}
+    project, env = build_project(**answers)
+    key = secrets.token_urlsafe(32)
+    metrics_port = free_port()
+    extra = {
+        "NODE_ENV": "production",
+        "AUTH_MODE": "api_key",
+        "AUTH_API_KEYS": key,
+        "OTEL_METRICS_EXPORTER": "prometheus",
+        "OTEL_EXPORTER_PROMETHEUS_PORT": str(metrics_port),
+    }
+    with ServerProcess(project, env, extra) as server:
+        headers = {**MCP_HEADERS, "Authorization": f"Bearer {key}", "MCP-Protocol-Version": "2025-11-25"}
+        assert http_request("POST", f"{server.base_url}/mcp", headers, echo_call(1, "x")).status == 200
+        scraped = http_request("GET", f"http://127.0.0.1:{metrics_port}/metrics")
+    assert scraped.status == 200
+    assert any(
+        line.startswith("mcp_server_operation_duration_count{") and 'gen_ai_tool_name="echo"' in line
+        for line in scraped.body.splitlines()
+    ), scraped.body[:3000]
