@@ -77,6 +77,13 @@ describe("telemetry configuration", () => {
       "OTEL_TRACES_SAMPLER_ARG",
     );
     assertRejects({ ...on, OTEL_RESOURCE_ATTRIBUTES: "team" }, "OTEL_RESOURCE_ATTRIBUTES");
+    assertRejects({ ...on, OTEL_EXPORTER_OTLP_HEADERS: "api-key" }, "OTEL_EXPORTER_OTLP_HEADERS");
+    assertRejects({ ...on, OTEL_EXPORTER_OTLP_TIMEOUT: "10s" }, "OTEL_EXPORTER_OTLP_TIMEOUT");
+    assertRejects(
+      { ...on, OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: "zstd" },
+      "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+    );
+    assertRejects({ ...on, OTEL_PROPAGATORS: "b3" }, "OTEL_PROPAGATORS");
     assertRejects({ ...on, OTEL_BSP_SCHEDULE_DELAY: "soon" }, "OTEL_BSP_SCHEDULE_DELAY");
     assertRejects({ ...on, OTEL_METRIC_EXPORT_INTERVAL: "-1" }, "OTEL_METRIC_EXPORT_INTERVAL");
     const prometheus = { OTEL_METRICS_EXPORTER: "prometheus" };

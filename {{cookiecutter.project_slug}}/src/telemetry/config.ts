@@ -112,18 +112,46 @@ function ratio(env: Env, name: string): number {
   return number;
 }
 
-/** key=value pairs, comma-separated: what the SDK's environment detector parses. */
-function checkResourceAttributes(env: Env): void {
-  const value = raw(env, "OTEL_RESOURCE_ATTRIBUTES");
+/** key=value pairs, comma-separated: what the SDK parses (and would otherwise drop silently). */
+function checkPairs(env: Env, name: string): void {
+  const value = raw(env, name);
   if (value === undefined) return;
   for (const pair of value.split(",")) {
     const [key, ...rest] = pair.split("=");
     if (key === undefined || key.trim() === "" || rest.length !== 1) {
       throw new ConfigError(
-        "OTEL_RESOURCE_ATTRIBUTES",
+        name,
         "must be comma-separated key=value pairs (percent-encode ',' and '=' inside values)",
       );
     }
+  }
+}
+
+/** The exporters' own settings: the SDK would log and ignore a bad one; here it stops the start. */
+function checkExporterSettings(env: Env): void {
+  checkPairs(env, "OTEL_RESOURCE_ATTRIBUTES");
+  for (const signal of ["", "TRACES_", "METRICS_"]) {
+    checkPairs(env, `OTEL_EXPORTER_OTLP_${signal}HEADERS`);
+    const timeout = `OTEL_EXPORTER_OTLP_${signal}TIMEOUT`;
+    if (raw(env, timeout) !== undefined) integer(env, timeout, 1, 600_000);
+    const compression = `OTEL_EXPORTER_OTLP_${signal}COMPRESSION`;
+    const value = raw(env, compression);
+    if (value !== undefined && value !== "gzip" && value !== "none") {
+      throw new ConfigError(compression, 'must be "gzip" or "none"');
+    }
+  }
+  // W3C Trace Context is the one propagator shipped (HTTP header and MCP _meta alike); the
+  // specification's default list also names baggage, accepted and not propagated.
+  const propagators = raw(env, "OTEL_PROPAGATORS");
+  const known = ["tracecontext", "baggage", "none"];
+  if (
+    propagators !== undefined &&
+    !propagators.split(",").every((entry) => known.includes(entry.trim()))
+  ) {
+    throw new ConfigError(
+      "OTEL_PROPAGATORS",
+      'must be "tracecontext" (W3C Trace Context; b3, jaeger and others are not shipped)',
+    );
   }
 }
 
@@ -176,7 +204,7 @@ export function loadTelemetryConfig(
   }
   const sampler = samplerName as Sampler;
   const samplerRatio = sampler.endsWith("traceidratio") ? ratio(env, "OTEL_TRACES_SAMPLER_ARG") : 1;
-  checkResourceAttributes(env);
+  checkExporterSettings(env);
 
   let prometheus: PrometheusEndpoint | undefined;
   if (metrics.includes("prometheus")) {

@@ -5,6 +5,7 @@
  * loads the SDK with a dynamic import when something is configured; otherwise the SDK is never
  * imported, `enabled()` stays false, and every hook below returns at its first line.
  */
+import { trace } from "@opentelemetry/api";
 import type { Logger } from "../logger.js";
 import type { TelemetryConfig } from "./config.js";
 import { createInstruments, instruments } from "./instruments.js";
@@ -55,5 +56,7 @@ export async function shutdownTelemetry(timeoutMs = 3000): Promise<void> {
  * short fixed word ("rate", "concurrency"...), never a caller's identity: it becomes a label.
  */
 export function recordLimitRejection(reason: string): void {
-  instruments?.limitRejections.add(1, { reason });
+  if (instruments === undefined) return;
+  instruments.limitRejections.add(1, { reason });
+  trace.getActiveSpan()?.setAttribute("mcp.limit.rejected", reason);
 }
