@@ -268,6 +268,9 @@ def test_traces_metrics_and_logs_reach_a_collector_and_prometheus(built, tmp_pat
             for span in spans:  # never a credential, in any attribute
                 assert key not in json.dumps({k: str(v) for k, v in attributes_of(span.attributes).items()})
 
+            # The start-up waited on /health: probes make no spans.
+            assert not [s for s in receiver.spans if attributes_of(s.attributes).get("url.path") == "/health"]
+
             # The _meta call: the MCP span's parent is the _meta context, the HTTP span a link.
             meta_spans = receiver.wait_for("the _meta call's MCP span", lambda: receiver.spans_of_trace(meta_trace))
             (meta_mcp,) = meta_spans

@@ -28,6 +28,9 @@ const KNOWN_METHODS = new Set([
   "TRACE",
 ]);
 
+/** Orchestrator probes: every few seconds from every replica, no span or metric (noise, cost). */
+const PROBES = new Set(["/health", "/ready"]);
+
 /** The request target's path, without the query (it may carry credentials). */
 function pathOnly(url: string | undefined): string | undefined {
   if (url === undefined || url.startsWith("//")) return undefined;
@@ -47,11 +50,12 @@ export function observeHttpRequest(
 ): Promise<void> {
   const tools = instruments;
   if (tools === undefined) return serve();
+  const path = pathOnly(req.url);
+  if (path !== undefined && PROBES.has(path)) return serve();
 
   const started = performance.now();
   const original = req.method ?? "GET";
   const method = KNOWN_METHODS.has(original) ? original : "_OTHER";
-  const path = pathOnly(req.url);
   const route = path !== undefined && routes.has(path) ? path : undefined;
   const common: Attributes = { "http.request.method": method, "url.scheme": "http" };
   const attributes: Attributes = {
