@@ -63,6 +63,20 @@ setup_browser() {
   fi
 }
 
+# Servers the node tier runs against for real: Prometheus (tests/test_telemetry.py scrapes the
+# generated server's metrics endpoint with it).
+setup_test_servers() {
+  if command -v prometheus >/dev/null 2>&1; then
+    return
+  fi
+  if is_root_on_debian; then
+    log "installing prometheus (Debian package; the telemetry test starts its own instance)"
+    apt_install prometheus
+  else
+    log "prometheus is missing: tests/test_telemetry.py will fail (apt-get install prometheus)"
+  fi
+}
+
 docker_cli() {
   # Debian's docker.io client has BuildKit built in; prefer it over other clients on PATH.
   if [ -x /usr/bin/docker ]; then echo /usr/bin/docker; else command -v docker || true; fi
@@ -140,6 +154,7 @@ setup_machine() {
   setup_node
   setup_browser
   setup_haproxy
+  setup_test_servers
   setup_docker
   export DOCKER_BUILDKIT=1
   DOCKER=$(docker_cli)

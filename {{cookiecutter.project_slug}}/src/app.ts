@@ -33,6 +33,11 @@ import { matchRoute, type Route, type RouteTable } from "./http/routes.js";
 import { createWatchdog } from "./http/watchdog.js";
 import type { Logger } from "./logger.js";
 import { createMcpRequestHandler, type McpHandler } from "./mcp/handler.js";
+import {
+  observeConnections,
+  observeHttpRequest,
+  recordLimitRejection,
+} from "./telemetry/index.js";
 
 export interface App {
   readonly server: Server;
@@ -51,7 +56,7 @@ export interface AppDeps {
   readonly now?: () => number;
   /** The process's open-file limit (default: read from /proc); the connection bound stays below it. */
   readonly fileLimit?: number | undefined;
-  /** Called once per request refused or connection cut by a limit (metrics of rejections). */
+  /** Called once per request refused or connection cut by a limit (default: the telemetry counter). */
   readonly onLimitRejected?: (reason: LimitReason) => void;
 }
 
@@ -89,7 +94,7 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
   const server = createServer({ connectionsCheckingInterval: 1000 });
   const drain = createDrain(server, config.shutdownTimeoutMs, logger);
 
-  const onReject = deps.onLimitRejected;
+  const onReject = deps.onLimitRejected ?? recordLimitRejection;
   const limiter = createLimiter(config.limits, { now: deps.now, onReject });
   /** Connections the sweep cuts are logged here (refused requests get their access log line). */
   const onCut = (reason: LimitReason): void => {
@@ -178,7 +183,8 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
   const listenerFor =
     (table: RouteTable) =>
     (req: IncomingMessage, res: ServerResponse): void => {
-      handle(table, req, res).catch((error: unknown) => {
+      // The request's span (a no-op while telemetry is off, and for probes) wraps its serving.
+      observeHttpRequest(req, res, table, () => handle(table, req, res)).catch((error: unknown) => {
         logger.error({ err: error }, "unhandled error while serving a request");
         if (!res.headersSent) sendJson(res, 500, rpcError(-32603, "Internal error"));
         else res.end();
@@ -200,6 +206,7 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
   const connections = guardConnections(server, bound, deps.now);
   openSockets = () => connections.sockets();
   watchdog.start();
+  observeConnections(server);
   logger.debug({ maxConnections: bound, fileLimit, probeBudget }, "connection bound");
 
   const probe = config.probePort === undefined ? undefined : probeServer(probeBudget);

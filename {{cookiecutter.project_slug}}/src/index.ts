@@ -1,20 +1,32 @@
 /**
- * Entry point: read the configuration, build the app, listen, shut down cleanly.
+ * Entry point: read the configuration, start telemetry (when OTEL_* asks for it), build the app,
+ * listen, shut down cleanly.
  */
 import { createApp } from "./app.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig, SERVER_VERSION, SERVICE_NAME } from "./config.js";
 import { createLogger } from "./logger.js";
+import {
+  loadTelemetryConfig,
+  shutdownTelemetry,
+  startTelemetry,
+  type TelemetryConfig,
+} from "./telemetry/index.js";
 
 let config: ReturnType<typeof loadConfig>;
+let telemetry: TelemetryConfig | undefined;
+let logger: ReturnType<typeof createLogger>;
 try {
   config = loadConfig();
+  telemetry = loadTelemetryConfig(process.env, config.port, SERVICE_NAME);
+  logger = createLogger(config);
+  // Before the app exists: its instruments and spans must be live for the first request.
+  await startTelemetry(telemetry, SERVER_VERSION, logger);
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   process.stderr.write(`Configuration error: ${error.message}\n`);
   process.exit(1);
 }
 
-const logger = createLogger(config);
 if (config.authMode === "none") {
   logger.warn("AUTH_MODE=none: the MCP endpoint is NOT authenticated (local development only)");
 }
@@ -46,6 +58,14 @@ app.server.listen(config.port, config.host, () => {
       probePort: config.probePort,
       publicUrl: config.publicUrl,
       authMode: config.authMode,
+      telemetry:
+        telemetry === undefined
+          ? "off"
+          : {
+              traces: telemetry.traces,
+              metrics: telemetry.metrics,
+              prometheus: telemetry.prometheus,
+            },
     },
     "listening",
   );
@@ -63,13 +83,17 @@ function onSignal(signal: NodeJS.Signals): void {
   // process is gone shortly after the drain deadline, inside an orchestrator's grace period.
   setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 1000);
   logger.info({ signal }, "shutting down: draining in-flight requests");
-  app.shutdown().then(
-    () => {
-      logger.info("shutdown complete");
-      process.exit(0);
-    },
-    () => process.exit(1),
-  );
+  app
+    .shutdown()
+    // Spans and metrics still buffered go out before the exit (bounded: a dead collector cannot hold it).
+    .then(() => shutdownTelemetry())
+    .then(
+      () => {
+        logger.info("shutdown complete");
+        process.exit(0);
+      },
+      () => process.exit(1),
+    );
 }
 process.on("SIGTERM", onSignal);
 process.on("SIGINT", onSignal);

@@ -5,6 +5,7 @@
 import { createRequire } from "node:module";
 import { pino } from "pino";
 import { type Config, SERVER_VERSION, SERVICE_NAME } from "./config.js";
+import { activeTraceFields } from "./telemetry/log-fields.js";
 
 export type Logger = pino.Logger;
 
@@ -37,6 +38,8 @@ export function createLogger(config: Pick<Config, "logLevel" | "nodeEnv">): Logg
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+    // trace_id and span_id of the active span, when telemetry is on and a span is active.
+    mixin: activeTraceFields,
   };
   const pretty = config.nodeEnv === "development" ? prettyStream() : undefined;
   return pretty === undefined ? pino(options) : pino(options, pretty);

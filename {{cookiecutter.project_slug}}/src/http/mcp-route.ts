@@ -10,6 +10,7 @@ import { deny } from "../auth/types.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { McpHandler } from "../mcp/handler.js";
+import { recordAuthOutcome } from "../telemetry/index.js";
 import { allToolScopes, toolScopes } from "../tools/index.js";
 import { readJsonBody } from "./body.js";
 import { answerPreflight, CORS_EXPOSED_HEADERS } from "./cors.js";
@@ -115,6 +116,7 @@ export function mcpRoute({
       return;
     }
     const auth = await authenticate(req);
+    recordAuthOutcome(auth);
     if (!auth.ok) {
       logOf(res).info({ status: auth.status, reason: auth.description }, "authentication failed");
       const headers: Record<string, string> = {

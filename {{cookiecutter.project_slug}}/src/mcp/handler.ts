@@ -16,6 +16,7 @@ import { toNodeHandler } from "@modelcontextprotocol/node";
 import { type AuthInfo, createMcpHandler, type McpServer } from "@modelcontextprotocol/server";
 import type { Identity } from "../auth/types.js";
 import type { Logger } from "../logger.js";
+import { observeMcpRequest } from "../telemetry/index.js";
 import { createMcpServer } from "./server.js";
 
 /** Serves one authenticated, already-read MCP request. */
@@ -78,7 +79,7 @@ export function createMcpRequestHandler(
   return {
     async handle(req, res, identity, body) {
       (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfoOf(identity);
-      await node(req, res, body);
+      await observeMcpRequest(req, res, identity, body, () => node(req, res, body));
     },
     close: () => handler.close(),
   };
