@@ -59,6 +59,7 @@ BUILDING_THE_DEFAULTS = (
     "tests/test_authorization_server.py",
     "tests/test_limits.py",
     "tests/test_telemetry.py",
+    "tests/test_identity_providers.py",
     f"{PROJECT_MODULE}::test_generated_pre_commit_hooks_pass",
 )
 
