@@ -50,30 +50,22 @@ setup_node() {
   fi
 }
 
-setup_browser() {
-  # tests/test_browser.py drives a real headless Chromium (CORS as browsers enforce it).
-  if command -v chromium >/dev/null 2>&1; then
-    return
-  fi
-  if is_root_on_debian; then
-    log "installing chromium (the browser tests' headless browser)"
-    apt_install chromium
-  else
-    log "chromium is missing: the browser tests will skip (install Debian's chromium to run them)"
-  fi
-}
+# What the node and docker tiers start for real, as `command:Debian package`: a headless browser
+# (CORS as browsers enforce it), Prometheus (scrapes the metrics port) and HAProxy (in front of
+# the replicas, with the generated deploy/haproxy/haproxy.cfg).
+TEST_SERVERS=(chromium:chromium prometheus:prometheus haproxy:haproxy)
 
-# Servers the node tier runs against for real: Prometheus (tests/test_telemetry.py scrapes the
-# generated server's metrics endpoint with it).
 setup_test_servers() {
-  if command -v prometheus >/dev/null 2>&1; then
-    return
-  fi
+  local entry missing=()
+  for entry in "${TEST_SERVERS[@]}"; do
+    command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
   if is_root_on_debian; then
-    log "installing prometheus (Debian package; the telemetry test starts its own instance)"
-    apt_install prometheus
+    log "installing ${missing[*]} (Debian packages; the tests start their own instances)"
+    apt_install "${missing[@]}"
   else
-    log "prometheus is missing: tests/test_telemetry.py will fail (apt-get install prometheus)"
+    log "${missing[*]} missing and this is not root on Debian: the tests that start them cannot run"
   fi
 }
 
@@ -134,26 +126,11 @@ setup_checkov() {
   cp requirements-checkov.txt "$stamp"
 }
 
-# HAProxy: the real load balancer the scale-out test runs the generated deploy/haproxy/haproxy.cfg with.
-setup_haproxy() {
-  if command -v haproxy >/dev/null 2>&1; then
-    return
-  fi
-  if is_root_on_debian; then
-    log "installing haproxy (the scale-out test's load balancer)"
-    apt_install haproxy
-  else
-    log "haproxy is missing and this is not root on Debian: the scale-out test will fail (install haproxy)"
-  fi
-}
-
 # Everything above, in order; DOCKER names the client with BuildKit for what runs next.
 setup_machine() {
   setup_python
   setup_checkov
   setup_node
-  setup_browser
-  setup_haproxy
   setup_test_servers
   setup_docker
   export DOCKER_BUILDKIT=1
