@@ -199,7 +199,7 @@ def test_traces_metrics_and_logs_reach_a_collector_and_prometheus(built, tmp_pat
     project, env = built
     prometheus_bin = shutil.which("prometheus")
     assert prometheus_bin, "Debian's prometheus package is missing (scripts/machine.sh installs it)"
-    key = secrets.token_urlsafe(32)
+    key, flood_key = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     metrics_port = free_port()
     recorder = tmp_path / "recorder.mjs"
     recorder.write_text(MODULE_RECORDER)
@@ -209,7 +209,9 @@ def test_traces_metrics_and_logs_reach_a_collector_and_prometheus(built, tmp_pat
         extra = {
             "NODE_ENV": "production",
             "AUTH_MODE": "api_key",
-            "AUTH_API_KEYS": key,
+            "AUTH_API_KEYS": f"{key},{flood_key}",
+            # Low enough for the flood key below to be refused, far above the other calls here.
+            "RATE_LIMIT_PER_CALLER": "20",
             "LOG_LEVEL": "info",
             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
             "OTEL_METRICS_EXPORTER": "otlp,prometheus",
@@ -247,6 +249,11 @@ def test_traces_metrics_and_logs_reach_a_collector_and_prometheus(built, tmp_pat
             # 3. A refused token: an authentication failure to count.
             refused = http_request("POST", url, {**MCP_HEADERS, "Authorization": "Bearer not-a-key-" + key[:8]}, b"{}")
             assert refused.status == 401
+
+            # 4. One caller over its rate limit: refusals the limit counter sees.
+            flood_headers = {**MCP_HEADERS, "Authorization": f"Bearer {flood_key}"}
+            statuses = [http_request("POST", url, flood_headers, echo_call(n, "flood")).status for n in range(40)]
+            assert 429 in statuses and set(statuses) <= {200, 429}, statuses
 
             # The header call: HTTP span under the caller's span, MCP span under the HTTP span.
             spans = receiver.wait_for(
@@ -317,6 +324,17 @@ def test_traces_metrics_and_logs_reach_a_collector_and_prometheus(built, tmp_pat
                     for name, attrs, p in receiver.metrics
                     if name == "mcp.server.auth.failures"
                     and attrs.get("reason") == "invalid_token"
+                    and number_of(p) >= 1
+                ],
+            )
+
+            receiver.wait_for(
+                "mcp.server.limit.rejections{reason=caller_rate}",
+                lambda: [
+                    p
+                    for name, attrs, p in receiver.metrics
+                    if name == "mcp.server.limit.rejections"
+                    and attrs.get("reason") == "caller_rate"
                     and number_of(p) >= 1
                 ],
             )
