@@ -172,8 +172,8 @@ export function mcpRoute({
       logOf(res).info({ missing }, "refused: insufficient scope for the tool");
       const description = `missing scope: ${missing.join(" ")}`;
       const refusal = deny(403, description, "insufficient_scope");
-      const held = auth.identity.scopes.filter((scope) => knownScopes.has(scope));
-      const scopes = [...new Set([...challengeScopes(config), ...held, ...needed])];
+      const heldScopes = auth.identity.scopes.filter((scope) => knownScopes.has(scope));
+      const scopes = [...new Set([...challengeScopes(config), ...heldScopes, ...needed])];
       const headers = {
         "WWW-Authenticate": wwwAuthenticate(config, refusal, scopes),
         "Cache-Control": "no-store",
