@@ -14,6 +14,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -242,9 +243,11 @@ def test_npm_run_token_prints_a_credential_the_development_server_accepts(built_
     token = run([*NPM, "run", "-s", "token"], project, shell_env).stdout.strip()
     assert dev["AUTH_API_KEYS"].startswith("dev_") and dev["AUTH_JWT_SECRET"].startswith("dev_")
     assert dev["HOST"] == "127.0.0.1", "the development server listens on loopback only"
-    # The server as .env.development configures it (on a free port, same public origin).
-    dev.pop("PORT", None)  # a free port instead; PUBLIC_URL (the token's audience) stays
-    server = ServerProcess(project, env, {**dev, "LOG_LEVEL": "warn"})
+    # The server as .env.development configures it, on a free port but with the public origin
+    # that file's PORT gives (PUBLIC_URL is unset there: http://localhost:$PORT, the token's audience).
+    public_url = f"http://localhost:{dev.pop('PORT')}"
+    assert "PUBLIC_URL" not in dev, "PORT is the one place the development port is set"
+    server = ServerProcess(project, env, {**dev, "PUBLIC_URL": public_url, "LOG_LEVEL": "warn"})
     with server:
         session = run_session(f"{server.base_url}/mcp", token)
         assert session.tool_names == EXAMPLE_TOOLS
@@ -441,24 +444,36 @@ def _listening_addresses(port: int) -> set[str]:
     return found
 
 
-def test_npm_run_dev_listens_on_loopback_only_and_takes_the_readme_token(build_project):
+def test_npm_run_dev_listens_on_loopback_only_and_takes_the_readme_token(build_project, tmp_path):
     """`npm run dev` as the README runs it (.env.development: this project's dev_ credentials,
-    HOST=127.0.0.1): it listens on 127.0.0.1 only, and the README's
-    `NODE_ENV=development npm run -s token` credential opens an MCP session."""
+    HOST=127.0.0.1), with the port changed the README's way, in `PORT` of .env.development
+    only: it listens there on 127.0.0.1 only, and the README's
+    `NODE_ENV=development npm run -s token` credential (its audience follows PORT) opens an MCP session."""
     if not Path("/proc/net/tcp").is_file():
         pytest.skip("no /proc/net/tcp to read the listening address from (not Linux)")
-    project, env = build_project(**DEFAULTS)
+    built, env = build_project(**DEFAULTS)
+    project = copy_project(built, tmp_path / built.name)
     port = free_port()
-    shell = {k: v for k, v in env.items() if k != "NODE_ENV" and not k.startswith("AUTH_")}
+    settings = project / ".env.development"
+    text = settings.read_text(encoding="utf-8")
+    changed = re.sub(r"^PORT=\d+$", f"PORT={port}", text, count=1, flags=re.MULTILINE)
+    assert changed != text, "the README's one line to change, PORT=, is in .env.development"
+    settings.write_text(changed, encoding="utf-8")
+    shell = {k: v for k, v in env.items() if k not in ("NODE_ENV", "PORT", "PUBLIC_URL") and not k.startswith("AUTH_")}
     dev = subprocess.Popen(
-        [*NPM, "run", "dev"], cwd=project, env={**shell, "PORT": str(port)},
+        [*NPM, "run", "dev"], cwd=project, env=shell,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
         wait_for_health(f"http://127.0.0.1:{port}/health", dev, timeout=60)
         assert _listening_addresses(port) == {"0100007F"}, "the development server must listen on 127.0.0.1 only"
+        # The public origin follows PORT (what clients are told the resource is, the token audience).
+        metadata_url = f"http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp"
+        with urllib.request.urlopen(metadata_url, timeout=30) as response:
+            assert json.load(response)["resource"] == f"http://localhost:{port}/mcp"
         token = run([*NPM, "run", "-s", "token"], project, {**shell, "NODE_ENV": "development"}).stdout.strip()
-        assert run_session(f"http://127.0.0.1:{port}/mcp", token).tool_names == ["echo", "whoami"]
+        # The development token carries mcp:tools: every example tool the scope opens.
+        assert run_session(f"http://127.0.0.1:{port}/mcp", token).tool_names == EXAMPLE_TOOLS
     finally:
         os.killpg(dev.pid, signal.SIGTERM)
         dev.wait(timeout=30)
