@@ -473,6 +473,7 @@ def test_projects_from_a_fork_update_from_the_fork_with_cruft(tmp_path):
     created = shell_with_the_venv_tools(work, named.replace("gh:<org>/<repo>", str(fork)))
     assert created.returncode == 0, created.stdout + created.stderr
     assert (work / "billing-tools" / "TEAM.md").read_text().startswith("# Billing Tools\n")
+    assert "  cd billing-tools\n" in created.stdout, "the first steps are printed under cruft too"
 
     # "Updates both ways": create, work on the project, the fork moves on, update.
     lines = readme_bash_block("### Updates both ways")
@@ -508,6 +509,7 @@ def test_projects_from_a_fork_update_from_the_fork_with_cruft(tmp_path):
     updated = shell_with_the_venv_tools(work, script)
     assert updated.returncode == 0, updated.stdout + updated.stderr
     assert "+// improved in the fork" in updated.stdout, "git diff shows the update for review"
+    assert "First steps" not in updated.stdout, "cruft's temporary renders print no first steps"
     assert (project / "TEAM.md").read_text().endswith("On call: #platform.\n")
     assert (project / "src/tools/echo.ts").read_text().endswith("// improved in the fork\n")
     assert "Our deployment notes." in readme.read_text(), "the project's own work is kept"
