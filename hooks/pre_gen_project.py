@@ -331,7 +331,6 @@ def warn_identity_provider_urls(answers: dict) -> None:
         print(f"WARNING: {field}: {message}; the server refuses to start with it until it is fixed.", file=sys.stderr)
 
 
-
 def validate_node_version(value: object, allowed: list) -> str | None:
     """An end-of-life line gets its own message (when it ended, what to choose), then the list check."""
     if isinstance(value, str) and value in END_OF_LIFE_NODE_VERSIONS:
