@@ -418,7 +418,8 @@ def test_generation_needs_no_network(tmp_path):
 def test_a_replayed_identity_provider_outside_the_choices_is_refused_by_the_hook_naming_the_field():
     """--replay and cruft skip cookiecutter's own choice check: the pre-gen hook names the field."""
     answers = {**DEFAULTS, "project_name": "x", "project_slug": "x", "description": "x", "author_name": "x",
-               "author_email": "", "version": "0.1.0", "port": "8080", "identity_provider": "azure-ad"}  # fmt: skip
+               "author_email": "", "version": "0.1.0", "port": "8080", "image_repository": "ghcr.io/x/x",
+               "identity_provider": "azure-ad"}  # fmt: skip
     errors = pre_gen.collect_errors(answers)
     assert errors == ["identity_provider: 'azure-ad' is not one of: " + ", ".join(OPTIONS["identity_provider"])]
 
