@@ -429,7 +429,7 @@ def test_the_readme_key_file_recipe_makes_an_owner_only_file_the_server_reads(bu
         assert key_file.stat().st_mode & 0o777 == 0o600, oct(key_file.stat().st_mode)
         key = key_file.read_text().strip()
         with ServerProcess(project, env, {"AUTH_MODE": "api_key", "AUTH_API_KEYS_FILE": str(key_file)}) as server:
-            assert run_session(f"{server.base_url}/mcp", key).tool_names == ["echo", "whoami"]
+            assert run_session(f"{server.base_url}/mcp", key).tool_names == EXAMPLE_TOOLS
 
 
 def _listening_addresses(port: int) -> set[str]:
@@ -472,7 +472,7 @@ def test_npm_run_dev_listens_on_loopback_only_and_takes_the_readme_token(build_p
         with urllib.request.urlopen(metadata_url, timeout=30) as response:
             assert json.load(response)["resource"] == f"http://localhost:{port}/mcp"
         token = run([*NPM, "run", "-s", "token"], project, {**shell, "NODE_ENV": "development"}).stdout.strip()
-        # The development token carries mcp:tools: every example tool the scope opens.
+        # Every example tool but server_status, which needs mcp:admin (the development token has mcp:tools).
         assert run_session(f"http://127.0.0.1:{port}/mcp", token).tool_names == EXAMPLE_TOOLS
     finally:
         os.killpg(dev.pid, signal.SIGTERM)
