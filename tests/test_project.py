@@ -283,18 +283,37 @@ def test_npm_run_token_never_hands_out_a_secret_the_shell_exported(build_project
     assert refused.stdout.strip() == "" and production not in refused.stderr
 
 
+def readme_command(readme: str, start: str) -> str:
+    """The generated README's command line that begins with `start`, with its `\\` continuations."""
+    found = re.search(rf"^{re.escape(start)}(?:.*\\\n)*.*$", readme, re.MULTILINE)
+    assert found, f"the README has no line starting {start!r}"
+    return found.group(0)
+
+
+def development_server(project: Path, env: dict) -> ServerProcess:
+    """The built server with the development credential of .env.development, as `npm run dev` has it."""
+    dev = _dev_env(project)
+    return ServerProcess(
+        project, env, {"NODE_ENV": "development", "AUTH_MODE": "api_key", "AUTH_API_KEYS": dev["AUTH_API_KEYS"]}
+    )
+
+
 def test_mcp_inspector_cli_lists_the_tools_with_the_bearer_header(build_project):
-    """The generated README's Inspector line, against the built server."""
+    """The generated README's Inspector line, as written (its token from `npm run token`), against
+    the built server on a free port; a wrong key is refused."""
     project, env = build_project(**API_KEY_VARIANT)
-    key = secrets.token_urlsafe(32)
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    line = readme_command(readme, f"npx -y {INSPECTOR} --cli ")
+    documented_url = f"http://localhost:{COOKIECUTTER_JSON['port']}/mcp"
+    assert documented_url in line and "$(NODE_ENV=development npm run -s token)" in line, line
     inspector_env = node_env(INSPECTOR_NODE)
-    with ServerProcess(project, env, {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key}) as server:
-        command = ["npx", "-y", INSPECTOR, "--cli", f"{server.base_url}/mcp", "--transport", "http",
-                   "--method", "tools/list", "--header", f"Authorization: Bearer {key}"]  # fmt: skip
-        listed = json.loads(run(command, project, inspector_env, timeout=600).stdout)
+    with development_server(project, env) as server:
+        command = line.replace(documented_url, f"{server.base_url}/mcp")
+        listed = json.loads(run(["bash", "-c", command], project, inspector_env, timeout=600).stdout)
         assert sorted(tool["name"] for tool in listed["tools"]) == EXAMPLE_TOOLS
-        refused = subprocess.run(command[:-1] + ["Authorization: Bearer wrong-key-0123456789"], cwd=project,
-                                 env=inspector_env, capture_output=True, text=True, timeout=600)  # fmt: skip
+        wrong = ["npx", "-y", INSPECTOR, "--cli", f"{server.base_url}/mcp", "--transport", "http",
+                 "--method", "tools/list", "--header", "Authorization: Bearer wrong-key-0123456789"]  # fmt: skip
+        refused = subprocess.run(wrong, cwd=project, env=inspector_env, capture_output=True, text=True, timeout=600)
         assert refused.returncode != 0, refused.stdout
 
 
@@ -311,17 +330,14 @@ def claude_code(env: dict) -> str:
 
 
 def test_claude_code_connects_with_the_readme_line_and_the_bearer_header(build_project, tmp_path):
-    """The generated README's `claude mcp add` line, then `claude mcp list`, which connects to
-    every configured server: the right key connects, a wrong one is refused with the 401."""
+    """The generated README's `claude mcp add` line, as written (its token from `npm run token`),
+    then `claude mcp list`, which connects to every configured server: the README's connects, a
+    wrong key is refused with the 401."""
     project, env = build_project(**API_KEY_VARIANT)
     readme = (project / "README.md").read_text(encoding="utf-8")
-    documented = re.search(
-        r"^claude mcp add --transport http (\S+) http://localhost:(\d+)/mcp \\\n\s+"
-        r'--header "Authorization: Bearer \$\(npm run -s token\)"$',
-        readme,
-        re.MULTILINE,
-    )
-    assert documented and documented.groups() == (project.name, COOKIECUTTER_JSON["port"]), "the README line changed"
+    line = readme_command(readme, f"claude mcp add --transport http {project.name} ")
+    documented_url = f"http://localhost:{COOKIECUTTER_JSON['port']}/mcp"
+    assert documented_url in line and "$(NODE_ENV=development npm run -s token)" in line, line
     cli_env = {
         **node_env(INSPECTOR_NODE),
         "HOME": str(tmp_path),  # its config (~/.claude.json) goes here, not into the user's
@@ -329,13 +345,14 @@ def test_claude_code_connects_with_the_readme_line_and_the_bearer_header(build_p
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
     }
     claude = claude_code(cli_env)
-    key = secrets.token_urlsafe(32)
-    with ServerProcess(project, env, {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key}) as server:
+    shell_env = {**cli_env, "PATH": f"{Path(claude).parent}{os.pathsep}{cli_env['PATH']}"}
+    with development_server(project, env) as server:
         url = f"{server.base_url}/mcp"
-        for name, token in ((project.name, key), ("wrong-key", "wrong-key-0123456789")):
-            add = [claude, "mcp", "add", "--transport", "http", name, url, "--header", f"Authorization: Bearer {token}"]
-            run(add, tmp_path, cli_env, timeout=120)
-        listed = run([claude, "mcp", "list"], tmp_path, cli_env, timeout=120).stdout
+        run(["bash", "-c", line.replace(documented_url, url)], project, shell_env, timeout=120)
+        wrong = [claude, "mcp", "add", "--transport", "http", "wrong-key", url,
+                 "--header", "Authorization: Bearer wrong-key-0123456789"]  # fmt: skip
+        run(wrong, project, cli_env, timeout=120)
+        listed = run([claude, "mcp", "list"], project, cli_env, timeout=120).stdout
     assert re.search(rf"^{re.escape(project.name)}: .*Connected", listed, re.MULTILINE), listed
     assert re.search(r"^wrong-key: .*Failed to connect.*401", listed, re.MULTILINE), listed
 
