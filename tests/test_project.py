@@ -464,8 +464,9 @@ def _listening_addresses(port: int) -> set[str]:
 def test_npm_run_dev_listens_on_loopback_only_and_takes_the_readme_token(build_project, tmp_path):
     """`npm run dev` as the README runs it (.env.development: this project's dev_ credentials,
     HOST=127.0.0.1), with the port changed the README's way, in `PORT` of .env.development
-    only: it listens there on 127.0.0.1 only, and the README's
-    `NODE_ENV=development npm run -s token` credential (its audience follows PORT) opens an MCP session."""
+    only: it listens there on 127.0.0.1 only, the README's `NODE_ENV=development npm run -s token`
+    credential (its audience follows PORT) opens an MCP session, and the README's curl lines answer
+    as their comments say."""
     if not Path("/proc/net/tcp").is_file():
         pytest.skip("no /proc/net/tcp to read the listening address from (not Linux)")
     built, env = build_project(**DEFAULTS)
@@ -491,6 +492,19 @@ def test_npm_run_dev_listens_on_loopback_only_and_takes_the_readme_token(build_p
         token = run([*NPM, "run", "-s", "token"], project, {**shell, "NODE_ENV": "development"}).stdout.strip()
         # Every example tool but server_status, which needs mcp:admin (the development token has mcp:tools).
         assert run_session(f"http://127.0.0.1:{port}/mcp", token).tool_names == EXAMPLE_TOOLS
+        # The README's curl lines, each as written but for the port.
+        readme = (project / "README.md").read_text(encoding="utf-8")
+        block = re.search(r"In a second terminal,.*?```sh\n(.*?)```", readme, re.DOTALL)
+        assert block, "the README's curl lines are gone"
+        lines = block.group(1).replace("\\\n", " ").splitlines()
+        documented = f"localhost:{COOKIECUTTER_JSON['port']}/"
+        health, refused, initialize = (
+            run(["bash", "-c", line.replace(documented, f"localhost:{port}/")], project, shell).stdout for line in lines
+        )
+        assert json.loads(health) == {"status": "ok"}
+        assert refused.startswith("HTTP/1.1 401"), refused
+        assert re.search(r"^www-authenticate: Bearer ", refused, re.IGNORECASE | re.MULTILINE), refused
+        assert '"serverInfo"' in initialize and '"error"' not in initialize, initialize
     finally:
         os.killpg(dev.pid, signal.SIGTERM)
         dev.wait(timeout=30)
