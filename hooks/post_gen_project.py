@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import secrets
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -162,6 +164,40 @@ def main(answers: dict, project: Path) -> None:
         remove_npm_registry_files(project)
 
 
+def next_steps(answers: dict, project: Path, shell_dir: Path | None) -> str | None:
+    """What to run first, printed once the project is generated; `shell_dir` is the folder the
+    command was run from (the shell's PWD: the hook itself runs inside the project).
+
+    None when cruft renders the template into a temporary folder to update a project (it is run
+    from inside a project that records its template in .cruft.json): that copy is not the user's.
+    Every command here is one the generated README shows, and its tests run.
+    """
+    project = project.resolve()
+    where = str(project)
+    if shell_dir is not None:
+        shell_dir = shell_dir.resolve()
+        if project.is_relative_to(shell_dir):
+            where = str(project.relative_to(shell_dir))
+        elif (shell_dir / ".cruft.json").is_file():
+            return None
+    return "\n".join(
+        [
+            f'Generated {answers["project_name"]} in {where}. First steps (README.md, "Run locally"):',
+            f"  cd {shlex.quote(where)}",
+            "  npm ci",
+            f"  npm run dev                             # http://localhost:{answers['port']}, reloads on change",
+            "  NODE_ENV=development npm run -s token   # in a second terminal: a credential it accepts",
+            "README.md says how to connect a client, build the image and deploy; docs/ has the details.",
+        ]
+    )
+
+
+def shell_dir() -> Path | None:
+    """The folder the user ran cookiecutter (or cruft) from, as the shell's PWD says."""
+    pwd = os.environ.get("PWD")
+    return Path(pwd) if pwd and Path(pwd).is_dir() else None
+
+
 def remove_this_rendered_copy() -> None:
     """cookiecutter runs each hook from a rendered copy in the temporary folder and leaves it
     there, every answer in it: the copy removes itself (best effort), so generating leaves nothing
@@ -174,7 +210,11 @@ def remove_this_rendered_copy() -> None:
 
 if __name__ == "__main__":
     try:
-        main(json.loads(RENDERED_ANSWERS), Path.cwd())
+        answers = json.loads(RENDERED_ANSWERS)
+        main(answers, Path.cwd())
+        steps = next_steps(answers, Path.cwd(), shell_dir())
+        if steps is not None:
+            print(steps)
     except UnknownChoice as error:
         print(f"ERROR: {error}; nothing was generated.", file=sys.stderr)
         sys.exit(1)

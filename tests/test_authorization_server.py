@@ -363,6 +363,44 @@ def test_npm_run_dev_auth_starts_the_authorization_server_and_a_development_serv
         process.wait(timeout=30)
 
 
+def test_npm_run_dev_auth_follows_the_port_changed_in_env_development(build_project, tmp_path):
+    """The port changed the README's way, in `PORT` of .env.development only (PUBLIC_URL is unset
+    there): dev:auth's resource and the development server it starts are on that port, and a token
+    for that resource opens a session."""
+    built, env = build_project(**DEFAULTS)
+    project = copy_project(built, tmp_path / "project")
+    port, auth_port = free_port(), free_port()
+    settings = project / ".env.development"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(re.sub(r"^PORT=\d+$", f"PORT={port}", text, count=1, flags=re.MULTILINE), encoding="utf-8")
+    shell = {k: v for k, v in env.items() if k not in ("NODE_ENV", "PORT", "PUBLIC_URL") and not k.startswith("AUTH_")}
+    shell["AUTH_SERVER_PORT"] = str(auth_port)
+    log_path = tmp_path / "dev-auth.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*NPM, "run", "dev:auth"], cwd=project, env=shell, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90  # a safety net: the health answer is awaited
+        while http_request_or_none(f"http://127.0.0.1:{port}/health") != 200:
+            assert process.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.2)
+        resource = f"http://localhost:{port}/mcp"
+        assert f"for resource {resource}," in log_path.read_text(), log_path.read_text()
+        metadata = json.loads(
+            http_request("GET", f"http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp").body
+        )
+        issuer = f"http://127.0.0.1:{auth_port}"
+        assert metadata["resource"] == resource and metadata["authorization_servers"] == [issuer]
+        auth = AuthorizationServerClient(issuer)
+        token = auth.client_credentials(service_client(auth), REQUIRED_SCOPE, resource)["access_token"]
+        assert run_session(f"http://127.0.0.1:{port}/mcp", token).tool_names == EXAMPLE_TOOLS
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
 def run_documented_python_script(project, public_url: str) -> dict:
     """Runs the docs page's Python block against `public_url`, answering its prompts."""
     page = (project / "docs" / "local-authorization-server.md").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Delivery files: CI configs (generated and the template's own), update bots, licences,
+"""Delivery files: CI configs (generated and the template's own), update bots,
 pre-commit, Cloud Run, scan and buildx scripts.
 
 Fast tier: a few bakes, no network, no container engine. The scripts are run in
@@ -10,7 +10,6 @@ files are validated against check-jsonschema's vendored (offline) schemas.
 from __future__ import annotations
 
 import fnmatch
-import importlib.util
 import json
 import os
 import re
@@ -21,9 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cookiecutter.exceptions import FailedHookException
 
-from support.bake import TEMPLATE_DIR, bake
+from support.bake import TEMPLATE_DIR
 from support.tools import find_tool
 from variants import OPTIONS
 
@@ -1188,50 +1186,7 @@ def test_template_repository_ci_update_workflow_and_dependabot():
     assert (TEMPLATE_DIR / "{{cookiecutter.project_slug}}/.github/workflows/ci.yml").exists()
 
 
-# --- licence -------------------------------------------------------------------------------
-
-LICENSE_MARKERS = {
-    "MIT": ("MIT License", "Permission is hereby granted, free of charge", "MIT"),
-    "Apache-2.0": ("Apache License", "END OF TERMS AND CONDITIONS", "Apache-2.0"),
-    "BSD-3-Clause": ("BSD 3-Clause License", "Neither the name of the copyright holder", "BSD-3-Clause"),
-    "proprietary": ("Copyright (c)", "All rights reserved.", "UNLICENSED"),
-}
-
-
-@pytest.mark.parametrize("license_choice", OPTIONS["license"])
-def test_license_option_writes_license_and_package_json(bake_cached, license_choice):
-    assert set(OPTIONS["license"]) == set(LICENSE_MARKERS)
-    project = bake_cached(license=license_choice, author_name="Ada O'Neil")
-    text = (project / "LICENSE").read_text(encoding="utf-8")
-    first_line, body, package_license = LICENSE_MARKERS[license_choice]
-    assert text.startswith(first_line) and body in text and text.endswith("\n") and not text.endswith("\n\n")
-    if license_choice != "Apache-2.0":  # Apache's text names no holder; its appendix says how to
-        assert re.search(r"Copyright \(c\) 20\d\d,? Ada O'Neil", text)
-    for other, (_, other_body, _) in LICENSE_MARKERS.items():
-        if other != license_choice:
-            assert other_body not in text, other
-    package = json.loads((project / "package.json").read_text(encoding="utf-8"))
-    assert package["license"] == package_license
-
-
-def test_unknown_license_is_refused_naming_the_field(tmp_path):
-    # cookiecutter refuses a choice it does not list before anything is written...
-    with pytest.raises((ValueError, FailedHookException), match="license"):
-        bake(tmp_path, license="GPL-2.0")
-    assert not any(tmp_path.iterdir())
-    # ...and so does the pre-gen hook (it sees answers cookiecutter did not check, e.g. from a replay).
-    spec = importlib.util.spec_from_file_location("pre_gen_project", TEMPLATE_DIR / "hooks/pre_gen_project.py")
-    pre_gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pre_gen)
-    answers = {**pre_gen_defaults(), "license": "GPL-2.0"}
-    assert [e for e in pre_gen.collect_errors(answers) if e.startswith("license:")], pre_gen.collect_errors(answers)
-
-
-def pre_gen_defaults() -> dict:
-    """Valid answers for every field, from cookiecutter.json."""
-    config = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
-    answers = {key: value[0] if isinstance(value, list) else value for key, value in config.items()}
-    return {**answers, "project_slug": "my-mcp-server"}
+# --- editorconfig and the template's own licence (the licence option: test_license.py) ----------
 
 
 def test_template_and_project_have_license_and_editorconfig(baked):
@@ -1276,22 +1231,6 @@ def test_gitlab_scripts_are_clean_under_shellcheck(baked):
     for script in scripts:
         result = shellcheck(script, "sh")
         assert result.returncode == 0, script + result.stdout
-
-
-SPDX_LABEL = {
-    "MIT": "MIT",
-    "Apache-2.0": "Apache-2.0",
-    "BSD-3-Clause": "BSD-3-Clause",
-    "proprietary": "LicenseRef-Proprietary",
-}
-
-
-@pytest.mark.parametrize("license_choice", OPTIONS["license"])
-def test_image_licenses_label_follows_the_answer(bake_cached, license_choice):
-    project = bake_cached(license=license_choice)
-    dockerfile = (project / "Dockerfile.production").read_text(encoding="utf-8")
-    labels = re.findall(r'org\.opencontainers\.image\.licenses="([^"]*)"', dockerfile)
-    assert labels == [SPDX_LABEL[license_choice]], "Dockerfile.production must label the image with the licence"
 
 
 def test_published_image_keeps_the_projects_licence_label(baked):

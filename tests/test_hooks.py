@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -247,6 +248,41 @@ def test_cli_strings_work_through_the_real_command_line(tmp_path):
     project = tmp_path / "cli-made"
     assert not (project / "cloudbuild.yaml").exists()
     assert (project / "scripts" / "docker-buildx.sh").exists()
+
+
+def test_generation_prints_the_first_steps_and_each_is_a_readme_command(tmp_path):
+    """After generating, the hook prints where the project is and what to run first: the `cd`
+    works from the shell the command ran in, and every command is one the generated README
+    shows (the README's own tests run those)."""
+    command = f'"{sys.executable}" -m cookiecutter --no-input -o out "{TEMPLATE_DIR}" project_name="First Hour"'
+    result = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    printed = [line.strip() for line in result.stdout.splitlines()]
+    start = next(i for i, line in enumerate(printed) if line.startswith("Generated First Hour in out/first-hour."))
+    steps = [line for line in printed[start + 1 :] if line.startswith(("cd ", "npm ", "NODE_ENV="))]
+    commands = [line.split("  #")[0].strip() for line in steps]
+    assert commands[0] == "cd out/first-hour", printed
+    went = subprocess.run(["bash", "-c", f"{commands[0]} && pwd -P"], cwd=tmp_path, capture_output=True, text=True)
+    assert Path(went.stdout.strip()) == (tmp_path / "out" / "first-hour").resolve()
+    readme = (tmp_path / "out" / "first-hour" / "README.md").read_text(encoding="utf-8")
+    assert commands[1:] == ["npm ci", "npm run dev", "NODE_ENV=development npm run -s token"]
+    for shown in commands[1:]:
+        assert shown in readme, f"printed but not in the README: {shown}"
+    assert any("README.md" in line and "docs/" in line for line in printed[start:]), "where the docs are"
+
+
+def test_first_steps_name_a_folder_outside_the_shell_by_its_path_and_stay_quiet_under_cruft_update(tmp_path):
+    """Generated elsewhere (-o /somewhere): the full path. Rendered by cruft into a temporary
+    folder to update the project the shell is in (.cruft.json there): nothing printed."""
+    answers = {"project_name": "X", "port": "8080"}
+    project = tmp_path / "elsewhere" / "x"
+    project.mkdir(parents=True)
+    shell = tmp_path / "shell"
+    shell.mkdir()
+    assert f"  cd {project.resolve()}" in post_gen.next_steps(answers, project, shell).splitlines()
+    assert f"  cd {project.resolve()}" in post_gen.next_steps(answers, project, None).splitlines()
+    (shell / ".cruft.json").write_text("{}")
+    assert post_gen.next_steps(answers, project, shell) is None
 
 
 # --- awkward but legal answers ----------------------------------------------------------

@@ -14,6 +14,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,7 @@ def test_build_output_matches_the_bundler(built_project):
     if answers["bundler"] == "esbuild":
         assert emitted == ["healthcheck.js", "index.js"], emitted
         # The healthcheck runs every few seconds in every container: it must not bundle the
-        # server's dependencies (zod through config.ts made it ~166 kB).
+        # server's dependencies (importing config.ts would pull zod in: ~166 kB).
         healthcheck_size = (project / "dist" / "healthcheck.js").stat().st_size
         assert healthcheck_size < 16 * 1024, f"dist/healthcheck.js is {healthcheck_size} bytes"
     else:
@@ -189,17 +190,30 @@ def test_readme_quickstart_generates_builds_and_serves(tmp_path):
     assert "quickstart check passed" in result.stderr
 
 
+# Hooks that have files to check in every generated project: each must run, not skip.
+HOOKS_WITH_FILES = ("check yaml", "check json", "yamllint", "hadolint", "shellcheck", "lint", "type-check")
+
+
 def test_generated_pre_commit_hooks_pass(build_project, tmp_path):
-    """The project's own pre-commit config (local hooks, tools from PyPI and npm) passes as generated."""
+    """The generated README's pre-commit recipe, run as written in a fresh copy: every hook runs
+    on the project's files (none skipped for want of files) and passes as generated."""
     built, env = build_project(**DEFAULTS)
     project = copy_project(built, tmp_path / built.name)  # git init and the hooks' caches go into a copy
-    pre_commit = str(Path(sys.executable).with_name("pre-commit"))
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    run([*git, "init", "-q"], project, env)
-    run([*git, "add", "-A"], project, env)
-    result = run([pre_commit, "run", "--all-files", "--color", "never"], project, env, timeout=900)
-    for hook in ("hadolint", "shellcheck", "lint", "typecheck"):
-        assert re.search(rf"{hook}.*Passed", result.stdout, re.IGNORECASE), result.stdout
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    recipe = re.search(r"Hooks live in a git repository.*?```sh\n(.*?)```", readme, re.DOTALL)
+    assert recipe, "the README's pre-commit recipe is gone"
+    assert "pre-commit run --all-files" in recipe.group(1)
+    # pre-commit from the test venv; git commits nothing here, but gets an identity all the same.
+    shell = {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+             "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+             "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}  # fmt: skip
+    result = run(["bash", "-ec", recipe.group(1)], project, shell, timeout=900)
+    assert (project / ".git" / "hooks" / "pre-commit").is_file(), "pre-commit install wrote the git hook"
+    for hook in HOOKS_WITH_FILES:
+        assert re.search(rf"^{re.escape(hook)}\b[^\n]*\.Passed$", result.stdout, re.MULTILINE), result.stdout
+    assert "(no files to check)Skipped" not in "\n".join(
+        line for line in result.stdout.splitlines() if line.startswith(HOOKS_WITH_FILES)
+    ), result.stdout
 
 
 # --- the generated README's recipes, run as a user would ------------------------------------------
@@ -229,9 +243,11 @@ def test_npm_run_token_prints_a_credential_the_development_server_accepts(built_
     token = run([*NPM, "run", "-s", "token"], project, shell_env).stdout.strip()
     assert dev["AUTH_API_KEYS"].startswith("dev_") and dev["AUTH_JWT_SECRET"].startswith("dev_")
     assert dev["HOST"] == "127.0.0.1", "the development server listens on loopback only"
-    # The server as .env.development configures it (on a free port, same public origin).
-    dev.pop("PORT", None)  # a free port instead; PUBLIC_URL (the token's audience) stays
-    server = ServerProcess(project, env, {**dev, "LOG_LEVEL": "warn"})
+    # The server as .env.development configures it, on a free port but with the public origin
+    # that file's PORT gives (PUBLIC_URL is unset there: http://localhost:$PORT, the token's audience).
+    public_url = f"http://localhost:{dev.pop('PORT')}"
+    assert "PUBLIC_URL" not in dev, "PORT is the one place the development port is set"
+    server = ServerProcess(project, env, {**dev, "PUBLIC_URL": public_url, "LOG_LEVEL": "warn"})
     with server:
         session = run_session(f"{server.base_url}/mcp", token)
         assert session.tool_names == EXAMPLE_TOOLS
@@ -267,18 +283,37 @@ def test_npm_run_token_never_hands_out_a_secret_the_shell_exported(build_project
     assert refused.stdout.strip() == "" and production not in refused.stderr
 
 
+def readme_command(readme: str, start: str) -> str:
+    """The generated README's command line that begins with `start`, with its `\\` continuations."""
+    found = re.search(rf"^{re.escape(start)}(?:.*\\\n)*.*$", readme, re.MULTILINE)
+    assert found, f"the README has no line starting {start!r}"
+    return found.group(0)
+
+
+def development_server(project: Path, env: dict) -> ServerProcess:
+    """The built server with the development credential of .env.development, as `npm run dev` has it."""
+    dev = _dev_env(project)
+    return ServerProcess(
+        project, env, {"NODE_ENV": "development", "AUTH_MODE": "api_key", "AUTH_API_KEYS": dev["AUTH_API_KEYS"]}
+    )
+
+
 def test_mcp_inspector_cli_lists_the_tools_with_the_bearer_header(build_project):
-    """The generated README's Inspector line, against the built server."""
+    """The generated README's Inspector line, as written (its token from `npm run token`), against
+    the built server on a free port; a wrong key is refused."""
     project, env = build_project(**API_KEY_VARIANT)
-    key = secrets.token_urlsafe(32)
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    line = readme_command(readme, f"npx -y {INSPECTOR} --cli ")
+    documented_url = f"http://localhost:{COOKIECUTTER_JSON['port']}/mcp"
+    assert documented_url in line and "$(NODE_ENV=development npm run -s token)" in line, line
     inspector_env = node_env(INSPECTOR_NODE)
-    with ServerProcess(project, env, {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key}) as server:
-        command = ["npx", "-y", INSPECTOR, "--cli", f"{server.base_url}/mcp", "--transport", "http",
-                   "--method", "tools/list", "--header", f"Authorization: Bearer {key}"]  # fmt: skip
-        listed = json.loads(run(command, project, inspector_env, timeout=600).stdout)
+    with development_server(project, env) as server:
+        command = line.replace(documented_url, f"{server.base_url}/mcp")
+        listed = json.loads(run(["bash", "-c", command], project, inspector_env, timeout=600).stdout)
         assert sorted(tool["name"] for tool in listed["tools"]) == EXAMPLE_TOOLS
-        refused = subprocess.run(command[:-1] + ["Authorization: Bearer wrong-key-0123456789"], cwd=project,
-                                 env=inspector_env, capture_output=True, text=True, timeout=600)  # fmt: skip
+        wrong = ["npx", "-y", INSPECTOR, "--cli", f"{server.base_url}/mcp", "--transport", "http",
+                 "--method", "tools/list", "--header", "Authorization: Bearer wrong-key-0123456789"]  # fmt: skip
+        refused = subprocess.run(wrong, cwd=project, env=inspector_env, capture_output=True, text=True, timeout=600)
         assert refused.returncode != 0, refused.stdout
 
 
@@ -295,17 +330,14 @@ def claude_code(env: dict) -> str:
 
 
 def test_claude_code_connects_with_the_readme_line_and_the_bearer_header(build_project, tmp_path):
-    """The generated README's `claude mcp add` line, then `claude mcp list`, which connects to
-    every configured server: the right key connects, a wrong one is refused with the 401."""
+    """The generated README's `claude mcp add` line, as written (its token from `npm run token`),
+    then `claude mcp list`, which connects to every configured server: the README's connects, a
+    wrong key is refused with the 401."""
     project, env = build_project(**API_KEY_VARIANT)
     readme = (project / "README.md").read_text(encoding="utf-8")
-    documented = re.search(
-        r"^claude mcp add --transport http (\S+) http://localhost:(\d+)/mcp \\\n\s+"
-        r'--header "Authorization: Bearer \$\(npm run -s token\)"$',
-        readme,
-        re.MULTILINE,
-    )
-    assert documented and documented.groups() == (project.name, COOKIECUTTER_JSON["port"]), "the README line changed"
+    line = readme_command(readme, f"claude mcp add --transport http {project.name} ")
+    documented_url = f"http://localhost:{COOKIECUTTER_JSON['port']}/mcp"
+    assert documented_url in line and "$(NODE_ENV=development npm run -s token)" in line, line
     cli_env = {
         **node_env(INSPECTOR_NODE),
         "HOME": str(tmp_path),  # its config (~/.claude.json) goes here, not into the user's
@@ -313,13 +345,14 @@ def test_claude_code_connects_with_the_readme_line_and_the_bearer_header(build_p
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
     }
     claude = claude_code(cli_env)
-    key = secrets.token_urlsafe(32)
-    with ServerProcess(project, env, {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key}) as server:
+    shell_env = {**cli_env, "PATH": f"{Path(claude).parent}{os.pathsep}{cli_env['PATH']}"}
+    with development_server(project, env) as server:
         url = f"{server.base_url}/mcp"
-        for name, token in ((project.name, key), ("wrong-key", "wrong-key-0123456789")):
-            add = [claude, "mcp", "add", "--transport", "http", name, url, "--header", f"Authorization: Bearer {token}"]
-            run(add, tmp_path, cli_env, timeout=120)
-        listed = run([claude, "mcp", "list"], tmp_path, cli_env, timeout=120).stdout
+        run(["bash", "-c", line.replace(documented_url, url)], project, shell_env, timeout=120)
+        wrong = [claude, "mcp", "add", "--transport", "http", "wrong-key", url,
+                 "--header", "Authorization: Bearer wrong-key-0123456789"]  # fmt: skip
+        run(wrong, project, cli_env, timeout=120)
+        listed = run([claude, "mcp", "list"], project, cli_env, timeout=120).stdout
     assert re.search(rf"^{re.escape(project.name)}: .*Connected", listed, re.MULTILINE), listed
     assert re.search(r"^wrong-key: .*Failed to connect.*401", listed, re.MULTILINE), listed
 
@@ -428,24 +461,50 @@ def _listening_addresses(port: int) -> set[str]:
     return found
 
 
-def test_npm_run_dev_listens_on_loopback_only_and_takes_the_readme_token(build_project):
+def test_npm_run_dev_listens_on_loopback_only_and_takes_the_readme_token(build_project, tmp_path):
     """`npm run dev` as the README runs it (.env.development: this project's dev_ credentials,
-    HOST=127.0.0.1): it listens on 127.0.0.1 only, and the README's
-    `NODE_ENV=development npm run -s token` credential opens an MCP session."""
+    HOST=127.0.0.1), with the port changed the README's way, in `PORT` of .env.development
+    only: it listens there on 127.0.0.1 only, the README's `NODE_ENV=development npm run -s token`
+    credential (its audience follows PORT) opens an MCP session, and the README's curl lines answer
+    as their comments say."""
     if not Path("/proc/net/tcp").is_file():
         pytest.skip("no /proc/net/tcp to read the listening address from (not Linux)")
-    project, env = build_project(**DEFAULTS)
+    built, env = build_project(**DEFAULTS)
+    project = copy_project(built, tmp_path / built.name)
     port = free_port()
-    shell = {k: v for k, v in env.items() if k != "NODE_ENV" and not k.startswith("AUTH_")}
+    settings = project / ".env.development"
+    text = settings.read_text(encoding="utf-8")
+    changed = re.sub(r"^PORT=\d+$", f"PORT={port}", text, count=1, flags=re.MULTILINE)
+    assert changed != text, "the README's one line to change, PORT=, is in .env.development"
+    settings.write_text(changed, encoding="utf-8")
+    shell = {k: v for k, v in env.items() if k not in ("NODE_ENV", "PORT", "PUBLIC_URL") and not k.startswith("AUTH_")}
     dev = subprocess.Popen(
-        [*NPM, "run", "dev"], cwd=project, env={**shell, "PORT": str(port)},
+        [*NPM, "run", "dev"], cwd=project, env=shell,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
         wait_for_health(f"http://127.0.0.1:{port}/health", dev, timeout=60)
         assert _listening_addresses(port) == {"0100007F"}, "the development server must listen on 127.0.0.1 only"
+        # The public origin follows PORT (what clients are told the resource is, the token audience).
+        metadata_url = f"http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp"
+        with urllib.request.urlopen(metadata_url, timeout=30) as response:
+            assert json.load(response)["resource"] == f"http://localhost:{port}/mcp"
         token = run([*NPM, "run", "-s", "token"], project, {**shell, "NODE_ENV": "development"}).stdout.strip()
+        # Every example tool but server_status, which needs mcp:admin (the development token has mcp:tools).
         assert run_session(f"http://127.0.0.1:{port}/mcp", token).tool_names == EXAMPLE_TOOLS
+        # The README's curl lines, each as written but for the port.
+        readme = (project / "README.md").read_text(encoding="utf-8")
+        block = re.search(r"In a second terminal,.*?```sh\n(.*?)```", readme, re.DOTALL)
+        assert block, "the README's curl lines are gone"
+        lines = block.group(1).replace("\\\n", " ").splitlines()
+        documented = f"localhost:{COOKIECUTTER_JSON['port']}/"
+        health, refused, initialize = (
+            run(["bash", "-c", line.replace(documented, f"localhost:{port}/")], project, shell).stdout for line in lines
+        )
+        assert json.loads(health) == {"status": "ok"}
+        assert refused.startswith("HTTP/1.1 401"), refused
+        assert re.search(r"^www-authenticate: Bearer ", refused, re.IGNORECASE | re.MULTILINE), refused
+        assert '"serverInfo"' in initialize and '"error"' not in initialize, initialize
     finally:
         os.killpg(dev.pid, signal.SIGTERM)
         dev.wait(timeout=30)

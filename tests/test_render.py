@@ -79,6 +79,7 @@ CORE_FILES = {
     "src/mcp/server.ts",
     "src/tools/echo.ts",
     "src/tools/whoami.ts",
+    ".vscode/mcp.json",
 }
 # Files copied verbatim (tools rewrite them, e.g. `pre-commit autoupdate`): no Jinja inside,
 # so GitHub's own `${{ ... }}` expressions are legitimate there.
@@ -309,16 +310,18 @@ def test_the_readme_says_git_init_before_pre_commit_install(defaults_project):
     assert readme.index("git init") < readme.index("pre-commit install")
 
 
-def test_the_readme_vs_code_config_asks_for_the_token_and_sends_it_as_a_bearer_header(defaults_project):
-    """VS Code itself cannot run here: its `.vscode/mcp.json` recipe is checked for what VS Code
-    reads (an http server at the README's URL, the token from a password input, never inline)."""
+def test_the_vs_code_config_asks_for_the_token_and_sends_it_as_a_bearer_header(defaults_project):
+    """VS Code itself cannot run here: the `.vscode/mcp.json` the project ships (and the README
+    points at) is checked for what VS Code reads: an http server at the README's URL, the token
+    from a password input, never inline."""
     readme = (defaults_project / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"\*\*VS Code\*\*.*?```json\n(.*?)```", readme, re.DOTALL)
-    assert block, "the README's VS Code recipe is gone"
-    config = json.loads(block.group(1))
+    assert "[`.vscode/mcp.json`](.vscode/mcp.json)" in readme, "the README's VS Code recipe points at the file"
+    config = json.loads((defaults_project / ".vscode" / "mcp.json").read_text(encoding="utf-8"))
     server = config["servers"][defaults_project.name]
     assert server["type"] == "http" and server["url"] == f"http://localhost:{COOKIECUTTER_JSON['port']}/mcp"
+    assert server["url"] in readme
     reference = re.fullmatch(r"Bearer \$\{input:([\w-]+)\}", server["headers"]["Authorization"])
     assert reference, server["headers"]
+    assert f"`Authorization: {server['headers']['Authorization']}`" in readme
     inputs = {item["id"]: item for item in config["inputs"]}
     assert inputs[reference.group(1)]["type"] == "promptString" and inputs[reference.group(1)]["password"] is True

@@ -1,7 +1,10 @@
-"""The template repository's own pre-commit checks pass (ruff, shellcheck, JSON/YAML hygiene)."""
+"""The template repository's own pre-commit checks pass (ruff, shellcheck, JSON/YAML hygiene), and its
+documents name only files that exist."""
 
 from __future__ import annotations
 
+import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -9,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from support.template import TEMPLATE_DIR
+from support.template import PROJECT_TEMPLATE, TEMPLATE_DIR
 
 
 def test_template_repository_passes_its_pre_commit_hooks():
@@ -25,3 +28,40 @@ def test_template_repository_passes_its_pre_commit_hooks():
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+
+
+# A file name in prose: a path of word characters ending in one of these extensions.
+FILE_NAME = re.compile(r"(?<![\w./<{-])((?:[\w.-]+/)*[\w.-]+\.(?:md|py|sh|json|ya?ml|ts))(?![\w/])")
+# Named in the README but made by the reader or by generation, not kept in the repository.
+MADE_LATER = {
+    "team-defaults.yaml": "the defaults file the README has a team write",
+    "rows.json": "scripts/benchmark.sh --json output",
+    "package-lock.json": "the post-gen hook installs it from .lockfiles/",
+}
+
+
+def test_the_documents_and_test_docstrings_name_only_files_that_exist():
+    """README.md, CONVENTIONS.md and every test module's docstring: each file they name is in the
+    repository (at the root, in the project template, or under tests/)."""
+    texts = {name: (TEMPLATE_DIR / name).read_text(encoding="utf-8") for name in ("README.md", "CONVENTIONS.md")}
+    for module in sorted((TEMPLATE_DIR / "tests").glob("*.py")):
+        texts[module.name] = ast.get_docstring(ast.parse(module.read_text(encoding="utf-8"))) or ""
+    bases = (TEMPLATE_DIR, PROJECT_TEMPLATE, TEMPLATE_DIR / "tests")
+    missing = {
+        (source, name)
+        for source, text in texts.items()
+        for name in FILE_NAME.findall(text)
+        if name not in MADE_LATER
+        and not any((base / name).exists() for base in bases)
+        and not ("/" not in name and any(TEMPLATE_DIR.rglob(name)))
+    }
+    assert not missing, sorted(missing)
+
+
+def test_conventions_names_fixtures_conftest_defines():
+    conventions = (TEMPLATE_DIR / "CONVENTIONS.md").read_text(encoding="utf-8")
+    conftest = (TEMPLATE_DIR / "tests" / "conftest.py").read_text(encoding="utf-8")
+    named = re.findall(r"^\| `(\w+)[(`]", conventions, re.MULTILINE)
+    assert len(named) >= 5, named
+    for name in named:
+        assert re.search(rf"^\s*def {name}\(", conftest, re.MULTILINE), f"CONVENTIONS.md: no fixture {name}"

@@ -439,27 +439,59 @@ def make_fork(tmp_path: Path) -> tuple[Path, Path]:
     return upstream, fork
 
 
+def readme_bash_block(heading: str) -> list[str]:
+    """The commands of the first bash block under a README heading, a line continued with `\\` joined."""
+    section = (TEMPLATE_DIR / "README.md").read_text(encoding="utf-8").split(f"\n{heading}\n", 1)[1]
+    match = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
+    assert match, f"no bash block under {heading!r}"
+    return match.group(1).replace("\\\n", " ").splitlines()
+
+
+def shell_with_the_venv_tools(cwd: Path, script: str) -> subprocess.CompletedProcess:
+    """A README line as a user's shell runs it, with cruft on the PATH (the test venv's, the
+    versions a fresh `pip install cruft` gets)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return run(["bash", "-ec", script], cwd, env=env)
+
+
 def test_projects_from_a_fork_update_from_the_fork_with_cruft(tmp_path):
+    """The README's cruft lines, as written (the fork's URL and the project folder filled in):
+    `cruft create` from a defaults file, then, after the fork moved on, `cruft update
+    --skip-apply-ask` and `git diff` bring its changes and keep the project's own."""
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     _, fork = make_fork(tmp_path)
     fork_config = json.loads((fork / "cookiecutter.json").read_text(encoding="utf-8"))
-    team = tmp_path / "team.yaml"
-    team.write_text(yaml.safe_dump({"default_context": {"npm_registry": NPM_REGISTRY}}), encoding="utf-8")
-    out = tmp_path / "projects"
-    created = run(
-        [tool("cruft"), "create", "--no-input", "--config-file", str(team), "--output-dir", str(out),
-         "--extra-context", json.dumps({"project_name": "Billing Tools"}), str(fork)],
-        tmp_path,
-    )  # fmt: skip
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "team-defaults.yaml").write_text(
+        yaml.safe_dump({"default_context": {"npm_registry": NPM_REGISTRY}}), encoding="utf-8"
+    )
+
+    # "For teams": a project created under cruft with one answer on the command line.
+    (named,) = [line for line in readme_bash_block("## For teams") if line.startswith("cruft create")]
+    created = shell_with_the_venv_tools(work, named.replace("gh:<org>/<repo>", str(fork)))
     assert created.returncode == 0, created.stdout + created.stderr
-    project = out / "billing-tools"
+    assert (work / "billing-tools" / "TEAM.md").read_text().startswith("# Billing Tools\n")
+    assert "  cd billing-tools\n" in created.stdout, "the first steps are printed under cruft too"
+
+    # "Updates both ways": create, work on the project, the fork moves on, update.
+    lines = readme_bash_block("### Updates both ways")
+    lines = lines[: next(i for i, line in enumerate(lines) if line.startswith("# the fork takes upstream"))]
+    (create,) = [line for line in lines if line.startswith("cruft create")]
+    update = [line for line in lines if line.strip() and not line.startswith(("#", "cruft create"))]
+    assert any("cruft update" in line for line in update), lines
+    before = set(work.iterdir())
+    url = "https://git.example.com/platform/cookiecutter-mcp-server.git"
+    assert url in create
+    created = shell_with_the_venv_tools(work, create.replace(url, str(fork)))
+    assert created.returncode == 0, created.stdout + created.stderr
+    (project,) = set(work.iterdir()) - before
     recorded = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
     assert recorded["template"] == str(fork)
     context = recorded["context"]["cookiecutter"]
     assert context["bundler"] == fork_config["bundler"][0] and context["auth_mode"] == fork_config["auth_mode"][0]
     assert context["npm_registry"] == NPM_REGISTRY
-    assert (project / "TEAM.md").read_text().startswith("# Billing Tools\n")
     git_repo(project, "generated")
 
     # The project team's own work...
@@ -473,8 +505,11 @@ def test_projects_from_a_fork_update_from_the_fork_with_cruft(tmp_path):
     git(fork, "commit", "-qam", "fork: on-call channel, echo improved")
 
     assert run([tool("cruft"), "check"], project).returncode != 0, "cruft must see the project is behind the fork"
-    updated = run([tool("cruft"), "update", "--skip-apply-ask", "--allow-untracked-files"], project)
+    script = "\n".join(update).replace("<project>", project.name)
+    updated = shell_with_the_venv_tools(work, script)
     assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert "+// improved in the fork" in updated.stdout, "git diff shows the update for review"
+    assert "First steps" not in updated.stdout, "cruft's temporary renders print no first steps"
     assert (project / "TEAM.md").read_text().endswith("On call: #platform.\n")
     assert (project / "src/tools/echo.ts").read_text().endswith("// improved in the fork\n")
     assert "Our deployment notes." in readme.read_text(), "the project's own work is kept"

@@ -21,7 +21,7 @@
  * tests start it so, next to the production build).
  *
  * Settings (environment): AUTH_SERVER_PORT (default 9400), PUBLIC_URL (the MCP server's origin,
- * default http://localhost:8080), AUTH_SERVER_STATE_DIR, AUTH_REQUIRED_SCOPES.
+ * default http://localhost:$PORT, as the server's own), AUTH_SERVER_STATE_DIR, AUTH_REQUIRED_SCOPES.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
@@ -31,6 +31,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { errors, Provider } from "oidc-provider";
 import { DEVELOPMENT_ENVS, isLoopbackHost } from "../src/config.js";
+import { ConfigError, port as serverPort } from "../src/env.js";
 import { allToolScopes } from "../src/tools/index.js";
 
 const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -56,7 +57,17 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 }
 const HOST = "127.0.0.1";
 const issuer = `http://${HOST}:${port}`;
-const publicUrl = (process.env.PUBLIC_URL ?? "http://localhost:8080").replace(/\/+$/, "");
+/** The MCP server's PUBLIC_URL, defaulted as src/config.ts does, so the token audience matches it. */
+function mcpServerOrigin(): string {
+  if (process.env.PUBLIC_URL !== undefined) return process.env.PUBLIC_URL.replace(/\/+$/, "");
+  try {
+    return `http://localhost:${serverPort(process.env)}`;
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+}
+const publicUrl = mcpServerOrigin();
 const resource = `${publicUrl}/mcp`;
 const requiredScopes = (process.env.AUTH_REQUIRED_SCOPES ?? "").split(/\s+/).filter(Boolean);
 /** The scopes tokens may carry: the required ones, the basic tool scope, every tool's. */
