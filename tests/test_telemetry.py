@@ -30,7 +30,7 @@ from mcp.client.streamable_http import streamable_http_client
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from support.mcp_client import MCP_HEADERS, MODERN_REVISION, http_request
+from support.mcp_client import INITIALIZE, MCP_HEADERS, MODERN_REVISION, http_request
 from support.server_process import ServerProcess, free_port
 from variants import DEFAULTS, PROJECT_VARIANTS
 
@@ -435,3 +435,71 @@ def test_the_esbuild_bundle_on_the_oldest_node_line_serves_metrics(build_project
         line.startswith("mcp_server_operation_duration_count{") and 'gen_ai_tool_name="echo"' in line
         for line in scraped.body.splitlines()
     ), scraped.body[:3000]
+
+
+def test_what_a_client_chooses_never_becomes_a_metric_label_or_an_unbounded_attribute(built):
+    """A client names the protocol revision (header, `_meta`, initialize's params) and the
+    resource URI: a made-up revision is never a metric series of its own (each one would be a new
+    series: unbounded cardinality), and a long URI is cut before a span holds it (a queue of spans
+    waiting for a slow collector would otherwise hold up to MAX_BODY_BYTES each)."""
+    project, env = built
+    key = secrets.token_urlsafe(32)
+    with OtlpReceiver() as receiver:
+        extra = {
+            "NODE_ENV": "production",
+            "AUTH_MODE": "api_key",
+            "AUTH_API_KEYS": key,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "OTEL_METRIC_EXPORT_INTERVAL": "300",
+        }
+        with ServerProcess(project, env, extra) as server:
+            url = f"{server.base_url}/mcp"
+            auth = {**MCP_HEADERS, "Authorization": f"Bearer {key}"}
+            made_up = ["0001-01-01", "1999-12-31", "2099-02-30", "2027-01-01"]
+            # In the header (refused by the SDK), in initialize (negotiated down: answered 200),
+            # in a 2026-07-28-shaped envelope (refused as unsupported).
+            ping = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
+            assert http_request("POST", url, {**auth, "MCP-Protocol-Version": made_up[0]}, ping).status == 400
+            init = {**INITIALIZE, "params": {**INITIALIZE["params"], "protocolVersion": made_up[1]}}
+            assert http_request("POST", url, auth, json.dumps(init).encode()).status == 200
+            init["params"]["protocolVersion"] = made_up[2]
+            assert http_request("POST", url, auth, json.dumps(init).encode()).status == 200
+            envelope = {
+                "io.modelcontextprotocol/protocolVersion": made_up[3],
+                "io.modelcontextprotocol/clientInfo": {"name": "x", "version": "1"},
+                "io.modelcontextprotocol/clientCapabilities": {},
+            }
+            modern = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "echo", "_meta": envelope}}
+            modern["params"]["arguments"] = {"text": "x"}
+            headers = {**auth, "MCP-Protocol-Version": made_up[3], "Mcp-Method": "tools/call", "Mcp-Name": "echo"}
+            assert http_request("POST", url, headers, json.dumps(modern).encode()).status == 400
+
+            # A handshake-era resources/read (no Mcp-Name header bounds it) of a 6000-character URI.
+            trace_id = secrets.token_hex(16)
+            uri = "greeting://" + "a" * 6000
+            read = {"jsonrpc": "2.0", "id": 3, "method": "resources/read", "params": {"uri": uri}}
+            headers = {**auth, "MCP-Protocol-Version": "2025-11-25"}
+            headers["traceparent"] = traceparent(trace_id, secrets.token_hex(8))
+            assert http_request("POST", url, headers, json.dumps(read).encode()).status == 200
+
+            # The last call, in its own series: once it is exported, so are the calls before it.
+            marker = {**headers, "MCP-Protocol-Version": "2025-06-18"}
+            assert http_request("POST", url, marker, echo_call(4, "last")).status == 200
+            receiver.wait_for(
+                "the last call's duration series",
+                lambda: [
+                    attrs
+                    for name, attrs, _ in receiver.metrics
+                    if name == "mcp.server.operation.duration" and attrs.get("mcp.protocol.version") == "2025-06-18"
+                ],
+            )
+            (span,) = receiver.wait_for(
+                "the resources/read span",
+                lambda: [s for s in receiver.spans_of_trace(trace_id) if s.name == "resources/read"],
+            )
+            labels = {attrs.get("mcp.protocol.version") for _, attrs, _ in receiver.metrics}
+
+    assert labels.isdisjoint(made_up), labels
+    kept = attributes_of(span.attributes)["mcp.resource.uri"]
+    assert uri.startswith(kept) and 0 < len(kept) <= 1024, len(kept)

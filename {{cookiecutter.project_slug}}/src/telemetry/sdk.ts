@@ -39,6 +39,9 @@ import { ConfigError } from "../env.js";
 import type { Logger } from "../logger.js";
 import type { TelemetryConfig } from "./config.js";
 
+/** The longest span attribute value kept (characters); longer ones are cut to this length. */
+export const MAX_ATTRIBUTE_VALUE_LENGTH = 1024;
+
 export interface StartedSdk {
   /** Flushes what is buffered and stops the exporters (and the metrics endpoint). */
   shutdown(): Promise<void>;
@@ -107,6 +110,10 @@ export async function startSdk(
       resource,
       sampler: samplerOf(config),
       spanProcessors,
+      // Attribute values come from clients (a resource URI of up to MAX_BODY_BYTES, the path,
+      // the User-Agent); the SDK keeps them whole by default, and a queue of spans waiting
+      // for a slow collector would hold every one of them.
+      spanLimits: { attributeValueLengthLimit: MAX_ATTRIBUTE_VALUE_LENGTH },
     });
     trace.setGlobalTracerProvider(tracerProvider);
     stops.push(() => tracerProvider.shutdown());
