@@ -12,6 +12,7 @@ import gzip
 import json
 import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -503,3 +504,53 @@ def test_what_a_client_chooses_never_becomes_a_metric_label_or_an_unbounded_attr
     assert labels.isdisjoint(made_up), labels
     kept = attributes_of(span.attributes)["mcp.resource.uri"]
     assert uri.startswith(kept) and 0 < len(kept) <= 1024, len(kept)
+
+
+def test_credentials_in_an_absolute_form_target_never_reach_a_span(built):
+    """`POST http://user:secret@host/mcp` (absolute-form, RFC 9112 3.2.2) is refused by the Host
+    guard, but its span is made before that: `url.path` must be the path, not the target with its
+    userinfo (nor its query, which may carry an access_token)."""
+    project, env = built
+    key = secrets.token_urlsafe(32)
+    secret = secrets.token_hex(12)
+    with OtlpReceiver() as receiver:
+        extra = {
+            "NODE_ENV": "production",
+            "AUTH_MODE": "api_key",
+            "AUTH_API_KEYS": key,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+        }
+        with ServerProcess(project, env, extra) as server:
+            authority = server.base_url.removeprefix("http://")
+            sent: dict[str, str] = {}
+            for target in (
+                f"http://alice:{secret}@{authority}/mcp",
+                f"HTTP://{secret}@{authority}/mcp?access_token={secret}",
+                f"http://{authority}/mcp?access_token={secret}",
+            ):
+                trace_id = secrets.token_hex(16)
+                sent[trace_id] = target
+                head = (
+                    f"POST {target} HTTP/1.1\r\nHost: {authority}\r\n"
+                    f"traceparent: {traceparent(trace_id, secrets.token_hex(8))}\r\n"
+                    "Content-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+                with socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE) as conn:
+                    conn.sendall(head.encode())
+                    status = conn.makefile("rb").readline()
+                assert status.split()[1] in (b"400", b"401"), (target, status)
+
+            def all_three() -> list:
+                found = [span for span in receiver.spans if span.trace_id.hex() in sent]
+                return found if len(found) >= len(sent) else []
+
+            spans = receiver.wait_for("the three requests' spans", all_three)
+    for span in spans:
+        attributes = attributes_of(span.attributes)
+        assert secret not in json.dumps({k: str(v) for k, v in attributes.items()}), (
+            sent[span.trace_id.hex()],
+            attributes,
+        )
+        assert attributes["url.path"] == "/mcp", attributes
