@@ -554,3 +554,56 @@ def test_credentials_in_an_absolute_form_target_never_reach_a_span(built):
             attributes,
         )
         assert attributes["url.path"] == "/mcp", attributes
+
+
+def test_connections_to_the_metrics_port_cannot_take_the_servers_file_descriptors(built):
+    """OTEL_EXPORTER_PROMETHEUS_HOST=0.0.0.0 (for an in-cluster scraper) lets anything that reaches
+    the port connect: more idle connections than the process has file descriptors must not take
+    /health (both ports) or the scrape itself down. The scrape listener keeps a small budget of
+    its own and makes room by closing the oldest idle connection."""
+    project, env = built
+    key = secrets.token_urlsafe(32)
+    metrics_port, probe_port = free_port(), free_port()
+    file_limit = 256  # low, so that a bounded flood exceeds it
+    extra = {
+        "NODE_ENV": "production",
+        "AUTH_MODE": "api_key",
+        "AUTH_API_KEYS": key,
+        "PROBE_PORT": str(probe_port),
+        "OTEL_METRICS_EXPORTER": "prometheus",
+        "OTEL_EXPORTER_PROMETHEUS_PORT": str(metrics_port),
+    }
+    with ServerProcess(project, env, extra, file_limit=file_limit) as server:
+        flood: list[socket.socket] = []
+        try:
+            for _ in range(file_limit + 44):
+                flood.append(socket.create_connection(("127.0.0.1", metrics_port), timeout=DEADLINE))
+            _wait_until_accepted(metrics_port)
+            health = http_request("GET", f"{server.base_url}/health")
+            probe = http_request("GET", f"http://127.0.0.1:{probe_port}/health")
+            scrape = http_request("GET", f"http://127.0.0.1:{metrics_port}/metrics")
+        finally:
+            for conn in flood:
+                conn.close()
+        assert health.status == 200, (health, server.log()[-2000:])
+        assert probe.status == 200, probe
+        assert scrape.status == 200 and "target_info" in scrape.body, scrape
+        assert server.process.poll() is None, server.log()[-2000:]
+
+
+def _wait_until_accepted(port: int) -> None:
+    """Blocks until the listening socket on `port` has no connection waiting to be accepted (its
+    accept queue, /proc/net/tcp's rx_queue of a LISTEN socket, is empty): the server has taken
+    every connection the kernel completed for it, and kept or closed each one."""
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        queued = [
+            int(fields[4].split(":")[1], 16)
+            for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+            if (fields := line.split()) and int(fields[1].split(":")[1], 16) == port and fields[3] == "0A"
+        ]
+        assert queued, f"nothing listens on {port}"
+        if queued == [0]:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"the server did not accept the connections waiting on {port} within {DEADLINE} s")
