@@ -33,11 +33,7 @@ import { matchRoute, type Route, type RouteTable } from "./http/routes.js";
 import { createWatchdog } from "./http/watchdog.js";
 import type { Logger } from "./logger.js";
 import { createMcpRequestHandler, type McpHandler } from "./mcp/handler.js";
-import {
-  observeConnections,
-  observeHttpRequest,
-  recordLimitRejection,
-} from "./telemetry/index.js";
+import { observeConnections, observeHttpRequest, recordLimitRejection } from "./telemetry/index.js";
 
 export interface App {
   readonly server: Server;
