@@ -484,6 +484,12 @@ def test_what_a_client_chooses_never_becomes_a_metric_label_or_an_unbounded_attr
             headers["traceparent"] = traceparent(trace_id, secrets.token_hex(8))
             assert http_request("POST", url, headers, json.dumps(read).encode()).status == 200
 
+            # Tools that do not exist: a made-up name of the allowed shape, and a 6000-character one.
+            made_up_tool = f"made_up_{secrets.token_hex(8)}"
+            for name in (made_up_tool, "t" * 6000):
+                call = {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": name, "arguments": {}}}
+                assert http_request("POST", url, headers, json.dumps(call).encode()).status == 200
+
             # The last call, in its own series: once it is exported, so are the calls before it.
             marker = {**headers, "MCP-Protocol-Version": "2025-06-18"}
             assert http_request("POST", url, marker, echo_call(4, "last")).status == 200
@@ -499,11 +505,22 @@ def test_what_a_client_chooses_never_becomes_a_metric_label_or_an_unbounded_attr
                 "the resources/read span",
                 lambda: [s for s in receiver.spans_of_trace(trace_id) if s.name == "resources/read"],
             )
+
+            def unknown_tool_spans() -> list:
+                found = [s for s in receiver.spans_of_trace(trace_id) if s.status.message]
+                return found if len(found) >= 2 else []
+
+            unknown = receiver.wait_for("the unknown tools' spans", unknown_tool_spans)
             labels = {attrs.get("mcp.protocol.version") for _, attrs, _ in receiver.metrics}
+            span_names = {s.name for s in receiver.spans}
 
     assert labels.isdisjoint(made_up), labels
     kept = attributes_of(span.attributes)["mcp.resource.uri"]
     assert uri.startswith(kept) and 0 < len(kept) <= 1024, len(kept)
+    # A made-up tool name is no span name (backends index those like metric labels), and the
+    # SDK's error message repeating a long one is cut like an attribute.
+    assert not [name for name in span_names if made_up_tool in name], span_names
+    assert all(len(s.status.message) <= 1024 for s in unknown), [len(s.status.message) for s in unknown]
 
 
 def test_credentials_in_an_absolute_form_target_never_reach_a_span(built):

@@ -52,6 +52,8 @@ const KNOWN_METHODS = new Set([
 ]);
 
 const NAME_SHAPE = /^[A-Za-z0-9_.\-/]{1,128}$/;
+/** Span status messages are cut like span attribute values (sdk.ts). */
+const MAX_STATUS_MESSAGE_LENGTH = 1024;
 /**
  * Revisions named in spans and metrics: those the SDK serves (its handshake-era list, which it
  * exports, and the stateless revision, which it does not). The version comes from the client
@@ -176,9 +178,14 @@ export function observeMcpRequest(
     if (outcome.rpcCode !== undefined) {
       span.setAttribute("rpc.response.status_code", String(outcome.rpcCode));
     }
+    // A JSON-RPC error (an unknown tool or prompt): the name the client made up leaves the span
+    // name, which trace backends index (operation lists, span metrics) like a metric label.
+    if (outcome.rpcCode !== undefined && target !== undefined) span.updateName(info.method);
     if (outcome.errorType !== undefined) {
+      // The SDK's message repeats what the client sent (a tool name of any length).
+      const message = (outcome.message ?? outcome.errorType).slice(0, MAX_STATUS_MESSAGE_LENGTH);
       span.setAttribute("error.type", outcome.errorType);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.message ?? outcome.errorType });
+      span.setStatus({ code: SpanStatusCode.ERROR, message });
     }
     span.end();
     // A name a client made up (an unknown tool: a JSON-RPC error) never becomes a metric label.
