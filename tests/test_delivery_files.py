@@ -186,6 +186,9 @@ def test_cloud_run_service(baked, name, port):
     # cannot get a healthy instance restarted (docs/limits.md).
     env_values = {item["name"]: item.get("value") for item in container["env"]}
     assert env_values["PROBE_PORT"] == str(port + 1)
+    # Every request comes from Google's front end: a per-address limit would be one bucket for
+    # all clients, which one client sending bad tokens empties for everyone.
+    assert env_values["RATE_LIMIT_PER_ADDRESS"] == "0"
     for probe in ("startupProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": "/health", "port": port + 1}, probe
     assert container["resources"]["limits"]["cpu"] and container["resources"]["limits"]["memory"]

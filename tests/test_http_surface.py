@@ -399,6 +399,77 @@ def test_protocol_edge_cases_get_the_protocols_answer_never_a_500(jwks_server, c
     assert server.process.poll() is None, server.log()[-2000:]
 
 
+def _status_call(name: str = "server_status", request_id: int = 1, method: str = "tools/call") -> dict:
+    return _modern(method, {"name": name, "arguments": {}}, request_id)
+
+
+def _raw_status_call(params: str) -> bytes:
+    """A 2026-07-28 tools/call whose params are written by hand (duplicate keys, __proto__)."""
+    meta = json.dumps(_modern("ping")["params"]["_meta"])
+    return f'{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{{params},"_meta":{meta}}}}}'.encode()
+
+
+_STATUS = {"MCP-Protocol-Version": MODERN_REVISION, "Mcp-Method": "tools/call", "Mcp-Name": "server_status"}
+_LEGACY_BATCH = {"MCP-Protocol-Version": "2025-03-26"}
+_LEGACY_CALL = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "server_status", "arguments": {}}}
+# name -> (headers, body): ways to ask for server_status (mcp:admin) without saying so plainly.
+SCOPE_BYPASS_ATTEMPTS = {
+    "plain": (_STATUS, _status_call()),
+    "Mcp-Name naming another tool": ({**_STATUS, "Mcp-Name": "echo"}, _status_call()),
+    "trailing space": ({**_STATUS, "Mcp-Name": "server_status "}, _status_call("server_status ")),
+    "upper case": ({**_STATUS, "Mcp-Name": "SERVER_STATUS"}, _status_call("SERVER_STATUS")),
+    # Unicode cannot travel in Mcp-Name (a header): the handshake era has no such header.
+    "fullwidth underscore": (_LEGACY_HEADERS, {**_LEGACY_CALL, "params": {"name": "server\uff3fstatus"}}),
+    "zero-width space": (_LEGACY_HEADERS, {**_LEGACY_CALL, "params": {"name": "server_status\u200b"}}),
+    "method in other case": ({**_STATUS, "Mcp-Method": "Tools/Call"}, _status_call(method="Tools/Call")),
+    "duplicate name, last wins": (_STATUS, _raw_status_call('"name":"echo","name":"server_status","arguments":{}')),
+    "duplicate name, first wins": (
+        {**_STATUS, "Mcp-Name": "echo"},
+        _raw_status_call('"name":"server_status","name":"echo","arguments":{"text":"x"}'),
+    ),
+    "name under __proto__": (_STATUS, _raw_status_call('"__proto__":{"name":"server_status"},"arguments":{}')),
+    "handshake era without a version header": ({}, _LEGACY_CALL),
+    "handshake-era batch": (_LEGACY_BATCH, [{**_LEGACY_CALL, "id": 1, "method": "tools/list"}, _LEGACY_CALL]),
+    "handshake-era batch after a notification": (
+        _LEGACY_BATCH,
+        [{"jsonrpc": "2.0", "method": "notifications/initialized"}, _LEGACY_CALL],
+    ),
+    "handshake-era notification-shaped call": (_LEGACY_BATCH, {k: v for k, v in _LEGACY_CALL.items() if k != "id"}),
+}
+
+
+@pytest.fixture(scope="module")
+def scoped_server(project):
+    """JWT mode with only mcp:tools required: server_status (mcp:admin) is a step-up away."""
+    path, env = project
+    with JwksIssuer() as issuer:
+        extra = {
+            "NODE_ENV": "production",
+            "AUTH_MODE": "jwt",
+            "AUTH_JWKS_URL": issuer.jwks_url,
+            "AUTH_ISSUER": issuer.issuer,
+            "AUTH_REQUIRED_SCOPES": "mcp:tools",
+        }
+        with ServerProcess(path, env, extra) as server:
+            yield server, issuer
+
+
+def test_no_request_shape_reaches_a_scoped_tool_without_its_scope(scoped_server):
+    server, issuer = scoped_server
+    url = mcp_url(server)
+    admin = good_token(server, issuer, scopes=["mcp:tools", "mcp:admin"])
+    answer = http_request("POST", url, {**MCP_HEADERS, **_STATUS, **bearer(admin)}, json.dumps(_status_call()).encode())
+    assert answer.status == 200 and "uptimeSeconds" in answer.body, answer  # the positive control
+
+    token = good_token(server, issuer, scopes=["mcp:tools"])
+    for case, (extra, body) in SCOPE_BYPASS_ATTEMPTS.items():
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        response = http_request("POST", url, {**MCP_HEADERS, **extra, **bearer(token)}, payload)
+        assert "uptimeSeconds" not in response.body, (case, response)
+        assert response.status < 500, (case, response)
+    assert server.process.poll() is None, server.log()[-2000:]
+
+
 # --- token handling ------------------------------------------------------------------------
 
 

@@ -560,6 +560,11 @@ def test_ingress_terminates_tls_for_public_url_and_streams_to_the_service(render
     assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "off"
     for timeout in ("proxy-read-timeout", "proxy-send-timeout"):
         assert int(annotations[f"nginx.ingress.kubernetes.io/{timeout}"]) >= 300, timeout
+    # The server sees the controller's address only: its per-address limit would be one bucket
+    # for all clients (bad tokens from one would get every caller 429), so it is off and the
+    # Ingress limits each client address before any token is verified.
+    assert kinds["ConfigMap"]["data"]["RATE_LIMIT_PER_ADDRESS"] == "0"
+    assert int(annotations["nginx.ingress.kubernetes.io/limit-rps"]) > 0
     (path,) = rule["http"]["paths"]
     assert (path["path"], path["pathType"]) == ("/", "Prefix")
     service = kinds["Service"]

@@ -12,6 +12,7 @@ import gzip
 import json
 import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -30,7 +31,7 @@ from mcp.client.streamable_http import streamable_http_client
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from support.mcp_client import MCP_HEADERS, MODERN_REVISION, http_request
+from support.mcp_client import INITIALIZE, MCP_HEADERS, MODERN_REVISION, http_request
 from support.server_process import ServerProcess, free_port
 from variants import DEFAULTS, PROJECT_VARIANTS
 
@@ -453,3 +454,191 @@ def test_the_esbuild_bundle_on_the_oldest_node_line_serves_metrics(build_project
         line.startswith("mcp_server_operation_duration_count{") and 'gen_ai_tool_name="echo"' in line
         for line in scraped.body.splitlines()
     ), scraped.body[:3000]
+
+
+def test_what_a_client_chooses_never_becomes_a_metric_label_or_an_unbounded_attribute(built):
+    """A client names the protocol revision (header, `_meta`, initialize's params) and the
+    resource URI: a made-up revision is never a metric series of its own (each one would be a new
+    series: unbounded cardinality), and a long URI is cut before a span holds it (a queue of spans
+    waiting for a slow collector would otherwise hold up to MAX_BODY_BYTES each)."""
+    project, env = built
+    key = secrets.token_urlsafe(32)
+    with OtlpReceiver() as receiver:
+        extra = {
+            "NODE_ENV": "production",
+            "AUTH_MODE": "api_key",
+            "AUTH_API_KEYS": key,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "OTEL_METRIC_EXPORT_INTERVAL": "300",
+        }
+        with ServerProcess(project, env, extra) as server:
+            url = f"{server.base_url}/mcp"
+            auth = {**MCP_HEADERS, "Authorization": f"Bearer {key}"}
+            made_up = ["0001-01-01", "1999-12-31", "2099-02-30", "2027-01-01"]
+            # In the header (refused by the SDK), in initialize (negotiated down: answered 200),
+            # in a 2026-07-28-shaped envelope (refused as unsupported).
+            ping = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
+            assert http_request("POST", url, {**auth, "MCP-Protocol-Version": made_up[0]}, ping).status == 400
+            init = {**INITIALIZE, "params": {**INITIALIZE["params"], "protocolVersion": made_up[1]}}
+            assert http_request("POST", url, auth, json.dumps(init).encode()).status == 200
+            init["params"]["protocolVersion"] = made_up[2]
+            assert http_request("POST", url, auth, json.dumps(init).encode()).status == 200
+            envelope = {
+                "io.modelcontextprotocol/protocolVersion": made_up[3],
+                "io.modelcontextprotocol/clientInfo": {"name": "x", "version": "1"},
+                "io.modelcontextprotocol/clientCapabilities": {},
+            }
+            modern = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "echo", "_meta": envelope}}
+            modern["params"]["arguments"] = {"text": "x"}
+            headers = {**auth, "MCP-Protocol-Version": made_up[3], "Mcp-Method": "tools/call", "Mcp-Name": "echo"}
+            assert http_request("POST", url, headers, json.dumps(modern).encode()).status == 400
+
+            # A handshake-era resources/read (no Mcp-Name header bounds it) of a 6000-character URI.
+            trace_id = secrets.token_hex(16)
+            uri = "greeting://" + "a" * 6000
+            read = {"jsonrpc": "2.0", "id": 3, "method": "resources/read", "params": {"uri": uri}}
+            headers = {**auth, "MCP-Protocol-Version": "2025-11-25"}
+            headers["traceparent"] = traceparent(trace_id, secrets.token_hex(8))
+            assert http_request("POST", url, headers, json.dumps(read).encode()).status == 200
+
+            # Tools that do not exist: a made-up name of the allowed shape, and a 6000-character one.
+            made_up_tool = f"made_up_{secrets.token_hex(8)}"
+            for name in (made_up_tool, "t" * 6000):
+                call = {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": name, "arguments": {}}}
+                assert http_request("POST", url, headers, json.dumps(call).encode()).status == 200
+
+            # The last call, in its own series: once it is exported, so are the calls before it.
+            marker = {**headers, "MCP-Protocol-Version": "2025-06-18"}
+            assert http_request("POST", url, marker, echo_call(4, "last")).status == 200
+            receiver.wait_for(
+                "the last call's duration series",
+                lambda: [
+                    attrs
+                    for name, attrs, _ in receiver.metrics
+                    if name == "mcp.server.operation.duration" and attrs.get("mcp.protocol.version") == "2025-06-18"
+                ],
+            )
+            (span,) = receiver.wait_for(
+                "the resources/read span",
+                lambda: [s for s in receiver.spans_of_trace(trace_id) if s.name == "resources/read"],
+            )
+
+            def unknown_tool_spans() -> list:
+                found = [s for s in receiver.spans_of_trace(trace_id) if s.status.message]
+                return found if len(found) >= 2 else []
+
+            unknown = receiver.wait_for("the unknown tools' spans", unknown_tool_spans)
+            labels = {attrs.get("mcp.protocol.version") for _, attrs, _ in receiver.metrics}
+            span_names = {s.name for s in receiver.spans}
+
+    assert labels.isdisjoint(made_up), labels
+    kept = attributes_of(span.attributes)["mcp.resource.uri"]
+    assert uri.startswith(kept) and 0 < len(kept) <= 1024, len(kept)
+    # A made-up tool name is no span name (backends index those like metric labels), and the
+    # SDK's error message repeating a long one is cut like an attribute.
+    assert not [name for name in span_names if made_up_tool in name], span_names
+    assert all(len(s.status.message) <= 1024 for s in unknown), [len(s.status.message) for s in unknown]
+
+
+def test_credentials_in_an_absolute_form_target_never_reach_a_span(built):
+    """`POST http://user:secret@host/mcp` (absolute-form, RFC 9112 3.2.2) is refused by the Host
+    guard, but its span is made before that: `url.path` must be the path, not the target with its
+    userinfo (nor its query, which may carry an access_token)."""
+    project, env = built
+    key = secrets.token_urlsafe(32)
+    secret = secrets.token_hex(12)
+    with OtlpReceiver() as receiver:
+        extra = {
+            "NODE_ENV": "production",
+            "AUTH_MODE": "api_key",
+            "AUTH_API_KEYS": key,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+        }
+        with ServerProcess(project, env, extra) as server:
+            authority = server.base_url.removeprefix("http://")
+            sent: dict[str, str] = {}
+            for target in (
+                f"http://alice:{secret}@{authority}/mcp",
+                f"HTTP://{secret}@{authority}/mcp?access_token={secret}",
+                f"http://{authority}/mcp?access_token={secret}",
+            ):
+                trace_id = secrets.token_hex(16)
+                sent[trace_id] = target
+                head = (
+                    f"POST {target} HTTP/1.1\r\nHost: {authority}\r\n"
+                    f"traceparent: {traceparent(trace_id, secrets.token_hex(8))}\r\n"
+                    "Content-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+                with socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE) as conn:
+                    conn.sendall(head.encode())
+                    status = conn.makefile("rb").readline()
+                assert status.split()[1] in (b"400", b"401"), (target, status)
+
+            def all_three() -> list:
+                found = [span for span in receiver.spans if span.trace_id.hex() in sent]
+                return found if len(found) >= len(sent) else []
+
+            spans = receiver.wait_for("the three requests' spans", all_three)
+    for span in spans:
+        attributes = attributes_of(span.attributes)
+        assert secret not in json.dumps({k: str(v) for k, v in attributes.items()}), (
+            sent[span.trace_id.hex()],
+            attributes,
+        )
+        assert attributes["url.path"] == "/mcp", attributes
+
+
+def test_connections_to_the_metrics_port_cannot_take_the_servers_file_descriptors(built):
+    """OTEL_EXPORTER_PROMETHEUS_HOST=0.0.0.0 (for an in-cluster scraper) lets anything that reaches
+    the port connect: more idle connections than the process has file descriptors must not take
+    /health (both ports) or the scrape itself down. The scrape listener keeps a small budget of
+    its own and makes room by closing the oldest idle connection."""
+    project, env = built
+    key = secrets.token_urlsafe(32)
+    metrics_port, probe_port = free_port(), free_port()
+    file_limit = 256  # low, so that a bounded flood exceeds it
+    extra = {
+        "NODE_ENV": "production",
+        "AUTH_MODE": "api_key",
+        "AUTH_API_KEYS": key,
+        "PROBE_PORT": str(probe_port),
+        "OTEL_METRICS_EXPORTER": "prometheus",
+        "OTEL_EXPORTER_PROMETHEUS_PORT": str(metrics_port),
+    }
+    with ServerProcess(project, env, extra, file_limit=file_limit) as server:
+        flood: list[socket.socket] = []
+        try:
+            for _ in range(file_limit + 44):
+                flood.append(socket.create_connection(("127.0.0.1", metrics_port), timeout=DEADLINE))
+            _wait_until_accepted(metrics_port)
+            health = http_request("GET", f"{server.base_url}/health")
+            probe = http_request("GET", f"http://127.0.0.1:{probe_port}/health")
+            scrape = http_request("GET", f"http://127.0.0.1:{metrics_port}/metrics")
+        finally:
+            for conn in flood:
+                conn.close()
+        assert health.status == 200, (health, server.log()[-2000:])
+        assert probe.status == 200, probe
+        assert scrape.status == 200 and "target_info" in scrape.body, scrape
+        assert server.process.poll() is None, server.log()[-2000:]
+
+
+def _wait_until_accepted(port: int) -> None:
+    """Blocks until the listening socket on `port` has no connection waiting to be accepted (its
+    accept queue, /proc/net/tcp's rx_queue of a LISTEN socket, is empty): the server has taken
+    every connection the kernel completed for it, and kept or closed each one."""
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        queued = [
+            int(fields[4].split(":")[1], 16)
+            for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+            if (fields := line.split()) and int(fields[1].split(":")[1], 16) == port and fields[3] == "0A"
+        ]
+        assert queued, f"nothing listens on {port}"
+        if queued == [0]:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"the server did not accept the connections waiting on {port} within {DEADLINE} s")

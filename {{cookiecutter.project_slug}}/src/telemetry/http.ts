@@ -31,9 +31,20 @@ const KNOWN_METHODS = new Set([
 /** Orchestrator probes: every few seconds from every replica, no span or metric (noise, cost). */
 const PROBES = new Set(["/health", "/ready"]);
 
-/** The request target's path, without the query (it may carry credentials). */
+/**
+ * The request target's path, without the query (it may carry credentials) and, for an
+ * absolute-form target (`POST http://user:secret@host/mcp`), without the authority and its
+ * userinfo, which the guards refuse only after the span has its attributes.
+ */
 function pathOnly(url: string | undefined): string | undefined {
   if (url === undefined || url.startsWith("//")) return undefined;
+  if (!url.startsWith("/")) {
+    try {
+      return new URL(url).pathname;
+    } catch {
+      return undefined;
+    }
+  }
   const end = url.search(/[?#]/);
   return end === -1 ? url : url.slice(0, end);
 }

@@ -12,6 +12,7 @@
  * written, JSON or SSE, without changing a byte of it.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
 import {
   type Attributes,
   context,
@@ -51,7 +52,18 @@ const KNOWN_METHODS = new Set([
 ]);
 
 const NAME_SHAPE = /^[A-Za-z0-9_.\-/]{1,128}$/;
-const REVISION_SHAPE = /^\d{4}-\d{2}-\d{2}$/;
+/** Span status messages are cut like span attribute values (sdk.ts). */
+const MAX_STATUS_MESSAGE_LENGTH = 1024;
+/**
+ * Revisions named in spans and metrics: those the SDK serves (its handshake-era list, which it
+ * exports, and the stateless revision, which it does not). The version comes from the client
+ * (a header, `_meta`, initialize's params), and a date-shaped check let any of 10^8 made-up
+ * dates become a metric series of its own: anything else is left out.
+ */
+const KNOWN_REVISIONS: ReadonlySet<string> = new Set([
+  ...SUPPORTED_PROTOCOL_VERSIONS,
+  "2026-07-28",
+]);
 
 interface McpRequestInfo {
   readonly method: string;
@@ -93,7 +105,7 @@ function infoOf(req: IncomingMessage, body: unknown): McpRequestInfo {
       method === "prompts/get" && name !== undefined && NAME_SHAPE.test(name) ? name : undefined,
     resourceUri: method === "resources/read" ? text(params?.uri) : undefined,
     meta,
-    protocolVersion: revision !== undefined && REVISION_SHAPE.test(revision) ? revision : undefined,
+    protocolVersion: revision !== undefined && KNOWN_REVISIONS.has(revision) ? revision : undefined,
   };
 }
 
@@ -166,9 +178,14 @@ export function observeMcpRequest(
     if (outcome.rpcCode !== undefined) {
       span.setAttribute("rpc.response.status_code", String(outcome.rpcCode));
     }
+    // A JSON-RPC error (an unknown tool or prompt): the name the client made up leaves the span
+    // name, which trace backends index (operation lists, span metrics) like a metric label.
+    if (outcome.rpcCode !== undefined && target !== undefined) span.updateName(info.method);
     if (outcome.errorType !== undefined) {
+      // The SDK's message repeats what the client sent (a tool name of any length).
+      const message = (outcome.message ?? outcome.errorType).slice(0, MAX_STATUS_MESSAGE_LENGTH);
       span.setAttribute("error.type", outcome.errorType);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.message ?? outcome.errorType });
+      span.setStatus({ code: SpanStatusCode.ERROR, message });
     }
     span.end();
     // A name a client made up (an unknown tool: a JSON-RPC error) never becomes a metric label.

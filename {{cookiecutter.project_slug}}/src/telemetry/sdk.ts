@@ -38,6 +38,10 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic
 import { ConfigError } from "../env.js";
 import type { Logger } from "../logger.js";
 import type { TelemetryConfig } from "./config.js";
+import { closeMetrics, serveMetrics } from "./metrics-endpoint.js";
+
+/** The longest span attribute value kept (characters); longer ones are cut to this length. */
+export const MAX_ATTRIBUTE_VALUE_LENGTH = 1024;
 
 export interface StartedSdk {
   /** Flushes what is buffered and stops the exporters (and the metrics endpoint). */
@@ -107,6 +111,10 @@ export async function startSdk(
       resource,
       sampler: samplerOf(config),
       spanProcessors,
+      // Attribute values come from clients (a resource URI of up to MAX_BODY_BYTES, the path,
+      // the User-Agent); the SDK keeps them whole by default, and a queue of spans waiting
+      // for a slow collector would hold every one of them.
+      spanLimits: { attributeValueLengthLimit: MAX_ATTRIBUTE_VALUE_LENGTH },
     });
     trace.setGlobalTracerProvider(tracerProvider);
     stops.push(() => tracerProvider.shutdown());
@@ -118,13 +126,12 @@ export async function startSdk(
       if (kind === "prometheus") {
         const endpoint = config.prometheus;
         if (endpoint === undefined) throw new Error("prometheus endpoint not configured");
-        const exporter = new PrometheusExporter({
-          host: endpoint.host,
-          port: endpoint.port,
-          preventServerStart: true,
-        });
+        // Served by our own listener (metrics-endpoint.ts: bounded connections), not the
+        // exporter's, which is never started.
+        const exporter = new PrometheusExporter({ preventServerStart: true });
         try {
-          await exporter.startServer();
+          const server = await serveMetrics(exporter, endpoint.host, endpoint.port);
+          stops.push(() => closeMetrics(server));
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code ?? String(error);
           throw new ConfigError(
