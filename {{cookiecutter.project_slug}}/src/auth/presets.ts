@@ -6,8 +6,8 @@
  * tell an access token from the provider's other tokens. docs/identity-providers/<name>.md explains
  * the provider-side settings behind each row.
  *
- * `generic` is exactly the behaviour before presets existed (any issuer, any JWKS URL, `aud`,
- * scopes in `scope` or else `scp`), so choosing nothing changes nothing.
+ * `generic` assumes nothing about the provider (any issuer, any JWKS URL, `aud`, scopes in `scope`
+ * or else `scp`): the RFC 9068 / RFC 8707 reading of an access token.
  *
  * `typ: at+jwt` (RFC 9068): none of the five providers puts it in its access tokens by default
  * (Auth0's default token profile, Entra, Keycloak, Okta and Cognito send `JWT` or no `typ`), so no
@@ -39,7 +39,7 @@ export interface ProviderPreset {
   readonly audienceDefaultsToResource: boolean;
   /**
    * Where the scopes are. `firstOf`: the first claim present counts (generic: `scope`, else
-   * `scp`, as before presets); `union`: every listed claim counts (Auth0 RBAC's `permissions`
+   * `scp`); `union`: every listed claim counts (Auth0 RBAC's `permissions`
    * beside `scope`, Entra's app `roles` beside delegated `scp`).
    */
   readonly scopes: { readonly mode: "firstOf" | "union"; readonly claims: readonly ScopeClaim[] };
@@ -167,7 +167,8 @@ export function scopesFor(preset: ProviderPreset, payload: JWTPayload): string[]
   for (const claim of preset.scopes.claims) {
     if (payload[claim] === undefined) continue;
     found.push(...(claimValues(payload, claim) ?? []));
-    // firstOf: the first claim present decides, even when its value is unusable (as before presets).
+    // firstOf: the first claim present decides, even when its value is unusable (a malformed
+    // `scope` is not rescued by an `scp` beside it).
     if (preset.scopes.mode === "firstOf") break;
   }
   return [...new Set(found)];
