@@ -572,7 +572,7 @@ def run_variant(engine: Engine, workdir: Path, base: str, bundler: str, args) ->
     build_args, note = base_image_args(engine, base, answers["node_version"])
     row.bases = note
     project = bake(workdir / row.variant.replace("/", "-"), answers)
-    tag = f"benchmark/{row.variant.replace('/', '-')}:latest"
+    tag = f"benchmark/{row.variant.replace('/', '-')}:{args.tag}"
 
     def build(extra: list[str]) -> None:
         engine.cmd(
@@ -595,7 +595,7 @@ def run_seed(engine: Engine, workdir: Path, base: str, build_args: dict, args) -
     # The seed has no build secrets: where npm must trust a proxy CA, a one-line derived image adds it.
     node_image = with_extra_ca(engine, node_image)
     (project / "Dockerfile.seed").write_text(SEED_DOCKERFILE.format(node_image=node_image), encoding="utf-8")
-    tag = "benchmark/seed-pattern:latest"
+    tag = f"benchmark/seed-pattern:{args.tag}"
 
     def build(extra: list[str]) -> None:
         engine.cmd(
@@ -633,7 +633,7 @@ def with_extra_ca(engine: Engine, image: str) -> str:
 
 def run_sdk_example(engine: Engine, workdir: Path, seed_image: str, args) -> Row:
     row = Row(variant="sdk-example", bases="runs in the seed-pattern image (its node_modules hold the SDK)")
-    tag = "benchmark/sdk-example:latest"
+    tag = f"benchmark/sdk-example:{args.tag}"
     with tempfile.TemporaryDirectory() as ctx:
         (Path(ctx) / "sdk-example.mjs").write_text(SDK_EXAMPLE, encoding="utf-8")
         (Path(ctx) / "Dockerfile").write_text(f"FROM {seed_image}\nCOPY sdk-example.mjs ./\n")
@@ -743,6 +743,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per timing (at least 3)")
     parser.add_argument("--load-seconds", type=int, default=None, help="seconds per load run (quick 3, full 10)")
     parser.add_argument("--protocol", default="2026-07-28", help="MCP revision of the load requests")
+    parser.add_argument(
+        "--tag", default="latest", help="tag of the images built (another name keeps two runs apart on one engine)"
+    )
     parser.add_argument("--workdir", type=Path, default=REPO / "build" / "benchmark")
     args = parser.parse_args()
     if args.repeats < 3:
