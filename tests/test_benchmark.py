@@ -94,6 +94,9 @@ def test_telemetry_and_limits_are_measured_on_the_generated_image(quick_run):
         assert run["spans"] >= 2 * run["requests"], run
     assert generated["rps_auth_otel"] > 0 and generated["rps_auth_limits_off"] > 0
     assert generated["telemetry_ratio"] > 0 and generated["limits_ratio"] > 0
+    assert generated["telemetry_cpu_ratio"] > 0 and generated["limits_cpu_ratio"] > 0
+    for mode in ("auth", "auth_otel", "auth_limits_off"):
+        assert generated[f"cpu_us_per_request_{mode}"] > 0, (mode, generated)
     assert generated["otel_spans_per_request"] >= 2
     for row in data["rows"][1:]:  # the baselines have neither
         assert row["rps_auth_otel"] is None and row["rps_auth_limits_off"] is None
