@@ -6,7 +6,9 @@
 For each variant it bakes a project, builds the production image on the real engine and
 measures image size and overhead, cold / source-only / lockfile rebuild times, start-to-healthy
 time, idle memory, and authenticated `tools/call` throughput under concurrent load from a
-separate process (autocannon), against the same image with AUTH_MODE=none in development.
+separate process (autocannon), against the same image with AUTH_MODE=none in development, with
+telemetry on (every span and metric exported over OTLP/HTTP to a loopback receiver this script
+runs), and with the per-caller limits off (what their checks cost; see LOAD_MODES).
 
 Baselines, measured in the same run on the same app and the same base:
 - `seed-pattern`: the seed document's Dockerfile.production as the seed writes it (only the
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gzip
 import json
 import os
 import platform
@@ -33,10 +36,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -171,8 +176,28 @@ class Row:
         row["rps_none"] = median_of("none", "rps")
         row["p50_ms"] = median_of("auth", "p50")
         row["p99_ms"] = median_of("auth", "p99")
+        # Telemetry on and limits off are measured on the generated images only (None elsewhere).
+        row["rps_auth_otel"] = median_of("auth_otel", "rps")
+        row["rps_auth_limits_off"] = median_of("auth_limits_off", "rps")
+        row["p99_ms_otel"] = median_of("auth_otel", "p99")
+        row["otel_spans_per_request"] = median_of("auth_otel", "spans_per_request")
+        # Ratios of medians: telemetry on / off (auth both), limits on / off (auth both).
+        row["telemetry_ratio"] = ratio_of(row["rps_auth_otel"], row["rps_auth"])
+        row["limits_ratio"] = ratio_of(row["rps_auth"], row["rps_auth_limits_off"])
+        # The same costs as server CPU time per answered request (>1: the mode costs more).
+        for mode in ("auth", "auth_otel", "auth_limits_off"):
+            row[f"cpu_us_per_request_{mode}"] = median_of(mode, "cpu_us_per_request")
+        row["telemetry_cpu_ratio"] = ratio_of(row["cpu_us_per_request_auth_otel"], row["cpu_us_per_request_auth"])
+        row["limits_cpu_ratio"] = ratio_of(row["cpu_us_per_request_auth"], row["cpu_us_per_request_auth_limits_off"])
+        runs = [run for mode_runs in self.load.values() for run in mode_runs]
+        row["requests_refused"] = sum(run.get("refused", 0) for run in runs)
+        row["requests_failed"] = sum(run.get("failed", 0) for run in runs)
         row["load_runs"] = self.load
         return row
+
+
+def ratio_of(numerator: float | None, denominator: float | None) -> float | None:
+    return round(numerator / denominator, 3) if numerator and denominator else None
 
 
 # ---------------------------------------------------------------- base images
@@ -302,28 +327,136 @@ def wait_for_health(port: int, deadline_s: float = 60) -> float:
     raise RuntimeError(f"/health on :{port} did not answer 200 within {deadline_s} s")
 
 
-def node_rss_mb(engine: Engine, cid: str) -> float:
-    """Resident memory of the container's node process (the init's child where there is an init)."""
+def node_pid(engine: Engine, cid: str) -> int:
+    """The container's node process (the init's child where there is an init), as the host sees it."""
     pid = engine.inspect(cid)["State"]["Pid"]
     candidates = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     for candidate in candidates:
         # argv[0], not the status Name: recent Node versions name their main thread "MainThread".
         argv0 = Path(f"/proc/{candidate}/cmdline").read_bytes().split(b"\0")[0]
         if Path(argv0.decode()).name == "node":
-            status = Path(f"/proc/{candidate}/status").read_text()
-            return round(int(re.search(r"^VmRSS:\s+(\d+)", status, re.M).group(1)) / 1024, 1)
+            return candidate
     raise RuntimeError(f"no node process in container {cid}")
 
 
-def start(engine: Engine, image: str, port: int, mode: str, command: list[str] | None = None) -> str:
+def node_rss_mb(engine: Engine, cid: str) -> float:
+    status = Path(f"/proc/{node_pid(engine, cid)}/status").read_text()
+    return round(int(re.search(r"^VmRSS:\s+(\d+)", status, re.M).group(1)) / 1024, 1)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# The load modes of a generated image. Rate quotas are token buckets whose per-request work
+# (refill from the clock, take one token) does not depend on the quota: a bucket of 10^9 runs the
+# same lines as one of 3000. One key from one address at full speed would empty the shipped
+# buckets in about a second (6000 per minute per address: that is their job, and the server
+# trusts no header for the address, so spreading the load over keys cannot help), so "limits on"
+# is every default (32 requests in progress per caller, 4 streams, the 60 s window, both rate
+# limits checked on every request) with only the two quotas raised; "limits off" turns both rate
+# limits off (0) and raises the concurrency cap out of reach (it cannot be switched off). Their
+# ratio is what the limit checks cost. Any refused or failed request stops the benchmark.
+LIMITS_ON = {"RATE_LIMIT_PER_CALLER": "1000000000", "RATE_LIMIT_PER_ADDRESS": "1000000000"}
+LIMITS_OFF = {"RATE_LIMIT_PER_CALLER": "0", "RATE_LIMIT_PER_ADDRESS": "0", "MAX_REQUESTS_PER_CALLER": "100000"}
+AUTH = {"NODE_ENV": "production", "AUTH_MODE": "api_key", "AUTH_API_KEYS": API_KEY}
+LOAD_MODES: dict[str, dict[str, str]] = {
+    "auth": AUTH | LIMITS_ON,
+    "none": {"NODE_ENV": "development", "AUTH_MODE": "none"} | LIMITS_ON,
+    # Telemetry on: traces and metrics to the loopback receiver (OTEL_EXPORTER_OTLP_ENDPOINT is
+    # added per run), every span sampled (the default sampler), metrics pushed every second
+    # instead of every minute so that each load run exports them too.
+    "auth_otel": AUTH | LIMITS_ON | {"OTEL_METRIC_EXPORT_INTERVAL": "1000"},
+    "auth_limits_off": AUTH | LIMITS_OFF,
+}
+GENERATED_MODES = ("auth", "none", "auth_otel", "auth_limits_off")
+
+
+class OtlpSink:
+    """A loopback OTLP/HTTP receiver: answers 200 to POST /v1/traces and /v1/metrics and keeps
+    the bodies, decoded only after the load run (decoding during it would take CPU from the
+    server being measured)."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, bytes]] = []
+        self.lock = threading.Lock()
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a collector offers
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self._body()
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                known = self.path in ("/v1/traces", "/v1/metrics")
+                if known:
+                    with sink.lock:
+                        sink.received.append((self.path, body))
+                self.send_response(200 if known else 404)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def _body(self) -> bytes:
+                # The Node exporters stream their body: chunked transfer coding, no Content-Length.
+                if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+                    return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                chunks = []
+                while size := int(self.rfile.readline().split(b";")[0], 16):
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailer fields
+                return b"".join(chunks)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def take(self) -> dict:
+        """What arrived since the last call: export requests per signal, and the spans in them."""
+        with self.lock:
+            received, self.received = self.received, []
+        traces = [body for path, body in received if path == "/v1/traces"]
+        return {
+            "trace_exports": len(traces),
+            "metric_exports": sum(1 for path, _ in received if path == "/v1/metrics"),
+            "spans": count_spans(traces),
+        }
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def count_spans(bodies: list[bytes]) -> int | None:
+    """Spans in OTLP trace export bodies (None where the protobuf definitions are not installed)."""
+    try:
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+    except ImportError:
+        return None
+    total = 0
+    for body in bodies:
+        request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
+        total += sum(len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans)
+    return total
+
+
+def start(
+    engine: Engine, image: str, port: int, mode: str, command: list[str] | None = None, sink: OtlpSink | None = None
+) -> str:
     env = {"PORT": str(port), "HOST": "127.0.0.1", "PUBLIC_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "warn"}
-    # One key from one address at full speed: the rate limits (docs/limits.md) stay on, so their
-    # cost is measured, with quotas no load run can exhaust.
-    env |= {"RATE_LIMIT_PER_CALLER": "1000000000", "RATE_LIMIT_PER_ADDRESS": "1000000000"}
-    if mode == "auth":
-        env |= {"NODE_ENV": "production", "AUTH_MODE": "api_key", "AUTH_API_KEYS": API_KEY}
-    else:
-        env |= {"NODE_ENV": "development", "AUTH_MODE": "none"}
+    env |= LOAD_MODES[mode]
+    if mode == "auth_otel":
+        assert sink is not None
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{sink.port}"
     args = [*HARDENED, *(f"--env={k}={v}" for k, v in env.items())]
     if engine.network != "host":
         args += ["--publish", f"127.0.0.1:{port}:{port}"]
@@ -340,7 +473,7 @@ def request_headers(protocol: str, mode: str) -> dict[str, str]:
     }
     if protocol >= "2026-07-28":
         headers |= {"Mcp-Method": "tools/call", "Mcp-Name": "echo"}
-    if mode == "auth":
+    if mode.startswith("auth"):
         headers["Authorization"] = f"Bearer {API_KEY}"
     return headers
 
@@ -354,13 +487,22 @@ def autocannon(port: int, mode: str, seconds: int, protocol: str) -> dict:
     if result.returncode != 0:
         raise RuntimeError(f"autocannon failed: {result.stderr[-2000:]}")
     report = json.loads(result.stdout)
+    # Any refusal (a 429 from a limit), other non-2xx answer, socket error or timeout stops the
+    # benchmark: a run that counted refusals would measure how fast the server says no.
+    refused = report.get("statusCodeStats", {}).get("429", {}).get("count", 0)
     bad = report["non2xx"] + report["errors"] + report["timeouts"]
-    if bad or report["requests"]["total"] == 0:
-        raise RuntimeError(f"load run had {bad} failed requests of {report['requests']['total']}: {report}")
+    if bad or refused or report["requests"]["total"] == 0:
+        raise RuntimeError(
+            f"{mode} load run had {bad} failed requests ({refused} refused with 429) of "
+            f"{report['requests']['total']}: {report}"
+        )
     return {
         "rps": round(report["requests"]["average"], 1),
         "p50": report["latency"]["p50"],
         "p99": report["latency"]["p99"],
+        "requests": report["requests"]["total"],
+        "refused": refused,
+        "failed": bad,
     }
 
 
@@ -381,30 +523,61 @@ def check_tools_call(port: int, mode: str, protocol: str) -> None:
 def measure_runtime(
     engine: Engine, row: Row, image: str, args: argparse.Namespace, *, modes=("auth", "none"), command=None
 ) -> None:
-    for mode in modes:
-        for n in range(args.repeats):
-            port = free_port()
-            begin = time.monotonic()
-            cid = start(engine, image, port, mode, command)
-            try:
-                try:
-                    healthy = wait_for_health(port)
-                    startup = time.monotonic() - begin
-                except RuntimeError:
-                    raise RuntimeError(f"{row.variant} did not start:\n{engine.logs(cid)}") from None
-                if mode == "auth" and command is None:
-                    row.timing("start_to_healthy_s").add(startup)
-                if n == 0:
-                    check_tools_call(port, mode, args.protocol)
-                    if mode == "auth":
-                        time.sleep(1)  # settle after start-up work before reading idle memory
-                        row.idle_rss_mb = node_rss_mb(engine, cid)
-                row.load.setdefault(mode, []).append(autocannon(port, mode, args.load_seconds, args.protocol))
-                log(
-                    f"{row.variant}: {mode} load {n + 1}/{args.repeats}: {row.load[mode][-1]} (healthy {healthy:.2f} s)"
+    # Modes interleaved (auth, none, ..., auth, none, ...): a ratio of two modes is then taken
+    # from runs spread over the same stretch of time, so a neighbour's burst of work on the
+    # shared cores weighs on both rather than on whichever mode ran during it.
+    for n in range(args.repeats):
+        for mode in modes:
+            run_once(engine, row, image, args, mode, n, command)
+
+
+def run_once(engine: Engine, row: Row, image: str, args: argparse.Namespace, mode: str, n: int, command) -> None:
+    sink = args.sink if mode == "auth_otel" else None
+    if sink is not None:
+        sink.take()  # nothing left over from an earlier run
+    port = free_port()
+    begin = time.monotonic()
+    cid = start(engine, image, port, mode, command, sink)
+    try:
+        try:
+            healthy = wait_for_health(port)
+            startup = time.monotonic() - begin
+        except RuntimeError:
+            raise RuntimeError(f"{row.variant} did not start ({mode}):\n{engine.logs(cid)}") from None
+        if mode == "auth" and command is None:
+            row.timing("start_to_healthy_s").add(startup)
+        check_tools_call(port, mode, args.protocol)
+        if n == 0 and mode == "auth":
+            time.sleep(1)  # settle after start-up work before reading idle memory
+            row.idle_rss_mb = node_rss_mb(engine, cid)
+        # CPU time the server spent per answered request: on shared cores a neighbour's work
+        # lowers throughput but barely this, so it is the steadier measure of what a mode costs
+        # (it includes the exports, which run in the same process).
+        pid = node_pid(engine, cid)
+        cpu_before = cpu_seconds(pid)
+        result = autocannon(port, mode, args.load_seconds, args.protocol)
+        result["cpu_us_per_request"] = round((cpu_seconds(pid) - cpu_before) * 1e6 / result["requests"], 1)
+        if sink is not None:
+            # A graceful stop flushes what the batch processor still holds (the server's SIGTERM
+            # path), so every span of the run is counted against the requests answered.
+            engine.cmd("stop", "--time", "10", cid, check=False)
+            exported = sink.take()
+            logs = engine.cmd("logs", cid, check=False)
+            sdk_complaints = [line for line in (logs.stdout + logs.stderr).splitlines() if '"opentelemetry"' in line]
+            if not exported["trace_exports"] or not exported["metric_exports"] or sdk_complaints:
+                # An export that failed or dropped spans would measure less work than promised.
+                raise RuntimeError(
+                    f"{row.variant}: telemetry on, the receiver got {exported}; the SDK said:\n"
+                    + "\n".join(sdk_complaints[-5:])
                 )
-            finally:
-                engine.cmd("rm", "--force", cid, check=False)
+            answered = result["requests"] + 1  # and the check request
+            result |= exported
+            if exported["spans"] is not None:
+                result["spans_per_request"] = round(exported["spans"] / answered, 2)
+        row.load.setdefault(mode, []).append(result)
+        log(f"{row.variant}: {mode} load {n + 1}/{args.repeats}: {result} (healthy {healthy:.2f} s)")
+    finally:
+        engine.cmd("rm", "--force", cid, check=False)
 
 
 # ---------------------------------------------------------------- variants
@@ -420,7 +593,7 @@ def run_variant(engine: Engine, workdir: Path, base: str, bundler: str, args) ->
     build_args, note = base_image_args(engine, base, answers["node_version"])
     row.bases = note
     project = bake(workdir / row.variant.replace("/", "-"), answers)
-    tag = f"benchmark/{row.variant.replace('/', '-')}:latest"
+    tag = f"benchmark/{row.variant.replace('/', '-')}:{args.tag}"
 
     def build(extra: list[str]) -> None:
         engine.cmd(
@@ -430,7 +603,8 @@ def run_variant(engine: Engine, workdir: Path, base: str, bundler: str, args) ->
 
     measure_builds(engine, row, project, tag, build, args.repeats)
     row.overhead_mb = round(row.image_mb - image_floor_bytes(engine, build_args) / 1e6, 1)
-    measure_runtime(engine, row, tag, args)
+    modes = GENERATED_MODES if args.sink is not None else tuple(m for m in GENERATED_MODES if m != "auth_otel")
+    measure_runtime(engine, row, tag, args, modes=modes)
     return row, build_args
 
 
@@ -442,7 +616,7 @@ def run_seed(engine: Engine, workdir: Path, base: str, build_args: dict, args) -
     # The seed has no build secrets: where npm must trust a proxy CA, a one-line derived image adds it.
     node_image = with_extra_ca(engine, node_image)
     (project / "Dockerfile.seed").write_text(SEED_DOCKERFILE.format(node_image=node_image), encoding="utf-8")
-    tag = "benchmark/seed-pattern:latest"
+    tag = f"benchmark/seed-pattern:{args.tag}"
 
     def build(extra: list[str]) -> None:
         engine.cmd(
@@ -480,7 +654,7 @@ def with_extra_ca(engine: Engine, image: str) -> str:
 
 def run_sdk_example(engine: Engine, workdir: Path, seed_image: str, args) -> Row:
     row = Row(variant="sdk-example", bases="runs in the seed-pattern image (its node_modules hold the SDK)")
-    tag = "benchmark/sdk-example:latest"
+    tag = f"benchmark/sdk-example:{args.tag}"
     with tempfile.TemporaryDirectory() as ctx:
         (Path(ctx) / "sdk-example.mjs").write_text(SDK_EXAMPLE, encoding="utf-8")
         (Path(ctx) / "Dockerfile").write_text(f"FROM {seed_image}\nCOPY sdk-example.mjs ./\n")
@@ -505,20 +679,24 @@ def fmt_timing(summary: dict | None, digits: int = 1) -> str:
 def markdown(rows: list[dict], meta: dict) -> str:
     lines = [
         f"Measured {meta['date']} on {meta['machine']}; {meta['repeats']} runs per timing (min / median); "
-        f"load: autocannon, 16 connections, {meta['load_seconds']} s per run, `tools/call` echo.",
+        f"load: autocannon, 16 connections, {meta['load_seconds']} s per run, `tools/call` echo; "
+        "modes interleaved; no request refused or failed in any run (the benchmark stops on one).",
+        f"Telemetry: {meta['telemetry']} Limits: {meta['limits']}.",
         f"Base images: {short_bases(meta['bases'])}."
         + (f" Not buildable here: {'; '.join(meta['not_buildable_here'])}." if meta["not_buildable_here"] else ""),
         "",
         "| variant | image MB | overhead MB | cold build s | source rebuild s | lockfile rebuild s "
-        "| start→healthy s | idle RSS MB | rps auth | rps none | p50 ms | p99 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| start→healthy s | idle RSS MB | rps auth | rps none | rps auth + telemetry | rps auth, limits off "
+        "| p50 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['variant']} | {fmt(r['image_mb'])} | {fmt(r['overhead_mb'])} | {fmt_timing(r['cold_build_s'])} "
             f"| {fmt_timing(r['source_rebuild_s'])} | {fmt_timing(r['lockfile_rebuild_s'])} "
             f"| {fmt_timing(r['start_to_healthy_s'], 2)} | {fmt(r['idle_rss_mb'])} | {fmt(r['rps_auth'], 0)} "
-            f"| {fmt(r['rps_none'], 0)} | {fmt(r['p50_ms'], 0)} | {fmt(r['p99_ms'], 0)} |"
+            f"| {fmt(r['rps_none'], 0)} | {fmt(r['rps_auth_otel'], 0)} | {fmt(r['rps_auth_limits_off'], 0)} "
+            f"| {fmt(r['p50_ms'], 0)} | {fmt(r['p99_ms'], 0)} |"
         )
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {name} | {measured} | {met} |" for name, measured, met in targets(rows)]
@@ -555,6 +733,19 @@ def targets(rows: list[dict]) -> list[tuple[str, str, str]]:
         if r["rps_auth"] and r["rps_none"]:
             ratio = r["rps_auth"] / r["rps_none"]
             out.append((f"{r['variant']}: rps auth >= 0.85x none", f"{ratio:.2f}x", mark[ratio >= 0.85]))
+        if r["telemetry_ratio"] is not None:
+            ratio = r["telemetry_ratio"]
+            spans = r["otel_spans_per_request"]
+            exported = "" if spans is None else f", {spans:.2f} spans exported per request"
+            cpu = r.get("telemetry_cpu_ratio")
+            cpu_note = "" if cpu is None else f"; CPU per request {cpu:.2f}x"
+            out.append((f"{r['variant']}: rps with telemetry >= 0.90x without", f"{ratio:.2f}x{exported}{cpu_note}",
+                        mark[ratio >= 0.90]))  # fmt: skip
+        if r["limits_ratio"] is not None:
+            ratio = r["limits_ratio"]
+            cpu = r.get("limits_cpu_ratio")
+            cpu_note = "" if cpu is None else f"; CPU per request {cpu:.2f}x"
+            out.append((f"{r['variant']}: rps limits on >= 0.95x off", f"{ratio:.2f}x{cpu_note}", mark[ratio >= 0.95]))
         if r["rps_auth"] and sdk and sdk["rps_auth"]:
             ratio = r["rps_auth"] / sdk["rps_auth"]
             out.append((f"{r['variant']}: rps auth >= sdk-example", f"{ratio:.2f}x", mark[ratio >= 1]))
@@ -577,6 +768,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per timing (at least 3)")
     parser.add_argument("--load-seconds", type=int, default=None, help="seconds per load run (quick 3, full 10)")
     parser.add_argument("--protocol", default="2026-07-28", help="MCP revision of the load requests")
+    parser.add_argument(
+        "--tag", default="latest", help="tag of the images built (another name keeps two runs apart on one engine)"
+    )
     parser.add_argument("--workdir", type=Path, default=REPO / "build" / "benchmark")
     args = parser.parse_args()
     if args.repeats < 3:
@@ -595,6 +789,16 @@ def main() -> int:
         print(f"benchmark: no base family can be built here: {unbuildable}", file=sys.stderr)
         return 2
     bases = bases[:1] if args.quick else bases
+    # The containers reach the loopback receiver only on the host network (this repository's
+    # engines run without a bridge); elsewhere the table says telemetry was not measured.
+    args.sink = OtlpSink() if engine.network == "host" else None
+    telemetry = (
+        "on in the `rps auth + telemetry` runs: OTLP/HTTP (protobuf) traces and metrics to a loopback "
+        "receiver that answers 200, every span sampled, metrics pushed every second."
+        if args.sink is not None
+        else "NOT MEASURED: the engine's containers are not on the host network, so they cannot reach "
+        "the benchmark's loopback OTLP receiver."
+    )
     bundlers = ("esbuild",) if args.quick else tuple(OPTIONS["bundler"])
     rows, notes, seed_args = [], set(), None
     for base in bases:
@@ -604,6 +808,8 @@ def main() -> int:
             notes.add(row.bases)
             if base == bases[0]:
                 seed_args = build_args
+    if args.sink is not None:
+        args.sink.close()
     seed_row, seed_image = run_seed(engine, args.workdir, bases[0], seed_args, args)
     rows.append(seed_row)
     rows.append(run_sdk_example(engine, args.workdir, seed_image, args))
@@ -616,6 +822,9 @@ def main() -> int:
         "bases": "; ".join(sorted(notes)),
         "not_buildable_here": unbuildable,
         "mode": "quick" if args.quick else "full",
+        "telemetry": telemetry,
+        "limits": "on: the shipped defaults, both rate quotas raised to 10^9 (same per-request work); "
+        "off: RATE_LIMIT_PER_CALLER=0, RATE_LIMIT_PER_ADDRESS=0, MAX_REQUESTS_PER_CALLER=100000",
     }
     data = {"meta": meta, "rows": [row.as_json() for row in rows]}
     print(markdown(data["rows"], meta))

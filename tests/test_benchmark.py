@@ -3,7 +3,8 @@
 Targets (overhead, rebuild share, start time, throughput) are shown in the benchmark's table,
 never asserted here: a loaded CI machine must not turn a measurement into a failure. What is
 checked is that the benchmark measures what it says: each row present, each timing repeated
-at least three times with its min and median, sizes and throughput real numbers.
+at least three times with its min and median, sizes and throughput real numbers, telemetry
+really exported while it was on, and no request refused or failed in any load run.
 """
 
 from __future__ import annotations
@@ -74,3 +75,39 @@ def test_the_table_shows_every_row_and_the_targets(quick_run):
         assert f"| {row['variant']} |" in table
     assert "| target | measured | met |" in table
     assert "stand-in" in table or "official" in table, "the table must name the base images it used"
+
+
+def test_telemetry_and_limits_are_measured_on_the_generated_image(quick_run):
+    """Throughput with telemetry on (spans and metrics received by the benchmark's loopback OTLP
+    receiver) and with the limits off, beside the default run; their ratios in the table."""
+    table, data = quick_run
+    generated = data["rows"][0]
+    assert "NOT MEASURED" not in data["meta"]["telemetry"], data["meta"]  # this machine's engine is on the host network
+    for mode in ("auth_otel", "auth_limits_off"):
+        runs = generated["load_runs"][mode]
+        assert len(runs) >= 3, (mode, runs)
+        assert all(run["rps"] > 0 and run["requests"] > 0 for run in runs), runs
+    for run in generated["load_runs"]["auth_otel"]:
+        # Every run exported: trace and metric requests arrived, and (at least) the HTTP and the
+        # MCP span of each answered request.
+        assert run["trace_exports"] > 0 and run["metric_exports"] > 0, run
+        assert run["spans"] >= 2 * run["requests"], run
+    assert generated["rps_auth_otel"] > 0 and generated["rps_auth_limits_off"] > 0
+    assert generated["telemetry_ratio"] > 0 and generated["limits_ratio"] > 0
+    assert generated["telemetry_cpu_ratio"] > 0 and generated["limits_cpu_ratio"] > 0
+    for mode in ("auth", "auth_otel", "auth_limits_off"):
+        assert generated[f"cpu_us_per_request_{mode}"] > 0, (mode, generated)
+    assert generated["otel_spans_per_request"] >= 2
+    for row in data["rows"][1:]:  # the baselines have neither
+        assert row["rps_auth_otel"] is None and row["rps_auth_limits_off"] is None
+    assert "rps with telemetry >= 0.90x without" in table and "rps limits on >= 0.95x off" in table
+    assert "| rps auth + telemetry | rps auth, limits off |" in table
+
+
+def test_no_request_was_refused_or_failed(quick_run):
+    """The limits stay on in the measured runs: a 429 would be measured as throughput otherwise."""
+    _, data = quick_run
+    for row in data["rows"]:
+        assert row["requests_refused"] == 0 and row["requests_failed"] == 0, row
+        for mode, runs in row["load_runs"].items():
+            assert all(run["refused"] == 0 and run["failed"] == 0 for run in runs), (row["variant"], mode)
