@@ -133,6 +133,17 @@ class OtlpReceiver:
                 self.changed.wait(left)
             return result
 
+    def wait_for_counter(self, metric: str, reason: str) -> list:
+        """Waits until the counter `metric` with this `reason` label has counted at least once."""
+        return self.wait_for(
+            f"{metric}{{reason={reason}}}",
+            lambda: [
+                p
+                for name, attrs, p in self.metrics
+                if name == metric and attrs.get("reason") == reason and number_of(p) >= 1
+            ],
+        )
+
     def spans_of_trace(self, trace_id: str) -> list:
         return [span for span in self.spans if span.trace_id.hex() == trace_id]
 
@@ -318,27 +329,8 @@ def test_traces_metrics_and_logs_reach_a_collector_and_prometheus(built, tmp_pat
                 ),
             )
             assert durations
-            receiver.wait_for(
-                "mcp.server.auth.failures{reason=invalid_token}",
-                lambda: [
-                    p
-                    for name, attrs, p in receiver.metrics
-                    if name == "mcp.server.auth.failures"
-                    and attrs.get("reason") == "invalid_token"
-                    and number_of(p) >= 1
-                ],
-            )
-
-            receiver.wait_for(
-                "mcp.server.limit.rejections{reason=caller_rate}",
-                lambda: [
-                    p
-                    for name, attrs, p in receiver.metrics
-                    if name == "mcp.server.limit.rejections"
-                    and attrs.get("reason") == "caller_rate"
-                    and number_of(p) >= 1
-                ],
-            )
+            receiver.wait_for_counter("mcp.server.auth.failures", reason="invalid_token")
+            receiver.wait_for_counter("mcp.server.limit.rejections", reason="caller_rate")
 
             # A real Prometheus scrapes the metrics port; PromQL sees the request counter.
             _prometheus_sees_requests(prometheus_bin, metrics_port, tmp_path)
