@@ -71,3 +71,13 @@ def test_image_licenses_label_follows_the_answer(bake_cached, license_choice):
     dockerfile = (project / "Dockerfile.production").read_text(encoding="utf-8")
     labels = re.findall(r'org\.opencontainers\.image\.licenses="([^"]*)"', dockerfile)
     assert labels == [SPDX_LABEL[license_choice]], "Dockerfile.production must label the image with the licence"
+
+
+# --- the template's own licence, and the editor settings beside it --------------------------------
+
+
+def test_template_and_project_have_license_and_editorconfig(baked):
+    assert (TEMPLATE_DIR / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
+    for folder in (TEMPLATE_DIR, baked("defaults")):
+        editorconfig = (folder / ".editorconfig").read_text(encoding="utf-8")
+        assert "root = true" in editorconfig and "end_of_line = lf" in editorconfig, folder
