@@ -38,7 +38,8 @@ def test_github_ci_publishes_signed_images_with_least_privilege(baked):
         (found,) = [s for s in job["steps"] if s.get("uses", "").startswith(action + "@")]
         return found
 
-    # The pushed build (a release candidate is built and tested first: test_supply_chain.py).
+    # The pushed build (a release candidate is built and tested first:
+    # test_github_publish_builds_without_a_shared_cache_then_tests_then_pushes_and_signs).
     (build,) = [
         s["with"]
         for s in publish["steps"]

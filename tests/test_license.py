@@ -1,5 +1,7 @@
 """The licence option: the LICENSE text, package.json's `license` and the image's licence label
-follow the answer; an answer outside the choices is refused naming the field."""
+follow the answer; an answer outside the choices is refused naming the field. And the template's
+own licence (with the .editorconfig it and every project carry). The label of the image CI
+publishes: test_github_workflow.py, test_gitlab_ci.py."""
 
 from __future__ import annotations
 
