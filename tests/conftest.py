@@ -1,7 +1,7 @@
 """Fixtures shared by every tier: baked projects (through pytest-cookies), the Node toolchain.
 
 Stable names and signatures (other modules rely on them, see CONVENTIONS.md):
-`bake_cached(**answers) -> Path`, `build_project(**answers) -> (Path, env)`, `baked(name) -> Path`,
+`bake_cached(**answers) -> Path`, `build_project(**answers) -> (Path, env)`, `delivery_project(name) -> Path`,
 `engine` (the docker tier's container engine). Commands run through support.process.run
 (re-exported here for the modules that import it from conftest).
 """
@@ -190,9 +190,10 @@ def bake_cached(cookies_session, once_per_run):
 
 
 @pytest.fixture(scope="session")
-def baked(bake_cached):
-    """baked(name) -> the project of one of the named delivery variants (support.delivery:
-    "defaults", "all-on", "all-off"), from the shared render cache: read it, never write to it."""
+def delivery_project(bake_cached):
+    """delivery_project(name) -> the project of one of the named delivery variants
+    (support.delivery: "defaults", "all-on", "all-off"), from the shared render cache: read it,
+    never write to it."""
     return lambda name: bake_cached(**DELIVERY_VARIANTS[name])
 
 

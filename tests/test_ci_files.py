@@ -22,8 +22,8 @@ COPY_WITHOUT_RENDER = (".github/workflows/ci.yml", ".gitlab-ci.yml", ".pre-commi
 
 
 @pytest.mark.parametrize("name", ["defaults", "all-on"])
-def test_copy_without_render_files_are_copied_verbatim(baked, name):
-    project = baked(name)
+def test_copy_without_render_files_are_copied_verbatim(delivery_project, name):
+    project = delivery_project(name)
     for relative in COPY_WITHOUT_RENDER:
         if (project / relative).exists():
             assert (project / relative).read_bytes() == (PROJECT_TEMPLATE / relative).read_bytes(), relative
@@ -34,18 +34,18 @@ def test_copy_without_render_files_are_copied_verbatim(baked, name):
         assert not re.search(r"(?<!\$)\{\{", text), relative
 
 
-def test_node_version_follows_the_answer(baked):
-    assert (baked("defaults") / ".nvmrc").read_text(encoding="utf-8").strip() == DELIVERY_VARIANTS["defaults"][
-        "node_version"
-    ]
-    on = baked("all-on")
+def test_node_version_follows_the_answer(delivery_project):
+    assert (delivery_project("defaults") / ".nvmrc").read_text(encoding="utf-8").strip() == DELIVERY_VARIANTS[
+        "defaults"
+    ]["node_version"]
+    on = delivery_project("all-on")
     assert (on / ".nvmrc").read_text(encoding="utf-8").strip() == "22"
     gitlab_vars = yaml.safe_load((on / ".gitlab/ci-variables.yml").read_text(encoding="utf-8"))
     assert gitlab_vars["variables"]["NODE_VERSION"] == "22"
 
 
-def test_ci_configs_run_the_checks(baked):
-    github = yaml.safe_load((baked("defaults") / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+def test_ci_configs_run_the_checks(delivery_project):
+    github = yaml.safe_load((delivery_project("defaults") / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
     steps = [step.get("run", "") for job in github["jobs"].values() for step in job["steps"]]
     for command in (
         "npm ci",
@@ -61,7 +61,7 @@ def test_ci_configs_run_the_checks(baked):
     ]
     assert setup_node and all(s["with"]["node-version-file"] == ".nvmrc" for s in setup_node)
 
-    gitlab = yaml.safe_load((baked("all-on") / ".gitlab-ci.yml").read_text(encoding="utf-8"))
+    gitlab = yaml.safe_load((delivery_project("all-on") / ".gitlab-ci.yml").read_text(encoding="utf-8"))
     assert gitlab[".node"]["image"].startswith("${IMAGE_PREFIX}node:${NODE_VERSION}-")
     assert any("include" in k for k in gitlab) and gitlab["include"][0]["local"] == ".gitlab/ci-variables.yml"
     scripts = "\n".join(line for job in gitlab.values() if isinstance(job, dict) for line in job.get("script", []))
@@ -86,8 +86,8 @@ def test_ci_configs_run_the_checks(baked):
 # --- schemas ----------------------------------------------------------------------------------------
 
 
-def schema_files(baked) -> list[tuple[str, Path, str | None]]:
-    github, gitlab = baked("defaults"), baked("all-on")
+def schema_files(delivery_project) -> list[tuple[str, Path, str | None]]:
+    github, gitlab = delivery_project("defaults"), delivery_project("all-on")
     return [
         ("vendor.github-workflows", github / ".github/workflows/ci.yml", None),
         ("vendor.dependabot", github / ".github/dependabot.yml", None),
@@ -95,14 +95,14 @@ def schema_files(baked) -> list[tuple[str, Path, str | None]]:
         ("vendor.gitlab-ci", gitlab / ".gitlab-ci.yml", "gitlab-ci"),
         ("vendor.gitlab-ci", gitlab / ".gitlab/ci-variables.yml", "gitlab-ci"),
         ("vendor.renovate", gitlab / "renovate.json", None),
-        ("vendor.renovate", baked("all-off") / "renovate.json", None),
+        ("vendor.renovate", delivery_project("all-off") / "renovate.json", None),
         *(("vendor.github-workflows", path, None) for path in TEMPLATE_WORKFLOWS),
         ("vendor.dependabot", TEMPLATE_DIR / ".github/dependabot.yml", None),
     ]
 
 
-def test_every_ci_and_bot_file_validates_against_its_schema(baked):
-    files = schema_files(baked)
+def test_every_ci_and_bot_file_validates_against_its_schema(delivery_project):
+    files = schema_files(delivery_project)
     assert len(TEMPLATE_WORKFLOWS) >= 2  # ci.yml and update.yml
     by_schema: dict[tuple[str, str | None], list[Path]] = {}
     for schema, path, transform in files:

@@ -14,8 +14,8 @@ from support.process import run
 
 
 @pytest.mark.parametrize(("name", "port"), [("defaults", 8080), ("all-on", 9090)])
-def test_cloud_run_service(baked, name, port):
-    project = baked(name)
+def test_cloud_run_service(delivery_project, name, port):
+    project = delivery_project(name)
     service = yaml.safe_load((project / "deploy/cloud-run/service.yaml").read_text(encoding="utf-8"))
     assert service["apiVersion"] == "serving.knative.dev/v1" and service["kind"] == "Service"
     assert service["metadata"]["name"] == "my-mcp-server"
@@ -64,8 +64,8 @@ def test_cloud_run_service(baked, name, port):
     assert (project / "deploy/cloud-run/README.md").read_text(encoding="utf-8").startswith("## Deploying to Cloud Run")
 
 
-def test_deploy_cloud_run_script(baked, tmp_path):
-    project = baked("all-on")
+def test_deploy_cloud_run_script(delivery_project, tmp_path):
+    project = delivery_project("all-on")
     script = project / "scripts/deploy-cloud-run.sh"
     path = os.environ["PATH"]
 
@@ -107,9 +107,9 @@ def test_deploy_cloud_run_script_pushes_to_an_artifact_registry_image_repository
     assert build["substitutions"]["_IMAGE_REPOSITORY"] == repository
 
 
-def test_deploy_cloud_run_script_calls_gcloud(baked, tmp_path):
+def test_deploy_cloud_run_script_calls_gcloud(delivery_project, tmp_path):
     """The real (not dry-run) path, against a stub gcloud that records its calls."""
-    project = baked("defaults")
+    project = delivery_project("defaults")
     stubs = tmp_path / "stubs"
     stubs.mkdir()
     log, applied = tmp_path / "gcloud.log", tmp_path / "applied.yaml"

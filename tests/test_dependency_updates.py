@@ -19,8 +19,8 @@ from variants import OPTIONS, RENDER_VARIANTS
 GITHUB_VARIANTS = [answers for answers in RENDER_VARIANTS if answers["ci"] == "github"]
 
 
-def test_update_bots_cover_npm_images_and_actions(baked):
-    github = baked("defaults")
+def test_update_bots_cover_npm_images_and_actions(delivery_project):
+    github = delivery_project("defaults")
     dependabot = yaml.safe_load((github / ".github/dependabot.yml").read_text(encoding="utf-8"))
     ecosystems = {u["package-ecosystem"]: u for u in dependabot["updates"]}
     assert set(ecosystems) == {"npm", "github-actions"}
@@ -28,11 +28,11 @@ def test_update_bots_cover_npm_images_and_actions(baked):
     renovate_github = json.loads((github / "renovate.json").read_text(encoding="utf-8"))
     # Dependabot does npm and actions; Renovate the base images (dockerfile) and the Node.js major (regex).
     assert set(renovate_github["enabledManagers"]) == {"dockerfile", "custom.regex"}
-    renovate_gitlab = json.loads((baked("all-on") / "renovate.json").read_text(encoding="utf-8"))
+    renovate_gitlab = json.loads((delivery_project("all-on") / "renovate.json").read_text(encoding="utf-8"))
     assert set(renovate_gitlab["enabledManagers"]) == {"npm", "gitlabci", "dockerfile", "custom.regex"}
     groups = {rule.get("groupName") for rule in renovate_gitlab["packageRules"]}
     assert {"Node.js", "base images", "CI images", "npm minor and patch"} <= groups
-    assert not (baked("all-on") / ".github").exists()
+    assert not (delivery_project("all-on") / ".github").exists()
 
 
 # --- updates wait before they are proposed ----------------------------------------------------------

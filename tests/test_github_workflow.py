@@ -14,8 +14,8 @@ from support.delivery import TEMPLATE_WORKFLOWS, code, shellcheck
 from support.github_expressions import github_event, github_expression
 
 
-def test_github_ci_publishes_signed_images_with_least_privilege(baked):
-    workflow = yaml.safe_load((baked("defaults") / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+def test_github_ci_publishes_signed_images_with_least_privilege(delivery_project):
+    workflow = yaml.safe_load((delivery_project("defaults") / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
     assert workflow["permissions"] == {}
     jobs = workflow["jobs"]
     for name, job in jobs.items():
@@ -112,9 +112,9 @@ def test_the_expression_evaluator_follows_github_semantics():
     assert github_expression("startsWith(github.ref, 'refs/tags/') || vars.MISSING", context) is None
 
 
-def test_publish_runs_only_for_pushes_to_the_default_branch_and_version_tags(baked):
+def test_publish_runs_only_for_pushes_to_the_default_branch_and_version_tags(delivery_project):
     """The publish job's `if:` evaluated on the events it must and must not publish for."""
-    workflow = yaml.safe_load((baked("defaults") / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    workflow = yaml.safe_load((delivery_project("defaults") / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
     condition = workflow["jobs"]["publish"]["if"]
     cases = {
         ("push", "refs/heads/main", "main"): True,
@@ -132,10 +132,10 @@ def test_publish_runs_only_for_pushes_to_the_default_branch_and_version_tags(bak
         assert result is publishes, (event, ref, default_branch)
 
 
-def test_build_provenance_attestation_is_skipped_where_github_offers_none(baked):
+def test_build_provenance_attestation_is_skipped_where_github_offers_none(delivery_project):
     """Artifact attestations exist for public repositories, and for private ones on Enterprise
     Cloud only: a private repository skips the step unless it opts in."""
-    workflow = yaml.safe_load((baked("defaults") / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    workflow = yaml.safe_load((delivery_project("defaults") / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
     (attest,) = [s for s in workflow["jobs"]["publish"]["steps"] if "attest" in s.get("uses", "")]
     assert "if" in attest, "without a condition the publish job fails in every private repository"
     push = ("push", "refs/heads/main")
@@ -147,9 +147,9 @@ def test_build_provenance_attestation_is_skipped_where_github_offers_none(baked)
     assert "if" not in sign
 
 
-def test_published_image_keeps_the_projects_licence_label(baked):
+def test_published_image_keeps_the_projects_licence_label(delivery_project):
     """metadata-action would label the image with GitHub's licence guess; the publish job sets the project's."""
-    workflow = yaml.safe_load((baked("defaults") / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    workflow = yaml.safe_load((delivery_project("defaults") / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
     publish = workflow["jobs"]["publish"]
     (inputs,) = [s for s in publish["steps"] if s.get("id") == "inputs"]
     assert "require('./package.json').license" in inputs["run"] and "LicenseRef-Proprietary" in inputs["run"]
@@ -164,11 +164,11 @@ def test_published_image_keeps_the_projects_licence_label(baked):
 EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 
 
-def test_github_run_steps_are_clean_under_shellcheck(baked):
+def test_github_run_steps_are_clean_under_shellcheck(delivery_project):
     """What actionlint does on GitHub: every `run:` block through shellcheck (bash, expressions replaced)."""
     scripts = [
         EXPRESSION.sub("placeholder", step["run"])
-        for path in (baked("defaults") / ".github/workflows/ci.yml", *TEMPLATE_WORKFLOWS)
+        for path in (delivery_project("defaults") / ".github/workflows/ci.yml", *TEMPLATE_WORKFLOWS)
         for job in yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"].values()
         for step in job["steps"]
         if "run" in step

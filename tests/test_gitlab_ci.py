@@ -11,8 +11,8 @@ import yaml
 from support.delivery import code, shellcheck
 
 
-def test_gitlab_ci_publishes_signed_images(baked):
-    gitlab = yaml.safe_load((baked("all-on") / ".gitlab-ci.yml").read_text(encoding="utf-8"))
+def test_gitlab_ci_publishes_signed_images(delivery_project):
+    gitlab = yaml.safe_load((delivery_project("all-on") / ".gitlab-ci.yml").read_text(encoding="utf-8"))
     jobs = {name: job for name, job in gitlab.items() if isinstance(job, dict) and "script" in job}
     assert [name for name, job in jobs.items() if "id_tokens" in job] == ["publish"]
     publish = jobs["publish"]
@@ -67,9 +67,9 @@ def test_gitlab_ci_install_scripts_never_see_the_registry_credential(bake_cached
     assert "unset NPM_CONFIG_USERCONFIG" in between
 
 
-def test_gitlab_scripts_are_clean_under_shellcheck(baked):
+def test_gitlab_scripts_are_clean_under_shellcheck(delivery_project):
     """GitLab runs each script line in the image's sh (busybox ash on docker:cli): POSIX sh."""
-    gitlab = yaml.safe_load((baked("all-on") / ".gitlab-ci.yml").read_text(encoding="utf-8"))
+    gitlab = yaml.safe_load((delivery_project("all-on") / ".gitlab-ci.yml").read_text(encoding="utf-8"))
     jobs = [job for job in gitlab.values() if isinstance(job, dict)]
     scripts = [line for job in jobs for key in ("before_script", "script") for line in job.get(key, [])]
     assert len(scripts) > 10

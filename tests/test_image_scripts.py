@@ -16,8 +16,8 @@ from support.process import run
 BASIC_TOOLS = ("bash", "dirname", "sed", "tr", "cat")
 
 
-def test_scan_image_fails_clearly_without_a_scanner(baked, tmp_path):
-    project = baked("defaults")
+def test_scan_image_fails_clearly_without_a_scanner(delivery_project, tmp_path):
+    project = delivery_project("defaults")
     folder = restricted_bin(tmp_path, BASIC_TOOLS)
     result = run(
         [str(project / "scripts/scan-image.sh"), "my-mcp-server:latest"], project, clean_env(str(folder)), check=False
@@ -28,8 +28,8 @@ def test_scan_image_fails_clearly_without_a_scanner(baked, tmp_path):
         assert name in result.stderr, name
 
 
-def test_scan_image_runs_the_scanner_then_npm_audit(baked, tmp_path):
-    project = baked("defaults")
+def test_scan_image_runs_the_scanner_then_npm_audit(delivery_project, tmp_path):
+    project = delivery_project("defaults")
     folder = restricted_bin(tmp_path, BASIC_TOOLS)
     log = tmp_path / "calls.log"
     stub(folder, "trivy", f'echo "trivy $*" >> "{log}"; exit "${{FAKE_TRIVY_RC:-0}}"')
@@ -52,10 +52,10 @@ def test_scan_image_runs_the_scanner_then_npm_audit(baked, tmp_path):
     assert log.read_text(encoding="utf-8").splitlines() == ["npm audit --omit=dev --audit-level=high"]
 
 
-def test_docker_buildx_dry_run(baked, tmp_path):
+def test_docker_buildx_dry_run(delivery_project, tmp_path):
     if shutil.which("node") is None:
         pytest.skip("node is not installed: docker-buildx.sh reads package.json with it")
-    project = baked("all-on")
+    project = delivery_project("all-on")
     script = str(project / "scripts/docker-buildx.sh")
     path = os.environ["PATH"]
 

@@ -78,8 +78,8 @@ def test_image_licenses_label_follows_the_answer(bake_cached, license_choice):
 # --- the template's own licence, and the editor settings beside it --------------------------------
 
 
-def test_template_and_project_have_license_and_editorconfig(baked):
+def test_template_and_project_have_license_and_editorconfig(delivery_project):
     assert (TEMPLATE_DIR / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
-    for folder in (TEMPLATE_DIR, baked("defaults")):
+    for folder in (TEMPLATE_DIR, delivery_project("defaults")):
         editorconfig = (folder / ".editorconfig").read_text(encoding="utf-8")
         assert "root = true" in editorconfig and "end_of_line = lf" in editorconfig, folder

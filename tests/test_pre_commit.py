@@ -11,8 +11,8 @@ import yaml
 from support.template import PROJECT_TEMPLATE, TEMPLATE_DIR
 
 
-def test_pre_commit_hooks_are_local_and_pinned(baked):
-    config = yaml.safe_load((baked("defaults") / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+def test_pre_commit_hooks_are_local_and_pinned(delivery_project):
+    config = yaml.safe_load((delivery_project("defaults") / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
     assert all(repo["repo"] == "local" for repo in config["repos"])
     hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
     for hook_id in ("hadolint", "shellcheck", "lint", "typecheck", "check-yaml", "check-json"):

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from cookiecutter.exceptions import FailedHookException
 
+from support import process
 from support.bake import TEMPLATE_DIR, bake
 from support.template import render_file
 from variants import COOKIECUTTER_JSON, OPTIONS
@@ -42,7 +43,7 @@ NPM_AUTH_KEYS = re.compile(r"^\s*(//|_auth|_authToken|_password|username|passwor
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run([*GIT, *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+    return process.run([*GIT, *args], cwd).stdout
 
 
 def tool(name: str) -> str:
@@ -50,10 +51,9 @@ def tool(name: str) -> str:
 
 
 def run(cmd: list[str], cwd: Path, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    # stdin closed: a prompt would fail instead of waiting.
-    return subprocess.run(
-        cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, env=env
-    )
+    # support.process.run without its exit-code check: these tests assert it themselves, several
+    # expect a refusal (a bad answer, cruft seeing a project behind its template).
+    return process.run(cmd, cwd, env=env, timeout=timeout, check=False)
 
 
 def cookiecutter_cli(cwd: Path, config: Path, template: Path | str, out: Path, *answers: str):
@@ -356,9 +356,7 @@ def test_npm_registry_writes_a_project_npmrc_without_credentials(bake_cached, tm
     checkout = shutil.copytree(project, tmp_path / "checkout")
     git(checkout, "init", "-q")
     ignored = [".npmrc", "config/.npmrc"]
-    check = subprocess.run(
-        ["git", "check-ignore", "--no-index", *ignored], cwd=checkout, capture_output=True, text=True
-    )
+    check = run(["git", "check-ignore", "--no-index", *ignored], checkout)
     assert check.stdout.split() == ["config/.npmrc"], check.stdout + check.stderr
     # The project's .npmrc reaches the build context (and Cloud Build); nested ones never do.
     for ignore_file, reinclude in ((".dockerignore", "!.npmrc"), (".gcloudignore", "!/.npmrc")):
@@ -428,7 +426,7 @@ def make_fork(tmp_path: Path) -> tuple[Path, Path]:
     """An upstream repository and a fork of it that moved two defaults and added a file."""
     upstream = git_repo(copy_template(tmp_path / "upstream"), "upstream v1")
     fork = tmp_path / "fork"
-    subprocess.run([*GIT, "clone", "-q", str(upstream), str(fork)], check=True, capture_output=True)
+    process.run([*GIT, "clone", "-q", str(upstream), str(fork)])
     config = json.loads((fork / "cookiecutter.json").read_text(encoding="utf-8"))
     for key in ("bundler", "auth_mode"):
         config[key] = [*config[key][1:], config[key][0]]

@@ -19,8 +19,8 @@ from support.process import run
 from support.template import TEMPLATE_DIR
 from support.tools import find_tool
 
-# Explicit answers (no test assumes today's defaults: a fork may move them). The `baked` fixture
-# (conftest.py) bakes them by name.
+# Explicit answers (no test assumes today's defaults: a fork may move them). The
+# `delivery_project` fixture (conftest.py) bakes them by name.
 DELIVERY_VARIANTS: dict[str, dict] = {
     "defaults": {
         "ci": "github",
