@@ -1,8 +1,9 @@
 """Fixtures shared by every tier: baked projects (through pytest-cookies), the Node toolchain.
 
 Stable names and signatures (other modules rely on them, see CONVENTIONS.md):
-`bake_cached(**answers) -> Path`, `build_project(**answers) -> (Path, env)`, `run(cmd, cwd, env)`,
-`engine` (the docker tier's container engine).
+`bake_cached(**answers) -> Path`, `build_project(**answers) -> (Path, env)`, `delivery_project(name) -> Path`,
+`engine` (the docker tier's container engine). Commands run through support.process.run
+(re-exported here for the modules that import it from conftest).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import fcntl
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -22,8 +22,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support.bake import bake, project_of  # noqa: E402
+from support.delivery import DELIVERY_VARIANTS  # noqa: E402
 from support.docker_engine import find_engine  # noqa: E402
 from support.node_toolchain import NPM, link_installed_dependencies, node_env  # noqa: E402
+from support.process import run  # noqa: E402
 from support.template import TEMPLATE_DIR, cache_compiled_templates_in_bakes  # noqa: E402
 
 
@@ -188,6 +190,14 @@ def bake_cached(cookies_session, once_per_run):
 
 
 @pytest.fixture(scope="session")
+def delivery_project(bake_cached):
+    """delivery_project(name) -> the project of one of the named delivery variants
+    (support.delivery: "defaults", "all-on", "all-off"), from the shared render cache: read it,
+    never write to it."""
+    return lambda name: bake_cached(**DELIVERY_VARIANTS[name])
+
+
+@pytest.fixture(scope="session")
 def engine():
     """The container engine of the docker tier (images it builds are removed at the end); skipped,
     with the reason printed, where none is reachable."""
@@ -238,17 +248,6 @@ def copy_project(built: Path, destination: Path) -> Path:
     shutil.copytree(built, destination, symlinks=True, ignore=shutil.ignore_patterns("node_modules"))
     (destination / "node_modules").symlink_to(built / "node_modules")
     return destination
-
-
-def run(cmd: list[str], cwd: Path, env: dict, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run a command; on failure, fail the test with its output (not a bare exit code)."""
-    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        pytest.fail(
-            f"`{' '.join(cmd)}` exited {result.returncode} in {cwd}\n"
-            f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
-        )
-    return result
 
 
 __all__ = ["NPM", "bake", "copy_project", "node_env", "run"]

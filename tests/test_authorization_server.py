@@ -28,7 +28,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 from test_project import INSPECTOR_NODE, claude_code
 
-from conftest import NPM, copy_project, node_env, run
+from conftest import NPM, copy_project, node_env
 from support.authorization_server import (
     AuthorizationServerClient,
     LocalAuthorizationServer,
@@ -37,6 +37,7 @@ from support.authorization_server import (
     kid_of,
 )
 from support.mcp_client import EXAMPLE_TOOLS, MODERN_REVISION, http_request, post_initialize, run_session
+from support.process import run
 from support.server_process import ServerProcess, free_port
 from variants import COOKIECUTTER_JSON, DEFAULTS
 
@@ -307,7 +308,7 @@ def test_npm_run_dev_auth_starts_the_authorization_server_and_a_development_serv
     """The developer's one command, as the docs page gives it."""
     built, env = build_project(**DEFAULTS)
     project = copy_project(built, tmp_path / "project")
-    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    run(["git", "init", "-q"], project)
     port, auth_port = free_port(), free_port()
     public_url = f"http://127.0.0.1:{port}"
     shell = {k: v for k, v in env.items() if k != "NODE_ENV" and not k.startswith("AUTH_")}
@@ -356,7 +357,7 @@ def test_npm_run_dev_auth_starts_the_authorization_server_and_a_development_serv
         # Keys at first start, owner-only, and never committed.
         state = project / ".dev-auth"
         assert (state.stat().st_mode & 0o777) == 0o700 and ((state / "keys.json").stat().st_mode & 0o777) == 0o600
-        ignored = subprocess.run(["git", "check-ignore", "-q", ".dev-auth/keys.json"], cwd=project)
+        ignored = run(["git", "check-ignore", "-q", ".dev-auth/keys.json"], project, check=False)
         assert ignored.returncode == 0, ".dev-auth/ must be git-ignored"
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -448,5 +449,5 @@ def test_the_authorization_server_refuses_to_run_outside_development(build_proje
     if node_env:
         run_env["NODE_ENV"] = node_env
     command = ["node", "--import", "tsx", "dev/auth-server.ts"]
-    refused = subprocess.run(command, cwd=project, env=run_env, capture_output=True, text=True, timeout=60)
+    refused = run(command, project, run_env, timeout=60, check=False)  # must refuse
     assert refused.returncode != 0 and "NODE_ENV" in refused.stderr, refused

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import pytest
 import yaml
 
 from support.kustomize import build
+from support.process import run
 from variants import DEFAULTS
 
 CHECKOV = Path(os.environ.get("CHECKOV", Path(sys.prefix) / "checkov/bin/checkov"))
@@ -76,14 +76,7 @@ def test_checkov_finds_nothing_beyond_the_documented_false_positives(bake_cached
             (project / "deploy/kubernetes/overlays/production/kustomization.yaml").read_text(encoding="utf-8")
         )["images"][0]["newName"]
         digest = "sha256:" + hashlib.sha256(name.encode()).hexdigest()
-        pinned = subprocess.run(
-            ["bash", "scripts/pin-image.sh", f"{repository}@{digest}"],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert pinned.returncode == 0, pinned.stderr
+        run(["bash", "scripts/pin-image.sh", f"{repository}@{digest}"], project, timeout=60)
     command = _documented_command(project)
     if answers["kubernetes"] and not shutil.which("kubectl"):
         # No kubectl here: the offline renderer (checked against kubectl where one is installed) writes the file.
@@ -91,14 +84,8 @@ def test_checkov_finds_nothing_beyond_the_documented_false_positives(bake_cached
         (tmp_path / "overlay.yaml").write_text(yaml.safe_dump_all(rendered), encoding="utf-8")
         command = "\n".join(line for line in command.splitlines() if not line.startswith("kubectl "))
     env = {**os.environ, "TMPDIR": str(tmp_path), "PATH": f"{checkov.parent}:{os.environ['PATH']}"}
-    result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", command.rstrip() + " -o json"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    # checkov exits non-zero on a finding: the assertions below name the findings instead.
+    result = run(["bash", "-euo", "pipefail", "-c", command.rstrip() + " -o json"], project, env, check=False)
     reports = _summaries(result.stdout)
     failures = {kind: _failures(report) for kind, report in reports.items() if _failures(report)}
     assert not failures, failures
@@ -125,12 +112,8 @@ def test_checkov_scans_the_github_workflow_once_its_schema_accepts_it(bake_cache
         folder = tmp_path / f"scan-{len(list(tmp_path.iterdir()))}"
         (folder / ".github/workflows").mkdir(parents=True)
         (folder / ".github/workflows/ci.yml").write_text(text, encoding="utf-8")
-        result = subprocess.run(
-            [str(checkov), "--config-file", str(project / ".checkov.yaml"), "-d", str(folder), "-o", "json"],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        command = [str(checkov), "--config-file", str(project / ".checkov.yaml"), "-d", str(folder), "-o", "json"]
+        result = run(command, check=False)  # the report is what is asserted, findings or none
         report = json.loads(result.stdout)
         # With nothing scanned, checkov prints the bare summary.
         return report.get("summary", report)

@@ -18,12 +18,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from support.docker_engine import render_file, run_instructions
+from support.process import run
 
 pytestmark = pytest.mark.node
 
@@ -91,20 +91,15 @@ def stale_cache(tmp_path_factory) -> tuple[Path, Path]:
     manifest = {"name": "stale-cache-check", "version": "1.0.0", "dependencies": {PACKAGE: VERSION}}
     (project / "package.json").write_text(json.dumps(manifest), encoding="utf-8")
     env_args = ["--cache", str(cache), "--no-audit", "--no-fund"]
-    subprocess.run([npm, "install", "--package-lock-only", *env_args], cwd=project, check=True, capture_output=True)
+    run([npm, "install", "--package-lock-only", *env_args], project)
     lockfile = json.loads((project / "package-lock.json").read_text(encoding="utf-8"))
     for entry in lockfile["packages"].values():
         entry.pop("resolved", None)  # as the template's lockfiles: no registry URLs
     (project / "package-lock.json").write_text(json.dumps(lockfile, indent=2), encoding="utf-8")
-    subprocess.run([npm, "ci", *env_args], cwd=project, check=True, capture_output=True)  # warm the cache
-    npm_root = subprocess.run([npm, "root", "-g"], check=True, capture_output=True, text=True).stdout.strip()
+    run([npm, "ci", *env_args], project)  # warm the cache
+    npm_root = run([npm, "root", "-g"]).stdout.strip()
     cacache = Path(npm_root) / "npm" / "node_modules" / "cacache"
-    staled = subprocess.run(
-        ["node", "-e", MAKE_STALE, str(cacache), str(cache / "_cacache"), PACKAGE, VERSION],
-        capture_output=True,
-        text=True,
-    )
-    assert staled.returncode == 0, staled.stderr
+    run(["node", "-e", MAKE_STALE, str(cacache), str(cache / "_cacache"), PACKAGE, VERSION])
     shutil.rmtree(project / "node_modules")
     return project, cache
 
@@ -114,14 +109,6 @@ def test_npm_ci_fetches_what_a_stale_cache_lacks(stale_cache, tmp_path, name, co
     project, cache = stale_cache
     work = tmp_path / "project"
     shutil.copytree(project, work)
-    result = subprocess.run(
-        ["sh", "-c", command],
-        cwd=work,
-        env={**os.environ, "npm_config_cache": str(cache)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, f"{name}: `{command}` failed:\n{result.stdout[-2000:]}{result.stderr[-3000:]}"
+    run(["sh", "-c", command], work, {**os.environ, "npm_config_cache": str(cache)}, timeout=300)
     installed = json.loads((work / "node_modules" / PACKAGE / "package.json").read_text(encoding="utf-8"))
     assert installed["version"] == VERSION

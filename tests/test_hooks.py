@@ -6,7 +6,6 @@ import importlib.util
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
 from support.bake import bake, bake_with_cli, project_of
+from support.process import run
 from support.template import TEMPLATE_DIR, cookiecutter_json
 from variants import CHOICE_OPTIONS, DEFAULTS, OPTIONS
 
@@ -255,14 +255,13 @@ def test_generation_prints_the_first_steps_and_each_is_a_readme_command(tmp_path
     works from the shell the command ran in, and every command is one the generated README
     shows (the README's own tests run those)."""
     command = f'"{sys.executable}" -m cookiecutter --no-input -o out "{TEMPLATE_DIR}" project_name="First Hour"'
-    result = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    result = run(["bash", "-c", command], tmp_path, timeout=120)
     printed = [line.strip() for line in result.stdout.splitlines()]
     start = next(i for i, line in enumerate(printed) if line.startswith("Generated First Hour in out/first-hour."))
     steps = [line for line in printed[start + 1 :] if line.startswith(("cd ", "npm ", "NODE_ENV="))]
     commands = [line.split("  #")[0].strip() for line in steps]
     assert commands[0] == "cd out/first-hour", printed
-    went = subprocess.run(["bash", "-c", f"{commands[0]} && pwd -P"], cwd=tmp_path, capture_output=True, text=True)
+    went = run(["bash", "-c", f"{commands[0]} && pwd -P"], tmp_path)
     assert Path(went.stdout.strip()) == (tmp_path / "out" / "first-hour").resolve()
     readme = (tmp_path / "out" / "first-hour" / "README.md").read_text(encoding="utf-8")
     assert commands[1:] == ["npm ci", "npm run dev", "NODE_ENV=development npm run -s token"]
@@ -325,8 +324,7 @@ def test_awkward_answers_leave_every_shell_script_valid(awkward_project):
     scripts = list((awkward_project / "scripts").glob("*.sh"))
     assert scripts
     for script in scripts:
-        result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
-        assert result.returncode == 0, f"{script.name}: {result.stderr}"
+        run(["bash", "-n", str(script)])
 
 
 # --- post-gen functions, unit by unit ------------------------------------------------------
@@ -404,7 +402,7 @@ def test_generation_needs_no_network(tmp_path):
     """Bake inside a fresh network namespace (loopback only, down): hooks and rendering stay offline."""
     if shutil.which("unshare") is None:
         pytest.skip("unshare (util-linux) is not installed: cannot cut the network for this test")
-    probe = subprocess.run(["unshare", "--net", "--map-root-user", "true"], capture_output=True, text=True)
+    probe = run(["unshare", "--net", "--map-root-user", "true"], check=False)  # refused: a skip, said why
     if probe.returncode != 0:
         pytest.skip(f"cannot create a network namespace here: {probe.stderr.strip()}")
     result = bake_with_cli(tmp_path, "bundler=esbuild", "ci=gitlab", prefix=("unshare", "--net", "--map-root-user"))

@@ -30,6 +30,7 @@ from support.mcp_client import (
     post_initialize,
     run_session,
 )
+from support.process import run
 from support.server_process import ServerProcess
 from support.tokens import JwksIssuer
 from variants import DEFAULTS
@@ -652,8 +653,10 @@ def test_secret_files_are_read_owner_only(project, tmp_path):
     ]:
         for mode in (0o644, 0o640):
             file.chmod(mode)
-            result = subprocess.run(["node", "dist/index.js"], cwd=path, env={**clean, **extra, variable: str(file)},
-                                    capture_output=True, text=True, timeout=20)  # fmt: skip
+            # The server must refuse to start: the exit code is asserted below.
+            result = run(
+                ["node", "dist/index.js"], path, {**clean, **extra, variable: str(file)}, timeout=20, check=False
+            )
             assert result.returncode != 0 and variable in result.stderr and f"mode 0{mode:o}" in result.stderr, result
             assert file.read_text().strip() not in result.stderr + result.stdout
 
@@ -750,9 +753,7 @@ BAD_CONFIG = [
 def test_bad_configuration_exits_non_zero_naming_the_variable(project, variable, settings):
     path, env = project
     clean = {k: v for k, v in env.items() if not k.startswith(("AUTH_", "PORT", "PUBLIC_URL", "NODE_ENV", "LOG_LEVEL"))}
-    result = subprocess.run(
-        ["node", "dist/index.js"], cwd=path, env={**clean, **settings}, capture_output=True, text=True, timeout=20
-    )
+    result = run(["node", "dist/index.js"], path, {**clean, **settings}, timeout=20, check=False)  # must refuse
     assert result.returncode != 0
     assert variable in result.stderr, result.stderr
     if "AUTH_JWT_SECRET" in settings:

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import run
 from support.mcp_client import post_initialize, run_session
+from support.process import run
 from support.server_process import ServerProcess
 from support.template import TEMPLATE_DIR
 from support.tokens import JwksIssuer

@@ -1,5 +1,7 @@
 """The licence option: the LICENSE text, package.json's `license` and the image's licence label
-follow the answer; an answer outside the choices is refused naming the field."""
+follow the answer; an answer outside the choices is refused naming the field. And the template's
+own licence (with the .editorconfig it and every project carry). The label of the image CI
+publishes: test_github_workflow.py, test_gitlab_ci.py."""
 
 from __future__ import annotations
 
@@ -71,3 +73,13 @@ def test_image_licenses_label_follows_the_answer(bake_cached, license_choice):
     dockerfile = (project / "Dockerfile.production").read_text(encoding="utf-8")
     labels = re.findall(r'org\.opencontainers\.image\.licenses="([^"]*)"', dockerfile)
     assert labels == [SPDX_LABEL[license_choice]], "Dockerfile.production must label the image with the licence"
+
+
+# --- the template's own licence, and the editor settings beside it --------------------------------
+
+
+def test_template_and_project_have_license_and_editorconfig(delivery_project):
+    assert (TEMPLATE_DIR / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
+    for folder in (TEMPLATE_DIR, delivery_project("defaults")):
+        editorconfig = (folder / ".editorconfig").read_text(encoding="utf-8")
+        assert "root = true" in editorconfig and "end_of_line = lf" in editorconfig, folder

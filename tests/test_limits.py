@@ -14,7 +14,6 @@ import re
 import secrets
 import selectors
 import socket
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from support.mcp_client import MODERN_REVISION, http_request, run_session
+from support.process import run
 from support.server_process import ServerProcess, free_port
 from support.tokens import JwksIssuer
 from variants import DEFAULTS
@@ -374,7 +374,6 @@ def test_the_probe_port_serves_only_probes_and_the_healthcheck_uses_it(project):
         assert http_request("GET", f"{probe}/mcp").status == 404
         assert http_request("GET", f"{probe}/.well-known/oauth-protected-resource").status == 404
         check = {**env, "PORT": str(server.port), "HOST": "127.0.0.1"}
-        ok = subprocess.run(["node", "dist/healthcheck.js"], cwd=path, env={**check, "PROBE_PORT": str(probe_port)})
-        assert ok.returncode == 0
-        wrong = subprocess.run(["node", "dist/healthcheck.js"], cwd=path, env={**check, "PROBE_PORT": str(free_port())})
+        run(["node", "dist/healthcheck.js"], path, {**check, "PROBE_PORT": str(probe_port)})
+        wrong = run(["node", "dist/healthcheck.js"], path, {**check, "PROBE_PORT": str(free_port())}, check=False)
         assert wrong.returncode == 1, "the healthcheck did not probe PROBE_PORT"

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from conftest import NPM, copy_project, node_env, run
+from conftest import NPM, copy_project, node_env
 from support.bake import TEMPLATE_DIR
 from support.mcp_client import (
     EXAMPLE_TOOLS,
@@ -31,6 +31,7 @@ from support.mcp_client import (
     run_session,
 )
 from support.node_toolchain import CACHE_DIR
+from support.process import run
 from support.server_process import ServerProcess, free_port, wait_for_health
 from support.tokens import JwksIssuer
 from variants import (
@@ -265,7 +266,7 @@ def test_npm_run_token_refuses_outside_development(build_project, refused_env):
     shell = {k: v for k, v in env.items() if k != "NODE_ENV"}
     if refused_env is not None:
         shell["NODE_ENV"] = refused_env
-    refused = subprocess.run([*NPM, "run", "-s", "token"], cwd=project, env=shell, capture_output=True, text=True)
+    refused = run([*NPM, "run", "-s", "token"], project, shell, check=False)  # must refuse
     assert refused.returncode != 0 and f"NODE_ENV={refused_env or '(unset)'}" in refused.stderr, refused
     assert refused.stdout.strip() == "", "nothing is printed when refused"
 
@@ -278,7 +279,7 @@ def test_npm_run_token_never_hands_out_a_secret_the_shell_exported(build_project
     production = secrets.token_urlsafe(48)
     mode = "jwt" if variable == "AUTH_JWT_SECRET" else "api_key"
     shell = {**env, "NODE_ENV": "development", "AUTH_MODE": mode, variable: production}
-    refused = subprocess.run([*NPM, "run", "-s", "token"], cwd=project, env=shell, capture_output=True, text=True)
+    refused = run([*NPM, "run", "-s", "token"], project, shell, check=False)  # must refuse
     assert refused.returncode != 0 and variable in refused.stderr, refused
     assert refused.stdout.strip() == "" and production not in refused.stderr
 

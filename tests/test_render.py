@@ -6,13 +6,13 @@ import hashlib
 import json
 import re
 import shutil
-import subprocess
 import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 
+from support.process import run
 from support.template import PROJECT_TEMPLATE
 from support.tools import find_tool
 from variants import COOKIECUTTER_JSON, NODE_LINES, OPTIONS, RENDER_VARIANTS, variant_id
@@ -231,15 +231,11 @@ def test_every_shell_script_is_strict_executable_and_shellcheck_clean(rendered):
         if digest not in SHELLCHECKED:
             unchecked[digest] = path
     if unchecked:
-        result = subprocess.run(
-            [shellcheck, "--severity=style", *map(str, unchecked.values())], capture_output=True, text=True
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
+        run([shellcheck, "--severity=style", *map(str, unchecked.values())])
         SHELLCHECKED.update(unchecked)
     if "alone" not in SHELLCHECKED:
         # One script on its own, as an editor or a pre-commit hook checks it: lib.sh is found through .shellcheckrc.
-        alone = subprocess.run([shellcheck, "--severity=style", str(scripts[0])], capture_output=True, text=True)
-        assert alone.returncode == 0, alone.stdout + alone.stderr
+        run([shellcheck, "--severity=style", str(scripts[0])])
         SHELLCHECKED.add("alone")
 
 
@@ -258,7 +254,7 @@ def test_the_generated_scripts_repeat_no_block(bake_cached):
         "scan-image.sh",
         "docker-buildx.sh",
     }
-    result = subprocess.run([duplicates, "--repo", str(project / "scripts")], capture_output=True, text=True)
+    result = run([duplicates, "--repo", str(project / "scripts")], check=False)  # its report is what is asserted
     assert result.stdout.startswith("no duplicates"), result.stdout
 
 
@@ -278,13 +274,9 @@ def defaults_project(bake_cached) -> Path:
 
 def git_ignored(repository: Path, paths: list[str]) -> set[str]:
     """The paths git would ignore in this repository, by its .gitignore alone (asked of git itself)."""
-    result = subprocess.run(
-        ["git", "-c", "core.excludesFile=/dev/null", "check-ignore", "--no-index", "--stdin"],
-        cwd=repository,
-        input="\n".join(paths),
-        capture_output=True,
-        text=True,
-    )
+    command = ["git", "-c", "core.excludesFile=/dev/null", "check-ignore", "--no-index", "--stdin"]
+    # Exit 1 is "nothing ignored", an answer too.
+    result = run(command, repository, input="\n".join(paths), check=False)
     assert result.returncode in (0, 1), result.stderr
     return set(result.stdout.split())
 
@@ -298,7 +290,7 @@ def test_files_the_readme_creates_are_git_ignored(defaults_project, tmp_path):
         pytest.skip("git is not installed")
     project = tmp_path / "project"
     shutil.copytree(defaults_project, project)
-    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    run(["git", "init", "-q", str(project)])
     ignored = git_ignored(project, [*made, *SECRET_PATHS, *COMMITTED_PATHS])
     assert ignored >= made | set(SECRET_PATHS), f"not git-ignored: {sorted(made | set(SECRET_PATHS) - ignored)}"
     assert not ignored & set(COMMITTED_PATHS), f"wrongly ignored: {sorted(ignored & set(COMMITTED_PATHS))}"

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from cookiecutter.exceptions import FailedHookException
 
+from support import process
 from support.bake import TEMPLATE_DIR, bake
 from support.template import render_file
 from variants import COOKIECUTTER_JSON, OPTIONS
@@ -42,7 +43,7 @@ NPM_AUTH_KEYS = re.compile(r"^\s*(//|_auth|_authToken|_password|username|passwor
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run([*GIT, *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+    return process.run([*GIT, *args], cwd).stdout
 
 
 def tool(name: str) -> str:
@@ -50,10 +51,9 @@ def tool(name: str) -> str:
 
 
 def run(cmd: list[str], cwd: Path, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-    # stdin closed: a prompt would fail instead of waiting.
-    return subprocess.run(
-        cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, env=env
-    )
+    # support.process.run without its exit-code check: these tests assert it themselves, several
+    # expect a refusal (a bad answer, cruft seeing a project behind its template).
+    return process.run(cmd, cwd, env=env, timeout=timeout, check=False)
 
 
 def cookiecutter_cli(cwd: Path, config: Path, template: Path | str, out: Path, *answers: str):
@@ -356,9 +356,7 @@ def test_npm_registry_writes_a_project_npmrc_without_credentials(bake_cached, tm
     checkout = shutil.copytree(project, tmp_path / "checkout")
     git(checkout, "init", "-q")
     ignored = [".npmrc", "config/.npmrc"]
-    check = subprocess.run(
-        ["git", "check-ignore", "--no-index", *ignored], cwd=checkout, capture_output=True, text=True
-    )
+    check = run(["git", "check-ignore", "--no-index", *ignored], checkout)
     assert check.stdout.split() == ["config/.npmrc"], check.stdout + check.stderr
     # The project's .npmrc reaches the build context (and Cloud Build); nested ones never do.
     for ignore_file, reinclude in ((".dockerignore", "!.npmrc"), (".gcloudignore", "!/.npmrc")):
@@ -428,7 +426,7 @@ def make_fork(tmp_path: Path) -> tuple[Path, Path]:
     """An upstream repository and a fork of it that moved two defaults and added a file."""
     upstream = git_repo(copy_template(tmp_path / "upstream"), "upstream v1")
     fork = tmp_path / "fork"
-    subprocess.run([*GIT, "clone", "-q", str(upstream), str(fork)], check=True, capture_output=True)
+    process.run([*GIT, "clone", "-q", str(upstream), str(fork)])
     config = json.loads((fork / "cookiecutter.json").read_text(encoding="utf-8"))
     for key in ("bundler", "auth_mode"):
         config[key] = [*config[key][1:], config[key][0]]
@@ -559,31 +557,6 @@ def bake_from(template: Path, out: Path) -> Path:
     assert result.returncode == 0, result.stdout + result.stderr
     (project,) = out.iterdir()
     return project
-
-
-# --- CI for the template itself ------------------------------------------------------------
-
-
-def test_template_gitlab_ci_runs_the_suite_and_names_no_repository():
-    path = TEMPLATE_DIR / ".gitlab-ci.yml"
-    result = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.gitlab-ci",
-         "--data-transform", "gitlab-ci", str(path)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    jobs = {name: job for name, job in config.items() if isinstance(job, dict) and "script" in job}
-    assert "scripts/run-tests.sh" in [line for job in jobs.values() for line in job["script"]]
-    for job in jobs.values():
-        image = job["image"]
-        assert image.startswith("${IMAGE_PREFIX}") and re.fullmatch(r"[\w${}./-]+:[\w.-]+", image), image
-        assert not image.endswith(":latest"), image
-    assert config["variables"]["IMAGE_PREFIX"] == ""
-    # No repository names or registry paths: a fork runs it unchanged (GitHub's, too).
-    text = path.read_text(encoding="utf-8")
-    for hard_coded in ("gitlab.com/", "registry.gitlab", "ghcr.io", "docker.io/", "CI_PROJECT_PATH", "github.com/"):
-        assert hard_coded not in text, hard_coded
 
 
 # --- the docker tier: registries proven on a real engine -----------------------------------

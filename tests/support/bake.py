@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 from pytest_cookies.plugin import Cookies, Result
 
+from support.process import run
 from support.template import TEMPLATE_DIR
 
 __all__ = ["TEMPLATE_DIR", "bake", "bake_with_cli", "project_of"]
@@ -60,4 +61,5 @@ def bake_with_cli(
     replaces the environment.
     """
     command = [*prefix, sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output_dir), str(TEMPLATE_DIR)]
-    return subprocess.run([*command, *answers], capture_output=True, text=True, timeout=120, env=env)
+    # The callers assert the exit code: some bakes here are meant to be refused.
+    return run([*command, *answers], env=env, timeout=120, check=False)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from support.process import run
+
 BROWSER_DIR = Path(__file__).parent / "browser"
 PAGE = b'<!doctype html><meta charset="utf-8"><title>browser test</title><script type="module" src="/app.js"></script>'
 MAX_RESULT_BYTES = 1 << 20
@@ -42,8 +44,7 @@ def bundle_client(project: Path, env: dict, out_dir: Path) -> bytes:
     outfile = out_dir / "app.js"
     command = [str(esbuild), "--bundle", "--format=esm", "--platform=browser", "--target=es2022",
                "--log-level=warning", f"--outfile={outfile}"]  # fmt: skip
-    source = (BROWSER_DIR / "client.js").read_bytes()
-    subprocess.run(command, cwd=project, env=env, input=source, check=True, capture_output=True, timeout=120)
+    run(command, project, env, input=(BROWSER_DIR / "client.js").read_text(encoding="utf-8"), timeout=120)
     return outfile.read_bytes()
 
 

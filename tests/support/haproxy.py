@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from support.process import run
 from support.server_process import free_port
 
 # `option httplog` lines name "<frontend> <backend>/<server>" right after the accept date.
@@ -84,9 +85,7 @@ class HAProxy:
 
     def check(self) -> subprocess.CompletedProcess:
         """`haproxy -c`: HAProxy's own verdict on the configuration, with this environment."""
-        return subprocess.run(
-            ["haproxy", "-c", "-f", str(self.config)], env=self.env, capture_output=True, text=True, timeout=60
-        )
+        return run(["haproxy", "-c", "-f", str(self.config)], env=self.env, timeout=60, check=False)
 
     def __enter__(self) -> HAProxy:
         checked = self.check()

@@ -30,6 +30,10 @@ def _npm() -> str:
     return npm
 
 
+# The commands here raise plain exceptions, not support.process.run's test failures:
+# scripts/quickstart.sh runs this module as a script, outside pytest.
+
+
 def latest_version(major: str) -> str:
     package = PACKAGE_BY_MACHINE[platform.machine()]
     out = subprocess.run(
