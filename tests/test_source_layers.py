@@ -3,13 +3,14 @@ export nobody imports. Read from the raw template files (tests/support/source_gr
 
 The rule (LAYERS below, top first, one line per folder or file; a file's own line beats its folder's):
 a module under src/ imports from its own layer and the layers below it, never from one above, and
-never from dev/ or test/. The order follows a request down its path: the entry points wire the
-routes, the MCP route checks and authenticates, the handler runs the SDK, which calls the tools,
-which see the caller through the item context; authentication reads the configuration, the
-configuration reads the environment. http/ is plumbing beneath all of them: it knows nothing of
-MCP, auth or configuration (its settings are passed in, config.ts uses its Host parser and its
-settings types). logger.ts and telemetry/ are shared: any layer may import them, and they import
-from auth/ and below.
+never from dev/ or test/; a file under src/ that no line names fails too, so a new module is placed
+on purpose. The order follows a request down its path: the entry points wire the routes, the MCP
+route checks and authenticates, the handler runs the SDK, which calls the tools, which see the
+caller through the item context; the authenticator reads the configuration, which is built from
+the auth building blocks (provider presets, key fetching, result types) and the environment. http/
+is plumbing beneath all of them: it knows nothing of MCP, auth or configuration (its settings are
+passed in; config.ts uses its Host parser and its settings types). logger.ts and telemetry/ are
+shared: any layer may import them, and they import from auth/ and below.
 
 The last tests plant each kind of violation in a tiny fake tree, and one in a copy of the real
 source, and check that the checker fails naming the file and the rule.
@@ -17,6 +18,7 @@ source, and check that the checker fails naming the file and the rule.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -28,13 +30,17 @@ from support.template import PROJECT_TEMPLATE
 LAYERS = (
     Layer("entry", ("src/index.ts", "src/app.ts", "src/healthcheck.ts"), why="the process, listeners, route table"),
     Layer("MCP route", ("src/mcp/route.ts",), why="/mcp and its metadata: guards, auth, limits, body, scopes"),
-    Layer("MCP handler", ("src/mcp/",), why="the SDK's stateless handler, the per-request server"),
+    Layer("MCP handler", ("src/mcp/handler.ts", "src/mcp/server.ts"), why="the SDK's handler, the per-request server"),
     Layer("tools, resources, prompts", ("src/tools/", "src/resources/", "src/prompts/")),
     Layer("item context", ("src/mcp/context.ts",), why="what every item receives: items never import each other"),
     Layer("shared", ("src/logger.ts", "src/telemetry/"), shared=True, why="logging and tracing, from any layer"),
-    Layer("auth", ("src/auth/",), why="verifiers, challenges, scopes, metadata: an identity, never a token"),
+    Layer("auth", ("src/auth/",), why="the authenticator, challenges, scopes, metadata: an identity, never a token"),
     Layer("configuration", ("src/config.ts",), why="the environment, parsed and validated once"),
-    Layer("provider presets", ("src/auth/presets.ts",), why="identity-provider facts that config.ts reads"),
+    Layer(
+        "auth building blocks",
+        ("src/auth/presets.ts", "src/auth/jwks.ts", "src/auth/types.ts"),
+        why="provider facts, key fetching, result types: what config.ts and the verifiers build on",
+    ),
     Layer("environment", ("src/env.ts",), why="raw variables, typed; the bottom of the configuration"),
     Layer("http plumbing", ("src/http/",), why="headers, body, answers, limits, deadlines; settings passed in"),
 )
@@ -68,21 +74,19 @@ def test_every_export_is_imported_by_another_module(graph):
     assert not problems, "\n".join(problems)
 
 
-def test_the_request_path_is_in_the_table_in_request_order():
-    """The table is the request path, top first, and http/ is beneath every layer that uses it."""
-    order = [
-        "src/index.ts",
-        "src/mcp/route.ts",
-        "src/mcp/handler.ts",
-        "src/tools/index.ts",
-        "src/mcp/context.ts",
-        "src/auth/middleware.ts",
-        "src/config.ts",
-        "src/env.ts",
-        "src/http/headers.ts",
-    ]
-    ranks = [layer_of(LAYERS, path)[0] for path in order]
-    assert ranks == sorted(ranks) and len(set(ranks)) == len(ranks), list(zip(order, ranks, strict=True))
+def test_app_ts_states_the_layer_order_of_the_table():
+    """The generated project says its rule where a reader starts (src/app.ts): the same layers, in
+    the same order, as the table this test checks."""
+    text = (PROJECT_TEMPLATE / "src/app.ts").read_text(encoding="utf-8")
+    chain = re.search(r"Imports point one way[^\n]*\n(?: \* \S[^\n]*\n)*((?: \*   [^\n]*\n)+)", text)
+    assert chain, "src/app.ts no longer states the import rule"
+    paths = re.findall(r"[\w.-]+(?:/[\w.-]+)*(?:\.ts|/)", chain.group(1))
+    placed = [(path, layer_of(LAYERS, f"src/{path}")) for path in paths]
+    assert all(layer is not None for _, layer in placed), placed
+    ranks = [layer[0] for _, layer in placed]
+    assert ranks == sorted(ranks), f"src/app.ts names the layers out of the table's order: {placed}"
+    unshared = {rank for rank, layer in enumerate(LAYERS) if not layer.shared}
+    assert set(ranks) == unshared, f"src/app.ts leaves out layers: {[LAYERS[r].name for r in unshared - set(ranks)]}"
 
 
 # --- the checker itself, on planted violations ---
@@ -106,8 +110,7 @@ def fake_tree(root: Path, files: dict[str, str]) -> Path:
 CLEAN = {
     "src/top.ts": 'import { middle } from "./middle/index.js";\nimport { log } from "./log.js";\n',
     "src/middle/index.ts": (
-        "import {\n  bottom,\n  type Bottom,\n} from \"../bottom.js\";\n"
-        "export const middle = (b: Bottom) => bottom(b);\n"
+        'import {\n  bottom,\n  type Bottom,\n} from "../bottom.js";\nexport const middle = (b: Bottom) => bottom(b);\n'
     ),
     "src/log.ts": 'import type { Bottom } from "./bottom.js";\nexport function log(b: Bottom) {}\n',
     "src/bottom.ts": "export type Bottom = number;\nexport function bottom(b: Bottom) {\n  return b;\n}\n",

@@ -19,7 +19,8 @@
  * Imports point one way, down the request path: a module imports from its own layer and the
  * layers below it, never from one above.
  *   index.ts, app.ts -> mcp/route.ts -> mcp/handler.ts, mcp/server.ts -> tools/, resources/,
- *   prompts/ -> mcp/context.ts -> auth/ -> config.ts -> auth/presets.ts -> env.ts -> http/
+ *   prompts/ -> mcp/context.ts -> auth/ -> config.ts -> auth/presets.ts, auth/jwks.ts,
+ *   auth/types.ts -> env.ts -> http/
  * http/ is plumbing beneath them all: it knows nothing of MCP, auth or configuration (its
  * settings are passed in). logger.ts and telemetry/ are shared: any layer may import them;
  * they import from auth/ and below.
