@@ -116,7 +116,7 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
       res.once("finish", () => req.destroy());
     },
   });
-  const mcp = createMcpRoute({
+  const mcpRoute = createMcpRoute({
     config,
     logger,
     authenticate: deps.authenticate,
@@ -129,7 +129,7 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
     ...probeRoutes,
     ["/.well-known/oauth-protected-resource", metadata],
     ["/.well-known/oauth-protected-resource/mcp", metadata],
-    ["/mcp", mcp.route],
+    ["/mcp", mcpRoute.route],
   ]);
 
   async function handle(
@@ -210,7 +210,7 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
       connections.closeIdle();
       await drained;
       watchdog.stop();
-      await mcp.close();
+      await mcpRoute.close();
       // Last: liveness keeps answering while the main port drains.
       if (probe?.listening) {
         probe.closeAllConnections();
