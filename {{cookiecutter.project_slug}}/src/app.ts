@@ -13,26 +13,34 @@
  *   -> stream cap (subscriptions/listen) -> the SDK's stateless handler -> tool (sees the
  *   caller's identity, never the token).
  *
- * The pieces live in src/http/ and src/mcp/handler.ts; `createApp(config, logger, deps)` wires
- * them, and tests inject the authenticator and the MCP handler by name through `deps`.
+ * Here: the listeners, the drain, the limits and the route table. The /mcp and metadata routes
+ * are src/mcp/route.ts; tests inject the authenticator and the MCP handler by name through `deps`.
+ *
+ * Imports point one way, down the request path: a module imports from its own layer and the
+ * layers below it, never from one above.
+ *   index.ts, app.ts -> mcp/route.ts -> mcp/handler.ts, mcp/server.ts -> tools/, resources/,
+ *   prompts/ -> mcp/context.ts -> auth/ -> config.ts -> auth/presets.ts, auth/jwks.ts,
+ *   auth/types.ts -> env.ts -> http/
+ * http/ is plumbing beneath them all: it knows nothing of MCP, auth or configuration (its
+ * settings are passed in). logger.ts and telemetry/ are shared: any layer may import them;
+ * they import from auth/ and below.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { protectedResourceMetadata } from "./auth/metadata.js";
-import { type Authenticator, createAuthenticator } from "./auth/middleware.js";
-import { type Config, SERVER_NAME } from "./config.js";
+import type { Authenticator } from "./auth/middleware.js";
+import type { Config } from "./config.js";
 import { logAccess } from "./http/access-log.js";
 import { connectionBound, guardConnections, openFileLimit } from "./http/connections.js";
 import { createDrain } from "./http/drain.js";
-import { checkHostFraming, pathOf } from "./http/guards.js";
+import { checkHostFraming, pathOf } from "./http/headers.js";
 import { createLimiter, type LimitReason } from "./http/limits.js";
-import { mcpRoute } from "./http/mcp-route.js";
 import { refuserFor, rpcError, sendJson } from "./http/respond.js";
 import { matchRoute, type Route, type RouteTable } from "./http/routes.js";
 import { createWatchdog } from "./http/watchdog.js";
 import type { Logger } from "./logger.js";
-import { createMcpRequestHandler, type McpHandler } from "./mcp/handler.js";
+import type { McpHandler } from "./mcp/handler.js";
+import { createMcpRoute, metadataRoute } from "./mcp/route.js";
 import { observeConnections, observeHttpRequest, recordLimitRejection } from "./telemetry/index.js";
 
 export interface App {
@@ -59,28 +67,7 @@ export interface AppDeps {
 /** Probe connections wait this long for their request headers (probes send them at once). */
 const PROBE_HEADERS_TIMEOUT_MS = 2000;
 
-function metadataRoute(config: Config): Route {
-  const metadata = protectedResourceMetadata(config, SERVER_NAME);
-  return {
-    methods: {
-      GET: (_req, res) =>
-        sendJson(res, 200, metadata, {
-          "Access-Control-Allow-Origin": "*",
-          "Cache-Control": "public, max-age=300",
-        }),
-      OPTIONS: (_req, res) => {
-        res.writeHead(204, {
-          "Access-Control-Allow-Origin": "*",
-          "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
-        });
-        res.end();
-      },
-    },
-  };
-}
-
 export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): App {
-  const mcp = deps.mcp ?? createMcpRequestHandler(logger, config.maxBodyBytes);
   /** The authenticated caller of each request, for the access log line. */
   const subjects = new WeakMap<IncomingMessage, string>();
   const refuse = refuserFor(config.maxBodyBytes);
@@ -129,22 +116,20 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
       res.once("finish", () => req.destroy());
     },
   });
+  const mcpRoute = createMcpRoute({
+    config,
+    logger,
+    authenticate: deps.authenticate,
+    mcp: deps.mcp,
+    onAuthenticated: (req, subject) => subjects.set(req, subject),
+    limiter,
+    watchdog,
+  });
   const routes: RouteTable = new Map<string, Route>([
     ...probeRoutes,
     ["/.well-known/oauth-protected-resource", metadata],
     ["/.well-known/oauth-protected-resource/mcp", metadata],
-    [
-      "/mcp",
-      mcpRoute({
-        config,
-        logger,
-        authenticate: deps.authenticate ?? createAuthenticator(config, logger),
-        mcp,
-        onAuthenticated: (req, subject) => subjects.set(req, subject),
-        limiter,
-        watchdog,
-      }),
-    ],
+    ["/mcp", mcpRoute.route],
   ]);
 
   async function handle(
@@ -225,7 +210,7 @@ export function createApp(config: Config, logger: Logger, deps: AppDeps = {}): A
       connections.closeIdle();
       await drained;
       watchdog.stop();
-      await mcp.close();
+      await mcpRoute.close();
       // Last: liveness keeps answering while the main port drains.
       if (probe?.listening) {
         probe.closeAllConnections();

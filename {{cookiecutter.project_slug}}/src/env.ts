@@ -5,7 +5,7 @@
  */
 import { isIP } from "node:net";
 
-export const DEFAULT_PORT = {{ cookiecutter.port | int }};
+const DEFAULT_PORT = {{ cookiecutter.port | int }};
 
 export type Env = Record<string, string | undefined>;
 

@@ -9,7 +9,7 @@ import { activeTraceFields } from "./telemetry/log-fields.js";
 
 export type Logger = pino.Logger;
 
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   "authorization",
   "cookie",
   "token",

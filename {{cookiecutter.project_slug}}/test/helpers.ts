@@ -131,7 +131,7 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-export interface MintOptions {
+interface MintOptions {
   secret?: string;
   issuer?: string;
   audience?: string;

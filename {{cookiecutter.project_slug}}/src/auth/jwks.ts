@@ -28,7 +28,7 @@ export interface JwksLogger {
   warn(details: Record<string, unknown>, message: string): void;
 }
 
-export interface JwksOptions {
+interface JwksOptions {
   readonly url: URL;
   /** Minimum time between two fetches, whatever their outcome. */
   readonly cooldownMs?: number;
@@ -42,7 +42,7 @@ export interface JwksOptions {
   readonly logger?: JwksLogger;
 }
 
-export const JWKS_DEFAULTS = {
+const JWKS_DEFAULTS = {
   cooldownMs: 30_000,
   maxAgeMs: 10 * 60_000,
   timeoutMs: 5_000,
@@ -86,7 +86,7 @@ async function readCapped(response: Response, maxBytes: number): Promise<string>
   return Buffer.concat(chunks).toString("utf8");
 }
 
-export function parseJwks(text: string, maxKeys: number): JSONWebKeySet {
+function parseJwks(text: string, maxKeys: number): JSONWebKeySet {
   let document: unknown;
   try {
     document = JSON.parse(text);
@@ -116,7 +116,7 @@ function causeOf(error: unknown): string {
   return [error.message, code ?? detail].filter(Boolean).join(": ");
 }
 
-export interface RemoteKeys {
+interface RemoteKeys {
   /** The key for a token header; fetches when needed and allowed. */
   getKey(header: JWSHeaderParameters): Promise<CryptoKey>;
   /** How many fetches were started (for tests and logs). */

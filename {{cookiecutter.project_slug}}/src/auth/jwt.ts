@@ -26,7 +26,7 @@ import {
 import { clientIdFor, PRESETS, scopesFor } from "./presets.js";
 import { type AuthResult, deny, type Verifier } from "./types.js";
 
-export const ASYMMETRIC_ALGORITHMS = [
+const ASYMMETRIC_ALGORITHMS = [
   "RS256",
   "RS384",
   "RS512",
@@ -39,7 +39,7 @@ export const ASYMMETRIC_ALGORITHMS = [
   "EdDSA",
   "Ed25519",
 ];
-export const SYMMETRIC_ALGORITHMS = ["HS256"];
+const SYMMETRIC_ALGORITHMS = ["HS256"];
 
 /** Longest token accepted before any parsing (defends against oversized headers). */
 const MAX_TOKEN_LENGTH = 8192;
@@ -63,11 +63,6 @@ export interface JwtVerifierOptions
   readonly fetch?: typeof fetch;
   /** Where failed JWKS fetches are reported (default: nowhere). */
   readonly logger?: JwksLogger;
-}
-
-/** Scopes as the generic preset reads them: `scope` (string or array), else `scp`. */
-export function scopesOf(payload: JWTPayload): string[] {
-  return scopesFor(PRESETS.generic, payload);
 }
 
 type Verify = (token: string, key: Parameters<typeof jwtVerify>[1]) => Promise<JWTPayload>;
@@ -100,7 +95,7 @@ async function verifyWithCandidates(
 }
 
 /** True when every segment is canonical base64url: no padding, no stray bits, one spelling. */
-export function isCanonicalCompactJws(token: string): boolean {
+function isCanonicalCompactJws(token: string): boolean {
   const segments = token.split(".");
   if (segments.length !== 3) return false;
   return segments.every(

@@ -5,9 +5,8 @@
  * the authorization server that issues tokens for this server.
  */
 import type { Config } from "../config.js";
-import { allToolScopes } from "../tools/index.js";
 
-export interface ProtectedResourceMetadata {
+interface ProtectedResourceMetadata {
   resource: string;
   authorization_servers?: string[];
   scopes_supported?: string[];
@@ -18,12 +17,13 @@ export interface ProtectedResourceMetadata {
 /**
  * `scopes_supported`: the required scopes, then every scope a tool declares (JWT mode only: API
  * keys carry no scopes). `authorization_servers`: the issuer, where MCP clients register and
- * ask for tokens (with `npm run dev:auth`, the local authorization server).
+ * ask for tokens (with `npm run dev:auth`, the local authorization server). The tools' scopes
+ * are passed in (the /mcp route reads them from src/tools/): auth sits below the tools.
  */
 export function protectedResourceMetadata(
   config: Config,
   resourceName: string,
-  toolScopes: readonly string[] = allToolScopes(),
+  toolScopes: readonly string[],
 ): ProtectedResourceMetadata {
   const metadata: ProtectedResourceMetadata = {
     resource: config.resourceUrl,

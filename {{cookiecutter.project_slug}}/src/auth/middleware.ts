@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Config } from "../config.js";
-import { headerValues } from "../http/guards.js";
+import { headerValues } from "../http/headers.js";
 import { createApiKeyVerifier } from "./api-key.js";
 import type { JwksLogger } from "./jwks.js";
 import { createJwtVerifier } from "./jwt.js";
@@ -12,7 +12,7 @@ import { type AuthResult, deny, type Verifier } from "./types.js";
 
 export type Authenticator = (req: IncomingMessage) => Promise<AuthResult>;
 
-export function createVerifier(config: Config, logger?: JwksLogger): Verifier | undefined {
+function createVerifier(config: Config, logger?: JwksLogger): Verifier | undefined {
   switch (config.authMode) {
     case "jwt":
       if (config.jwt === undefined) throw new Error("AUTH_MODE=jwt without JWT settings");

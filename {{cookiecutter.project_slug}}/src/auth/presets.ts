@@ -20,9 +20,9 @@ export const PROVIDERS = ["generic", "auth0", "entra", "keycloak", "okta", "cogn
 export type ProviderName = (typeof PROVIDERS)[number];
 
 /** A claim scopes may live in: a space-separated string, or an array of strings. */
-export type ScopeClaim = "scope" | "scp" | "permissions" | "roles";
+type ScopeClaim = "scope" | "scp" | "permissions" | "roles";
 
-export interface ProviderPreset {
+interface ProviderPreset {
   readonly name: ProviderName;
   /** The issuer's shape (undefined: any issuer, as with generic). */
   readonly issuerPattern: RegExp | undefined;

@@ -11,7 +11,7 @@
  */
 import type { Identity } from "./types.js";
 
-export type ToolScopes = (toolName: string) => readonly string[] | undefined;
+type ToolScopes = (toolName: string) => readonly string[] | undefined;
 
 export function hasScopes(identity: Identity, needed: readonly string[]): boolean {
   return needed.every((scope) => identity.scopes.includes(scope));

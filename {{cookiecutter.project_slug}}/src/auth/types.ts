@@ -11,7 +11,7 @@ export interface Identity {
 }
 
 /** RFC 6750 error codes used in `WWW-Authenticate`. */
-export type BearerError = "invalid_request" | "invalid_token" | "insufficient_scope";
+type BearerError = "invalid_request" | "invalid_token" | "insufficient_scope";
 
 export type AuthResult =
   | { readonly ok: true; readonly identity: Identity }

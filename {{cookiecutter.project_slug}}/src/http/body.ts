@@ -5,7 +5,7 @@
 import type { IncomingMessage } from "node:http";
 import { rpcError } from "./respond.js";
 
-export type BodyResult =
+type BodyResult =
   | { readonly ok: true; readonly body: unknown }
   | { readonly ok: false; readonly status: 400 | 413 | 415; readonly error: unknown }
   /** The client closed the connection before its body was in: there is no one to answer. */
@@ -20,7 +20,7 @@ class BodyTooLargeError extends Error {}
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /** A compressed body would be inflated past the limit after it was checked: refuse it unread. */
-export function checkContentEncoding(header: string | undefined): boolean {
+function checkContentEncoding(header: string | undefined): boolean {
   return header === undefined || header.trim() === "" || header.trim().toLowerCase() === "identity";
 }
 

@@ -35,10 +35,7 @@ export function connectionBound(configured: number, fileLimit: number | undefine
   return Math.max(1, Math.min(configured, fileLimit - RESERVED_DESCRIPTORS));
 }
 
-export interface ConnectionGuard {
-  readonly limit: number;
-  /** Sockets open right now. */
-  open(): number;
+interface ConnectionGuard {
   /** The open sockets (the watchdog's write-timeout sweep walks them). */
   sockets(): Iterable<Socket>;
   /**
@@ -101,8 +98,6 @@ export function guardConnections(
   server.on("request", busy);
   server.on("checkContinue", busy);
   return {
-    limit,
-    open: () => sockets.size,
     sockets: () => sockets.keys(),
     closeIdle() {
       for (const [socket, idleSince] of sockets) {

@@ -1,6 +1,6 @@
 /**
  * CORS for browser MCP clients on an allowed origin (whether the origin is allowed is
- * guards.ts's `checkOrigin`): which request headers a preflight allows, which response headers
+ * headers.ts's `checkOrigin`): which request headers a preflight allows, which response headers
  * a page may read. A browser only sends what the preflight allowed, so a header missing here
  * makes every request from a browser client fail before it reaches the server.
  */

@@ -6,7 +6,7 @@
 import type { Server, ServerResponse } from "node:http";
 import type { Logger } from "../logger.js";
 
-export interface Drain {
+interface Drain {
   /** True once shutdown has begun. */
   readonly draining: () => boolean;
   /** Applies the drain rules to a response (call once per request). */

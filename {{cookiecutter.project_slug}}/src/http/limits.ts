@@ -41,7 +41,7 @@ export interface LimitSettings {
 }
 
 /** A refusal: the status to answer and the headers that say when to come back. */
-export interface LimitRefusal {
+interface LimitRefusal {
   readonly ok: false;
   readonly status: 429;
   readonly reason: LimitReason;
@@ -139,7 +139,7 @@ export interface Limiter {
   size(): { readonly callers: number; readonly addresses: number };
 }
 
-export interface LimiterOptions {
+interface LimiterOptions {
   readonly now?: () => number;
   /** Called once per refusal or cut, with its reason (metrics). */
   readonly onReject?: (reason: LimitReason) => void;

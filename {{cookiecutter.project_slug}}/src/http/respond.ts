@@ -28,7 +28,7 @@ export function rpcError(code: number, message: string) {
 }
 
 /** Answers a request with `status` and a JSON body before its body was read. */
-export type Refuse = (
+type Refuse = (
   req: IncomingMessage,
   res: ServerResponse,
   status: number,

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 export interface Route {
   /** Runs before the method is looked at (the /mcp Host/Origin checks); false = answered. */
@@ -17,7 +17,7 @@ export interface Route {
 
 export type RouteTable = ReadonlyMap<string, Route>;
 
-export type RouteMatch =
+type RouteMatch =
   | { readonly kind: "found"; readonly route: Route; readonly handler: RouteHandler }
   | { readonly kind: "method_not_allowed"; readonly route: Route; readonly allow: string }
   | { readonly kind: "not_found" };

@@ -26,7 +26,7 @@ export interface WatchdogSettings {
   readonly streamLifetimeMs: number;
 }
 
-export interface WatchdogOptions {
+interface WatchdogOptions {
   readonly now?: () => number;
   readonly intervalMs?: number;
   /** The open connections whose writes are watched (the connection guard's). */

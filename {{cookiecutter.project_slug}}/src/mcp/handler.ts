@@ -20,7 +20,7 @@ import { observeMcpRequest } from "../telemetry/index.js";
 import { createMcpServer } from "./server.js";
 
 /** Serves one authenticated, already-read MCP request. */
-export type McpRequestHandler = (
+type McpRequestHandler = (
   req: IncomingMessage,
   res: ServerResponse,
   identity: Identity,
@@ -32,7 +32,7 @@ export interface McpHandler {
   close(): Promise<void>;
 }
 
-export type McpServerFactory = (identity: Identity, logger: Logger) => McpServer;
+type McpServerFactory = (identity: Identity, logger: Logger) => McpServer;
 
 const ANONYMOUS: Identity = { subject: "anonymous", scopes: [], method: "none" };
 

@@ -6,7 +6,7 @@ import type { McpServer } from "@modelcontextprotocol/server";
 import type { McpContext, Registration } from "../mcp/context.js";
 import { registerSummarize } from "./summarize.js";
 
-export const prompts: readonly Registration[] = [registerSummarize];
+const prompts: readonly Registration[] = [registerSummarize];
 
 export function registerPrompts(server: McpServer, context: McpContext): void {
   for (const register of prompts) register(server, context);

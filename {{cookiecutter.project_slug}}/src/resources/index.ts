@@ -7,7 +7,7 @@ import type { McpContext, Registration } from "../mcp/context.js";
 import { registerGreeting } from "./greeting.js";
 import { registerServerInfo } from "./server-info.js";
 
-export const resources: readonly Registration[] = [registerGreeting, registerServerInfo];
+const resources: readonly Registration[] = [registerGreeting, registerServerInfo];
 
 export function registerResources(server: McpServer, context: McpContext): void {
   for (const register of resources) register(server, context);

@@ -10,7 +10,7 @@
  */
 import { ConfigError, type Env, integer, raw } from "../env.js";
 
-export type Sampler =
+type Sampler =
   | "always_on"
   | "always_off"
   | "traceidratio"
@@ -18,10 +18,10 @@ export type Sampler =
   | "parentbased_always_off"
   | "parentbased_traceidratio";
 
-export type SpanExporterKind = "otlp" | "console";
-export type MetricExporterKind = "otlp" | "prometheus" | "console";
+type SpanExporterKind = "otlp" | "console";
+type MetricExporterKind = "otlp" | "prometheus" | "console";
 
-export interface PrometheusEndpoint {
+interface PrometheusEndpoint {
   readonly host: string;
   readonly port: number;
 }

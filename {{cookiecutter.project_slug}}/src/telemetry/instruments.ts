@@ -13,9 +13,9 @@ import {
   type UpDownCounter,
 } from "@opentelemetry/api";
 
-export const SCOPE = "mcp-server";
+const SCOPE = "mcp-server";
 
-export interface Instruments {
+interface Instruments {
   readonly tracer: Tracer;
   /** mcp.server.operation.duration: one MCP request, by method, tool/prompt and error.type. */
   readonly operationDuration: Histogram;

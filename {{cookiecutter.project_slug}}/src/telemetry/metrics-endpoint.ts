@@ -12,7 +12,7 @@ import { createServer, type Server } from "node:http";
 import type { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { guardConnections, RESERVED_DESCRIPTORS } from "../http/connections.js";
 
-export const METRICS_MAX_CONNECTIONS = Math.min(8, RESERVED_DESCRIPTORS / 4);
+const METRICS_MAX_CONNECTIONS = Math.min(8, RESERVED_DESCRIPTORS / 4);
 const METRICS_PATH = "/metrics";
 
 /** Serves `exporter` on host:port; resolves once listening, rejects with the listen error. */

@@ -12,7 +12,7 @@ const Stats = z.object({
   lines: z.number().int().describe("Line breaks + 1 (an empty text has no lines)"),
 });
 
-export type TextStats = z.infer<typeof Stats>;
+type TextStats = z.infer<typeof Stats>;
 
 export function measureText(text: string): TextStats {
   const words = text.split(/\s+/u).filter((word) => word.length > 0).length;

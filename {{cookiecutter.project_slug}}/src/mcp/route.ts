@@ -1,29 +1,39 @@
 /**
- * The /mcp route: Host and Origin checks (before the method and before authentication),
- * the CORS preflight, and POST: authenticate, strip credentials, read the body, check the
- * called tools' scopes, hand the request to the MCP handler with the caller's identity.
+ * The MCP routes: POST /mcp and the RFC 9728 metadata document that describes it.
+ *
+ * /mcp: Host and Origin checks (before the method and before authentication), the CORS
+ * preflight, and POST: rate limit per address, authenticate, strip credentials, limits per
+ * caller, read the body, check the called tools' scopes, hand the request to the MCP handler
+ * (src/mcp/handler.ts) with the caller's identity. The pieces are src/http/ plumbing and
+ * src/auth/; the authenticator and the handler are made here unless a test injects them.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type Authenticator, challengeScopes, wwwAuthenticate } from "../auth/middleware.js";
-import { scopesNeeded, type ToolScopes } from "../auth/scopes.js";
+import { protectedResourceMetadata } from "../auth/metadata.js";
+import {
+  type Authenticator,
+  challengeScopes,
+  createAuthenticator,
+  wwwAuthenticate,
+} from "../auth/middleware.js";
+import { scopesNeeded } from "../auth/scopes.js";
 import { deny } from "../auth/types.js";
-import type { Config } from "../config.js";
+import { type Config, SERVER_NAME } from "../config.js";
+import { readJsonBody } from "../http/body.js";
+import { answerPreflight, CORS_EXPOSED_HEADERS } from "../http/cors.js";
+import { checkHost, checkOrigin, originForm } from "../http/headers.js";
+import type { Limiter, LimitGrant } from "../http/limits.js";
+import { refuserFor, rpcError, sendJson } from "../http/respond.js";
+import type { Route } from "../http/routes.js";
+import { type Watchdog, whenSent } from "../http/watchdog.js";
 import type { Logger } from "../logger.js";
-import type { McpHandler } from "../mcp/handler.js";
 import { recordAuthOutcome } from "../telemetry/index.js";
 import { allToolScopes, toolScopes } from "../tools/index.js";
-import { readJsonBody } from "./body.js";
-import { answerPreflight, CORS_EXPOSED_HEADERS } from "./cors.js";
-import { checkHost, checkOrigin, originForm } from "./guards.js";
-import type { Limiter, LimitGrant } from "./limits.js";
-import { refuserFor, rpcError, sendJson } from "./respond.js";
-import type { Route } from "./routes.js";
-import { type Watchdog, whenSent } from "./watchdog.js";
+import { createMcpRequestHandler, type McpHandler } from "./handler.js";
 
 /** Credentials stop here: nothing after authentication (transport, tools) can read them. */
 const CREDENTIAL_HEADERS = new Set(["authorization", "proxy-authorization", "cookie"]);
 
-export function stripCredentials(req: IncomingMessage): void {
+function stripCredentials(req: IncomingMessage): void {
   for (const name of CREDENTIAL_HEADERS) delete req.headers[name];
   const raw: string[] = [];
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
@@ -33,21 +43,49 @@ export function stripCredentials(req: IncomingMessage): void {
   req.rawHeaders.splice(0, req.rawHeaders.length, ...raw);
 }
 
-export interface McpRouteDeps {
+/**
+ * /.well-known/oauth-protected-resource[/mcp]: where MCP clients find the authorization server
+ * and the scopes (the required ones and every tool's), readable from any origin.
+ */
+export function metadataRoute(config: Config): Route {
+  const metadata = protectedResourceMetadata(config, SERVER_NAME, allToolScopes());
+  return {
+    methods: {
+      GET: (_req, res) =>
+        sendJson(res, 200, metadata, {
+          "Access-Control-Allow-Origin": "*",
+          "Cache-Control": "public, max-age=300",
+        }),
+      OPTIONS: (_req, res) => {
+        res.writeHead(204, {
+          "Access-Control-Allow-Origin": "*",
+          "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+        });
+        res.end();
+      },
+    },
+  };
+}
+
+interface McpRouteDeps {
   readonly config: Config;
   readonly logger: Logger;
-  readonly authenticate: Authenticator;
-  readonly mcp: McpHandler;
+  /** Turns a request into an identity or a refusal (default: the verifier AUTH_MODE selects). */
+  readonly authenticate?: Authenticator | undefined;
+  /** Serves an authenticated MCP request (default: the SDK handler over src/tools/). */
+  readonly mcp?: McpHandler | undefined;
   /** Called with the authenticated subject, for the access log line. */
   readonly onAuthenticated: (req: IncomingMessage, subject: string) => void;
-  /** The scopes each tool needs (default: the tool modules in src/tools/). */
-  readonly scopesOf?: ToolScopes;
-  /** Every scope a tool declares (default: from src/tools/). */
-  readonly allScopes?: readonly string[];
-  /** Fair limits per caller and address (none when absent: unit tests of other concerns). */
-  readonly limiter?: Limiter;
+  /** Fair limits per caller and address. */
+  readonly limiter: Limiter;
   /** Body deadlines and stream lifetimes. */
-  readonly watchdog?: Watchdog;
+  readonly watchdog: Watchdog;
+}
+
+interface McpRoute {
+  readonly route: Route;
+  /** Closes the MCP handler (at shutdown, once the drain is over). */
+  close(): Promise<void>;
 }
 
 /** JSON-RPC method of a single (non-batch) message, for the stream cap. */
@@ -59,19 +97,17 @@ function isListen(body: unknown): boolean {
   );
 }
 
-export function mcpRoute({
+export function createMcpRoute({
   config,
   logger,
-  authenticate,
-  mcp,
+  authenticate = createAuthenticator(config, logger),
+  mcp = createMcpRequestHandler(logger, config.maxBodyBytes),
   onAuthenticated,
-  scopesOf = toolScopes,
-  allScopes = allToolScopes(),
   limiter,
   watchdog,
-}: McpRouteDeps): Route {
+}: McpRouteDeps): McpRoute {
   const refuse = refuserFor(config.maxBodyBytes);
-  const knownScopes = new Set([...config.requiredScopes, ...allScopes]);
+  const knownScopes = new Set([...config.requiredScopes, ...allToolScopes()]);
   const logOf = (res: ServerResponse) => logger.child({ requestId: res.getHeader("X-Request-Id") });
 
   function guard(req: IncomingMessage, res: ServerResponse): boolean {
@@ -109,8 +145,8 @@ export function mcpRoute({
 
   async function post(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Before authentication: a client address cannot make the server verify tokens unboundedly.
-    const admitted = limiter?.admitAddress(req.socket.remoteAddress);
-    if (admitted !== undefined && !admitted.ok) {
+    const admitted = limiter.admitAddress(req.socket.remoteAddress);
+    if (!admitted.ok) {
       logOf(res).debug({ reason: admitted.reason }, "rejected: rate limit");
       refuse(req, res, 429, rpcError(-32000, "Too many requests"), admitted.headers);
       return;
@@ -133,24 +169,19 @@ export function mcpRoute({
     const subject = auth.identity.subject;
     onAuthenticated(req, subject);
     // One slot per request in progress, held until the answer has left the process.
-    let held: LimitGrant | undefined;
-    if (limiter !== undefined) {
-      const slot = limiter.admitRequest(subject);
-      if (!slot.ok) {
-        logOf(res).debug({ reason: slot.reason, subject }, "rejected: limit per caller");
-        refuse(req, res, 429, rpcError(-32000, "Too many requests"), slot.headers);
-        return;
-      }
-      held = slot;
-      whenSent(res, () => held?.release());
+    const slot = limiter.admitRequest(subject);
+    if (!slot.ok) {
+      logOf(res).debug({ reason: slot.reason, subject }, "rejected: limit per caller");
+      refuse(req, res, 429, rpcError(-32000, "Too many requests"), slot.headers);
+      return;
     }
+    let held: LimitGrant = slot;
+    whenSent(res, () => held.release());
     // Expect: 100-continue is answered only now: a refused client never starts its upload.
     if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
 
-    watchdog?.bodyStarted(req, res);
-    const body = await readJsonBody(req, config.maxBodyBytes).finally(() =>
-      watchdog?.bodyDone(req),
-    );
+    watchdog.bodyStarted(req, res);
+    const body = await readJsonBody(req, config.maxBodyBytes).finally(() => watchdog.bodyDone(req));
     // The watchdog answered 408 (too slow) while the last bytes were still arriving.
     if (res.headersSent) return;
     if (!body.ok) {
@@ -166,7 +197,7 @@ export function mcpRoute({
     // lacks is the MCP scope challenge (403 insufficient_scope), which clients answer by asking
     // for the scopes named: the required ones, those of this server's the caller already holds
     // (so a step-up keeps them; other scopes of the token are not echoed) and the tool's.
-    const needed = scopesNeeded(body.body, scopesOf);
+    const needed = scopesNeeded(body.body, toolScopes);
     const missing = needed.filter((scope) => !auth.identity.scopes.includes(scope));
     if (missing.length > 0) {
       logOf(res).info({ missing }, "refused: insufficient scope for the tool");
@@ -181,7 +212,7 @@ export function mcpRoute({
       sendJson(res, 403, { error: "insufficient_scope", error_description: description }, headers);
       return;
     }
-    if (limiter !== undefined && held !== undefined && isListen(body.body)) {
+    if (isListen(body.body)) {
       const stream = limiter.upgradeToStream(subject, held);
       if (!stream.ok) {
         logOf(res).debug({ reason: stream.reason, subject }, "rejected: limit per caller");
@@ -189,11 +220,14 @@ export function mcpRoute({
         return;
       }
       held = stream;
-      watchdog?.streamStarted(res);
+      watchdog.streamStarted(res);
     }
     await mcp.handle(req, res, auth.identity, body.body);
   }
 
-  // Stateless: no standalone SSE stream (GET) and no session to end (DELETE).
-  return { guard, jsonRpc: true, methods: { POST: post, OPTIONS: answerPreflight } };
+  return {
+    // Stateless: no standalone SSE stream (GET) and no session to end (DELETE).
+    route: { guard, jsonRpc: true, methods: { POST: post, OPTIONS: answerPreflight } },
+    close: () => mcp.close(),
+  };
 }

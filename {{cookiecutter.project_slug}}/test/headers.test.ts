@@ -1,5 +1,6 @@
 /**
- * The Host/Origin and framing guards are pure functions: every rule tested without a server.
+ * The header parsers and the Host/Origin and framing guards are pure functions: every rule
+ * tested without a server.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -11,7 +12,7 @@ import {
   hostParses,
   originForm,
   pathOf,
-} from "../src/http/guards.js";
+} from "../src/http/headers.js";
 import { allowedMethods, matchRoute, type Route } from "../src/http/routes.js";
 
 const ALLOWED = ["localhost", "127.0.0.1", "[::1]", "mcp.example.com"];

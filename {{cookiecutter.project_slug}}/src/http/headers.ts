@@ -1,6 +1,9 @@
 /**
- * Request-framing and DNS-rebinding guards, as pure functions of header values and the
- * configured allow-lists (unit-tested in test/guards.test.ts).
+ * Request headers, parsed in one place: repeated headers, the Host shape, the request target,
+ * Origin; and the framing and DNS-rebinding verdicts over them. Pure functions of header values
+ * and the allow-lists the caller passes in: this module reads no configuration (config.ts uses
+ * its Host parser to validate ALLOWED_HOSTS, the auth middleware its repeated-header reader).
+ * Unit-tested in test/headers.test.ts.
  *
  * Why not the SDK's own helpers (`hostHeaderValidation`, `originValidation` from
  * @modelcontextprotocol/node)? They answer the response themselves, so they cannot run
@@ -9,9 +12,20 @@
  * and they parse Host with the URL parser, which accepts `user@host` and `host/path` as the
  * host. These guards return a verdict and leave the answering to the caller.
  */
-import { hostnameOfHostHeader } from "../config.js";
 
-export type GuardVerdict =
+/** A Host header value (or ALLOWED_HOSTS entry): host[:port], nothing else. */
+const HOST_SHAPE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+
+/** The lower-cased host name of a `host[:port]` value, or undefined when it has any other shape. */
+export function hostnameOfHostHeader(value: string): string | undefined {
+  const match = HOST_SHAPE.exec(value);
+  if (match?.[1] === undefined) return undefined;
+  const port = match[2] === undefined ? undefined : Number(match[2].slice(1));
+  if (port !== undefined && port > 65535) return undefined;
+  return match[1].toLowerCase();
+}
+
+type GuardVerdict =
   | { readonly ok: true }
   | { readonly ok: false; readonly status: 400 | 403; readonly reason: string };
 
@@ -56,7 +70,7 @@ export function hostParses(value: string): boolean {
 }
 
 /** Whether a host name is in the allow-list ("*" allows any). */
-export function hostAllowed(hostname: string, allowedHosts: readonly string[]): boolean {
+function hostAllowed(hostname: string, allowedHosts: readonly string[]): boolean {
   return allowedHosts.includes("*") || allowedHosts.includes(hostname.toLowerCase());
 }
 
@@ -120,7 +134,7 @@ export function pathOf(target: string | undefined): string | undefined {
 }
 
 /** The serialized origin of an Origin header value, or undefined when it is not a URL origin. */
-export function originOf(originHeader: string): string | undefined {
+function originOf(originHeader: string): string | undefined {
   try {
     const origin = new URL(originHeader).origin;
     return origin === "null" ? undefined : origin;
