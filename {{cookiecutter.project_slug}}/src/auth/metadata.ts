@@ -6,6 +6,7 @@
  */
 import type { Config } from "../config.js";
 import { allToolScopes } from "../tools/index.js";
+import { modeOf } from "./modes/index.js";
 
 export interface ProtectedResourceMetadata {
   resource: string;
@@ -16,9 +17,10 @@ export interface ProtectedResourceMetadata {
 }
 
 /**
- * `scopes_supported`: the required scopes, then every scope a tool declares (JWT mode only: API
- * keys carry no scopes). `authorization_servers`: the issuer, where MCP clients register and
- * ask for tokens (with `npm run dev:auth`, the local authorization server).
+ * `scopes_supported`: the required scopes, then every scope a tool declares (only where the
+ * mode's credentials carry scopes: API keys carry none). `authorization_servers`: what the mode
+ * names, where MCP clients register and ask for tokens (JWT: the issuer; with `npm run dev:auth`,
+ * the local authorization server).
  */
 export function protectedResourceMetadata(
   config: Config,
@@ -30,8 +32,10 @@ export function protectedResourceMetadata(
     bearer_methods_supported: ["header"],
     resource_name: resourceName,
   };
-  if (config.jwt !== undefined) metadata.authorization_servers = [config.jwt.issuer];
-  if (config.jwt !== undefined) {
+  const mode = modeOf(config.auth);
+  const servers = mode.authorizationServers(config.auth);
+  if (servers !== undefined) metadata.authorization_servers = [...servers];
+  if (mode.scopes) {
     const scopes = [...new Set([...config.requiredScopes, ...toolScopes])];
     if (scopes.length > 0) metadata.scopes_supported = scopes;
   }
