@@ -19,6 +19,10 @@ export function isDevelopmentCredential(value: string): boolean {
   return DEVELOPMENT_CREDENTIAL_PREFIXES.some((prefix) => value.startsWith(prefix));
 }
 
+/** Why `npm run token` refuses a credential the shell exported over .env.development's. */
+export const NOT_A_DEVELOPMENT_CREDENTIAL =
+  "is not a development credential (dev_...): the shell's value wins over .env.development, and this prints development credentials only";
+
 export function refuseDevelopmentCredential(
   variable: string,
   value: string,

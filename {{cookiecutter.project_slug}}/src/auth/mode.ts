@@ -62,8 +62,3 @@ export type SettingsOf<M> =
   M extends AuthMode<infer Name, infer Settings>
     ? { readonly mode: Name } & Readonly<Settings>
     : never;
-
-/** For switches over modes: a mode added to the list but not handled is a compile error here. */
-export function assertNever(value: never): never {
-  throw new Error(`unhandled auth mode: ${JSON.stringify(value)}`);
-}

@@ -11,6 +11,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { ConfigError, csv, raw } from "../../env.js";
 import {
   isDevelopmentCredential,
+  NOT_A_DEVELOPMENT_CREDENTIAL,
   readSecretFile,
   refuseDevelopmentCredential,
 } from "../credentials.js";
@@ -99,9 +100,7 @@ export const apiKeyMode = {
   async developmentCredential(settings) {
     const key = settings.keys.find(isDevelopmentCredential);
     if (key === undefined) {
-      throw new Error(
-        "AUTH_API_KEYS is not a development credential (dev_...): the shell's value wins over .env.development, and this prints development credentials only",
-      );
+      throw new Error(`AUTH_API_KEYS ${NOT_A_DEVELOPMENT_CREDENTIAL}`);
     }
     return key;
   },

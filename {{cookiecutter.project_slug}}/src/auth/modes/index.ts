@@ -14,7 +14,13 @@ import { apiKeyMode } from "./api-key.js";
 import { jwtMode } from "./jwt.js";
 import { noneMode } from "./none.js";
 
-export const authModes = [jwtMode, apiKeyMode, noneMode] as const;
+// `satisfies`: an entry that does not fulfil the contract (a member missing or of the wrong type)
+// is a compile error on its line, naming the member.
+export const authModes = [
+  jwtMode, // bearer JWTs from an identity provider (JWKS) or signed with an HS256 secret
+  apiKeyMode, // static bearer keys
+  noneMode, // no credential: development and tests only
+] as const satisfies readonly AuthMode[];
 
 type Mode = (typeof authModes)[number];
 export type AuthModeName = Mode["name"];

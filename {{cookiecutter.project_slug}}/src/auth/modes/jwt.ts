@@ -40,7 +40,12 @@ import {
   parse,
   raw,
 } from "../../env.js";
-import { isDevelopmentCredential, refuseDevelopmentCredential, secretOf } from "../credentials.js";
+import {
+  isDevelopmentCredential,
+  NOT_A_DEVELOPMENT_CREDENTIAL,
+  refuseDevelopmentCredential,
+  secretOf,
+} from "../credentials.js";
 import {
   createRemoteKeys,
   type JwksLogger,
@@ -401,9 +406,6 @@ function describe(error: unknown): AuthResult {
 
 // --- the mode ------------------------------------------------------------------------------
 
-const NOT_DEVELOPMENT =
-  "is not a development credential (dev_...): the shell's value wins over .env.development, and this prints development credentials only";
-
 export const jwtMode = {
   name: "jwt",
   credential: "JWTs",
@@ -422,7 +424,7 @@ export const jwtMode = {
       );
     }
     if (!isDevelopmentCredential(new TextDecoder().decode(settings.secret))) {
-      throw new Error(`AUTH_JWT_SECRET ${NOT_DEVELOPMENT}`);
+      throw new Error(`AUTH_JWT_SECRET ${NOT_A_DEVELOPMENT_CREDENTIAL}`);
     }
     if (settings.audience === undefined) throw new Error("no AUTH_AUDIENCE configured");
     return new SignJWT({ scope: ["mcp:tools", ...requiredScopes].join(" ") })
