@@ -99,12 +99,16 @@ LAST_ENTRY = "  noneMode, // no credential: development and tests only\n"
 def add_to_the_list(modes: Path, module: str, name: str) -> None:
     """The one list entry (and its import) in src/auth/modes/index.ts."""
     index = modes / "index.ts"
-    source = index.read_text(encoding="utf-8")
-    anchor = 'import { noneMode } from "./none.js";\n'
-    assert anchor in source and LAST_ENTRY in source, "the list of modes changed shape: update this test"
-    source = source.replace(anchor, f'import {{ {name} }} from "./{module}.js";\n{anchor}')
-    source = source.replace(LAST_ENTRY, f"{LAST_ENTRY}  {name},\n")
-    index.write_text(source, encoding="utf-8")
+    lines = index.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert LAST_ENTRY in lines, "the list of modes changed shape: update this test"
+    lines.insert(lines.index(LAST_ENTRY) + 1, f"  {name},\n")
+    # The import among the modes' imports, in the order Biome keeps them (by path).
+    local = [i for i, line in enumerate(lines) if line.startswith("import {") and '"./' in line]
+    imports = sorted(
+        [*(lines[i] for i in local), f'import {{ {name} }} from "./{module}.js";\n'], key=lambda x: x.split('"')[1]
+    )
+    lines[local[0] : local[-1] + 1] = imports
+    index.write_text("".join(lines), encoding="utf-8")
 
 
 def template_with_hmac_mode(folder: Path) -> Path:
