@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import shutil
 import subprocess
@@ -24,15 +25,15 @@ import pytest
 
 from conftest import NPM, node_env, run
 from support.bake import project_of
+from support.docs import blocks
 from support.mcp_client import EXAMPLE_TOOLS, http_request, post_initialize, run_session
 from support.node_toolchain import link_installed_dependencies
 from support.server_process import ServerProcess, free_port
 from support.template import PROJECT_FOLDER_NAME, TEMPLATE_DIR
 from variants import DEFAULTS
 
-pytestmark = pytest.mark.node
-
 MODES = Path(PROJECT_FOLDER_NAME) / "src" / "auth" / "modes"
+PAGE = TEMPLATE_DIR / "docs" / "maintaining" / "auth-mode.md"
 # The template without its own tests and tooling folders (the project template has no folder of these names).
 SKIP_DIRS = {".git", ".venv", "build", "__pycache__", ".pytest_cache", ".ruff_cache", ".cache", "tests"}
 
@@ -149,6 +150,7 @@ def start_refused(project: Path, env: dict, extra: dict) -> str:
     return result.stderr
 
 
+@pytest.mark.node
 def test_a_new_auth_mode_is_one_file_and_one_list_entry(cookies_session, tmp_path):
     template = template_with_hmac_mode(tmp_path)
     assert changed_files(template) == ["src/auth/modes/hmac.ts", "src/auth/modes/index.ts"]
@@ -207,3 +209,20 @@ def test_a_new_auth_mode_is_one_file_and_one_list_entry(cookies_session, tmp_pat
     assert failed.returncode != 0, "a mode without a verifier type-checked"
     said = failed.stdout + failed.stderr
     assert "src/auth/modes/index.ts(" in said and "Property 'verifier' is missing" in said, said
+
+
+def test_the_checklist_shows_the_list_as_it_is_and_names_files_that_exist():
+    """docs/maintaining/auth-mode.md quotes the list of modes and names files: both as they are."""
+    index = (TEMPLATE_DIR / MODES / "index.ts").read_text(encoding="utf-8")
+    quoted = [block.text for block in blocks(PAGE) if block.fence == "ts"]
+    assert quoted and all(text in index for text in quoted), "the page's list of modes is not src/auth/modes/index.ts's"
+    text = PAGE.read_text(encoding="utf-8")
+    project = TEMPLATE_DIR / PROJECT_FOLDER_NAME
+    named = set(re.findall(r"`((?:\{\{cookiecutter\.project_slug\}\}/)?[\w./-]+\.(?:ts|py|json|yaml|md))`", text))
+    assert len(named) > 20, named
+    missing = []
+    for name in sorted(named):
+        relative = name.removeprefix(f"{PROJECT_FOLDER_NAME}/")
+        if "<name>" in relative or not any((root / relative).exists() for root in (TEMPLATE_DIR, project)):
+            missing.append(name)
+    assert missing == [], f"the page names files that do not exist: {missing}"
