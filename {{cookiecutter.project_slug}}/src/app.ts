@@ -34,6 +34,7 @@ import { createWatchdog } from "./http/watchdog.js";
 import type { Logger } from "./logger.js";
 import { createMcpRequestHandler, type McpHandler } from "./mcp/handler.js";
 import { observeConnections, observeHttpRequest, recordLimitRejection } from "./telemetry/index.js";
+import { allToolScopes } from "./tools/index.js";
 
 export interface App {
   readonly server: Server;
@@ -60,7 +61,7 @@ export interface AppDeps {
 const PROBE_HEADERS_TIMEOUT_MS = 2000;
 
 function metadataRoute(config: Config): Route {
-  const metadata = protectedResourceMetadata(config, SERVER_NAME);
+  const metadata = protectedResourceMetadata(config, SERVER_NAME, allToolScopes());
   return {
     methods: {
       GET: (_req, res) =>

@@ -5,7 +5,6 @@
  * the authorization server that issues tokens for this server.
  */
 import type { Config } from "../config.js";
-import { allToolScopes } from "../tools/index.js";
 import { modeOf } from "./modes/index.js";
 
 export interface ProtectedResourceMetadata {
@@ -17,15 +16,16 @@ export interface ProtectedResourceMetadata {
 }
 
 /**
- * `scopes_supported`: the required scopes, then every scope a tool declares (only where the
- * mode's credentials carry scopes: API keys carry none). `authorization_servers`: what the mode
- * names, where MCP clients register and ask for tokens (JWT: the issuer; with `npm run dev:auth`,
- * the local authorization server).
+ * `scopes_supported`: the required scopes, then `toolScopes` (every scope a tool declares, passed
+ * in: authentication sits below the tools and imports nothing from them), only where the mode's
+ * credentials carry scopes (API keys carry none). `authorization_servers`: what the mode names,
+ * where MCP clients register and ask for tokens (JWT: the issuer; with `npm run dev:auth`, the
+ * local authorization server).
  */
 export function protectedResourceMetadata(
   config: Config,
   resourceName: string,
-  toolScopes: readonly string[] = allToolScopes(),
+  toolScopes: readonly string[],
 ): ProtectedResourceMetadata {
   const metadata: ProtectedResourceMetadata = {
     resource: config.resourceUrl,
