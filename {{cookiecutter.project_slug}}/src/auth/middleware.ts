@@ -29,7 +29,8 @@ export function createAuthenticator(config: Config, logger?: JwksLogger): Authen
       return deny(401, "tokens in the query string are not accepted", "invalid_request");
     }
     if (verifier === undefined) {
-      return { ok: true, identity: { subject: "anonymous", scopes: [], method: "none" } };
+      const identity = { subject: "anonymous", scopes: [], method: config.auth.mode };
+      return { ok: true, identity };
     }
     // Node keeps the first of repeated Authorization headers, a proxy may keep the last:
     // which credential is meant is ambiguous, so neither is used (as with a repeated Host).
