@@ -4,6 +4,8 @@
  * This module, with env.ts (its zod-free part), is the only one that reads `process.env`.
  * Everything else receives a typed, frozen `Config`. A missing or bad value throws a
  * `ConfigError` that names the variable; `index.ts` prints it and exits non-zero.
+ * The authentication settings are parsed by the chosen mode's own module (src/auth/modes/),
+ * from the environment this module hands them.
  */
 import { readFileSync } from "node:fs";
 import * as z from "zod";
