@@ -49,7 +49,7 @@ export function integer(
 }
 
 /** What `parse` needs of a schema: zod's `safeParse` (so this module does not import zod). */
-export interface Schema<T> {
+interface Schema<T> {
   safeParse(value: unknown):
     | { readonly success: true; readonly data: T }
     | {

@@ -22,7 +22,7 @@ export interface SettingsContext {
 }
 
 /** What a verifier may be given beside its settings. */
-export interface VerifierContext {
+interface VerifierContext {
   /** AUTH_REQUIRED_SCOPES (empty unless the mode's credentials carry scopes). */
   readonly requiredScopes: readonly string[];
   /** Where a mode reports trouble with a remote dependency (JWKS fetches). */

@@ -18,7 +18,7 @@ import {
 import type { AuthMode, SettingsContext } from "../mode.js";
 import { type AuthResult, deny, type Verifier } from "../types.js";
 
-export interface ApiKeySettings {
+interface ApiKeySettings {
   /** The accepted keys, without duplicates. Never logged. */
   readonly keys: readonly string[];
 }

@@ -16,14 +16,14 @@ import { noneMode } from "./none.js";
 
 // `satisfies`: an entry that does not fulfil the contract (a member missing or of the wrong type)
 // is a compile error on its line, naming the member.
-export const authModes = [
+const authModes = [
   jwtMode, // bearer JWTs from an identity provider (JWKS) or signed with an HS256 secret
   apiKeyMode, // static bearer keys
   noneMode, // no credential: development and tests only
 ] as const satisfies readonly AuthMode[];
 
 type Mode = (typeof authModes)[number];
-export type AuthModeName = Mode["name"];
+type AuthModeName = Mode["name"];
 /** The configuration of the mode in use: `{ mode: "jwt", issuer, ... } | { mode: "api_key", keys } | ...` */
 export type AuthSettings = SettingsOf<Mode>;
 
@@ -39,7 +39,7 @@ export function modeOf(settings: AuthSettings): AuthMode<AuthModeName, AuthSetti
   return mode as unknown as AuthMode<AuthModeName, AuthSettings>;
 }
 
-export interface AuthDefaults {
+interface AuthDefaults {
   /** The project's auth_mode answer: AUTH_MODE when unset. */
   readonly mode: string;
   /** The project's identity_provider answer: AUTH_PROVIDER when unset. */

@@ -58,7 +58,7 @@ import { type AuthResult, deny, type Verifier } from "../types.js";
 
 // --- settings ------------------------------------------------------------------------------
 
-export interface JwtSettings {
+interface JwtSettings {
   /** AUTH_PROVIDER: which row of src/auth/presets.ts the tokens follow. */
   readonly provider: ProviderName;
   /** JWKS endpoint of the identity provider (asymmetric keys). */
