@@ -38,8 +38,15 @@ LAYERS = (
     Layer("configuration", ("src/config.ts",), why="the environment, parsed and validated once"),
     Layer(
         "auth building blocks",
-        ("src/auth/presets.ts", "src/auth/jwks.ts", "src/auth/types.ts"),
-        why="provider facts, key fetching, result types: what config.ts and the verifiers build on",
+        (
+            "src/auth/modes/",
+            "src/auth/mode.ts",
+            "src/auth/credentials.ts",
+            "src/auth/presets.ts",
+            "src/auth/jwks.ts",
+            "src/auth/types.ts",
+        ),
+        why="each mode's settings parser and verifier, provider facts, key fetching, result types: what config.ts is built from",
     ),
     Layer("environment", ("src/env.ts",), why="raw variables, typed; the bottom of the configuration"),
     Layer("http plumbing", ("src/http/",), why="headers, body, answers, limits, deadlines; settings passed in"),

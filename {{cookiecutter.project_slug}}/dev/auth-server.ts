@@ -30,8 +30,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { errors, Provider } from "oidc-provider";
-import { DEVELOPMENT_ENVS, isLoopbackHost } from "../src/config.js";
-import { ConfigError, port as serverPort } from "../src/env.js";
+import { ConfigError, DEVELOPMENT_ENVS, isLoopbackHost, port as serverPort } from "../src/env.js";
 import { allToolScopes } from "../src/tools/index.js";
 
 const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));

@@ -1,7 +1,8 @@
 /**
  * Reading single environment variables: the part of the configuration that needs no schema
- * library. config.ts builds on it; the container healthcheck uses it alone, so its bundle
- * (dist/healthcheck.js under esbuild) stays a few kilobytes instead of carrying zod.
+ * library. config.ts and each auth mode's settings parser (src/auth/modes/) build on it; the
+ * container healthcheck uses it alone, so its bundle (dist/healthcheck.js under esbuild) stays a
+ * few kilobytes instead of carrying zod (`parse` takes any schema with zod's `safeParse`).
  */
 import { isIP } from "node:net";
 
@@ -45,6 +46,59 @@ export function integer(
   if (number < min) throw new ConfigError(name, `must be at least ${min}`);
   if (number > max) throw new ConfigError(name, `must be at most ${max}`);
   return number;
+}
+
+/** What `parse` needs of a schema: zod's `safeParse` (so this module does not import zod). */
+interface Schema<T> {
+  safeParse(value: unknown):
+    | { readonly success: true; readonly data: T }
+    | {
+        readonly success: false;
+        readonly error: { readonly issues: readonly { message: string }[] };
+      };
+}
+
+/** Parses one variable with a schema; unset takes the fallback, a failure names the variable. */
+export function parse<T>(env: Env, name: string, schema: Schema<T>, fallback?: T): T {
+  const value = raw(env, name);
+  if (value === undefined) {
+    if (fallback !== undefined) return fallback;
+    throw new ConfigError(name, "is required");
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new ConfigError(name, result.error.issues[0]?.message ?? "is invalid");
+  }
+  return result.data;
+}
+
+export function optional<T>(env: Env, name: string, schema: Schema<T>): T | undefined {
+  return raw(env, name) === undefined ? undefined : parse(env, name, schema);
+}
+
+/** A comma-separated list, entries trimmed, empty entries dropped. */
+export function csv(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
+export function booleanOf(env: Env, name: string, fallback: boolean): boolean {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new ConfigError(name, "must be true or false");
+}
+
+/** The NODE_ENV values that may run without authentication or mint development credentials. */
+export const DEVELOPMENT_ENVS: ReadonlySet<string> = new Set(["development", "test"]);
+
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
 export const port = (env: Env): number => integer(env, "PORT", 1, 65535, DEFAULT_PORT);

@@ -3,6 +3,7 @@
  * listen, shut down cleanly.
  */
 import { createApp } from "./app.js";
+import { modeOf } from "./auth/modes/index.js";
 import { ConfigError, loadConfig, SERVER_VERSION, SERVICE_NAME } from "./config.js";
 import { createLogger } from "./logger.js";
 import {
@@ -27,8 +28,10 @@ try {
   process.exit(1);
 }
 
-if (config.authMode === "none") {
-  logger.warn("AUTH_MODE=none: the MCP endpoint is NOT authenticated (local development only)");
+if (modeOf(config.auth).open) {
+  logger.warn(
+    `AUTH_MODE=${config.auth.mode}: the MCP endpoint is NOT authenticated (local development only)`,
+  );
 }
 const app = createApp(config, logger);
 
@@ -57,7 +60,7 @@ app.server.listen(config.port, config.host, () => {
       port: config.port,
       probePort: config.probePort,
       publicUrl: config.publicUrl,
-      authMode: config.authMode,
+      authMode: config.auth.mode,
       telemetry:
         telemetry === undefined
           ? "off"

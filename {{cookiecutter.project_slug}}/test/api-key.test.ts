@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createApiKeyVerifier, keyId } from "../src/auth/api-key.js";
+import { createApiKeyVerifier, keyId } from "../src/auth/modes/api-key.js";
 
 const KEY_A = "key-a-0123456789abcdef0123456789";
 const KEY_B = "key-b-0123456789abcdef0123456789";

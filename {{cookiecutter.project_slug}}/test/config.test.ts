@@ -7,7 +7,7 @@ import { describe, it, type TestContext } from "node:test";
 import { pathToFileURL } from "node:url";
 import { ConfigError, loadConfig, packageVersion, SERVER_VERSION } from "../src/config.js";
 import { healthcheckUrl } from "../src/env.js";
-import { runServerExpectingExit, TEST_ISSUER, TEST_SECRET } from "./helpers.js";
+import { authSettings, runServerExpectingExit, TEST_ISSUER, TEST_SECRET } from "./helpers.js";
 
 /** A fresh folder for key files, removed when the test ends (pass or fail). */
 function temporaryFolder(t: TestContext): string {
@@ -52,7 +52,7 @@ describe("configuration", () => {
   it("derives the audience and allowed hosts from PUBLIC_URL", () => {
     const config = loadConfig({ ...JWT_ENV, PUBLIC_URL: "https://mcp.example.com/" });
     assert.equal(config.publicUrl, "https://mcp.example.com");
-    assert.equal(config.jwt?.audience, "https://mcp.example.com/mcp");
+    assert.equal(authSettings(config, "jwt").audience, "https://mcp.example.com/mcp");
     assert.ok(config.allowedHosts.includes("mcp.example.com"));
     assert.ok(config.allowedOrigins.includes("https://mcp.example.com"));
     assert.equal(
@@ -82,7 +82,10 @@ describe("configuration", () => {
       { mode: 0o600 }, // owner-only: anything else is refused (see test/identity.test.ts)
     );
     const config = loadConfig({ AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: file });
-    assert.deepEqual(config.apiKeys, ["file-key-0123456789abcdef", "file-key-fedcba9876543210"]);
+    assert.deepEqual(authSettings(config, "api_key").keys, [
+      "file-key-0123456789abcdef",
+      "file-key-fedcba9876543210",
+    ]);
     assertRejects(
       { AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: join(dir, "missing") },
       "AUTH_API_KEYS_FILE",
@@ -111,8 +114,14 @@ describe("configuration", () => {
     assertRejects({ ...JWT_ENV, AUTH_JWKS_URL: "https://idp.example/jwks" }, "AUTH_JWKS_URL");
     const jwks = { AUTH_MODE: "jwt", AUTH_PROVIDER: "generic", AUTH_ISSUER: TEST_ISSUER };
     assertRejects({ ...jwks, AUTH_JWKS_URL: "http://idp.example/jwks" }, "AUTH_JWKS_URL");
-    assert.ok(loadConfig({ ...jwks, AUTH_JWKS_URL: "http://127.0.0.1:9000/jwks" }).jwt?.jwksUrl);
-    assert.ok(loadConfig({ ...jwks, AUTH_JWKS_URL: "https://idp.example/jwks" }).jwt?.jwksUrl);
+    assert.ok(
+      authSettings(loadConfig({ ...jwks, AUTH_JWKS_URL: "http://127.0.0.1:9000/jwks" }), "jwt")
+        .jwksUrl,
+    );
+    assert.ok(
+      authSettings(loadConfig({ ...jwks, AUTH_JWKS_URL: "https://idp.example/jwks" }), "jwt")
+        .jwksUrl,
+    );
   });
 
   it("validates the API keys", () => {
@@ -124,8 +133,8 @@ describe("configuration", () => {
     assertRejects({ AUTH_MODE: "none", NODE_ENV: "production" }, "AUTH_MODE");
     assertRejects({ AUTH_MODE: "none" }, "AUTH_MODE");
     assertRejects({ AUTH_MODE: "none", NODE_ENV: "staging" }, "AUTH_MODE");
-    assert.equal(loadConfig({ AUTH_MODE: "none", NODE_ENV: "development" }).authMode, "none");
-    assert.equal(loadConfig({ AUTH_MODE: "none", NODE_ENV: "test" }).authMode, "none");
+    assert.equal(loadConfig({ AUTH_MODE: "none", NODE_ENV: "development" }).auth.mode, "none");
+    assert.equal(loadConfig({ AUTH_MODE: "none", NODE_ENV: "test" }).auth.mode, "none");
   });
 
   it("takes PUBLIC_URL as an http(s) origin with no stray characters", () => {
@@ -187,13 +196,15 @@ describe("configuration", () => {
     assertRejects({ ...API_KEY_ENV, HEADERS_TIMEOUT_MS: "10" }, "HEADERS_TIMEOUT_MS");
     assertRejects({ ...JWT_ENV, AUTH_MAX_TOKEN_AGE_SECONDS: "soon" }, "AUTH_MAX_TOKEN_AGE_SECONDS");
     assert.equal(
-      loadConfig({ ...JWT_ENV, AUTH_MAX_TOKEN_AGE_SECONDS: "3600" }).jwt?.maxTokenAgeSeconds,
+      authSettings(loadConfig({ ...JWT_ENV, AUTH_MAX_TOKEN_AGE_SECONDS: "3600" }), "jwt")
+        .maxTokenAgeSeconds,
       3600,
     );
     assertRejects({ ...JWT_ENV, AUTH_JWKS_COOLDOWN_SECONDS: "0" }, "AUTH_JWKS_COOLDOWN_SECONDS");
-    assert.equal(loadConfig({ ...JWT_ENV }).jwt?.jwksCooldownMs, 30_000);
+    assert.equal(authSettings(loadConfig({ ...JWT_ENV }), "jwt").jwksCooldownMs, 30_000);
     assert.equal(
-      loadConfig({ ...JWT_ENV, AUTH_JWKS_COOLDOWN_SECONDS: "2" }).jwt?.jwksCooldownMs,
+      authSettings(loadConfig({ ...JWT_ENV, AUTH_JWKS_COOLDOWN_SECONDS: "2" }), "jwt")
+        .jwksCooldownMs,
       2000,
     );
   });

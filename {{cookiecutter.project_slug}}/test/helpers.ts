@@ -2,6 +2,8 @@
  * Test helpers: free ports, token minting and verifying, raw MCP requests, and the real server
  * in a child process.
  */
+
+import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
@@ -10,8 +12,10 @@ import { Client } from "@modelcontextprotocol/client";
 import { InMemoryTransport, type JSONRPCMessage, McpServer } from "@modelcontextprotocol/server";
 import { type JWTPayload, SignJWT } from "jose";
 import { pino } from "pino";
-import { createJwtVerifier, type JwtVerifierOptions } from "../src/auth/jwt.js";
+import type { AuthSettings } from "../src/auth/modes/index.js";
+import { createJwtVerifier, type JwtVerifierOptions } from "../src/auth/modes/jwt.js";
 import type { Identity, Verifier } from "../src/auth/types.js";
+import type { Config } from "../src/config.js";
 import type { Registration, ToolModule } from "../src/mcp/context.js";
 import { registerPrompts } from "../src/prompts/index.js";
 import { registerResources } from "../src/resources/index.js";
@@ -21,6 +25,15 @@ export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
 export const TEST_ISSUER = "https://issuer.test";
 export const TEST_AUDIENCE = "http://localhost:8080/mcp";
+
+/** The settings of the configured auth mode, asserted to be `mode`. */
+export function authSettings<M extends AuthSettings["mode"]>(
+  config: Config,
+  mode: M,
+): Extract<AuthSettings, { mode: M }> {
+  assert.equal(config.auth.mode, mode);
+  return config.auth as Extract<AuthSettings, { mode: M }>;
+}
 
 /** A 2025-06-18 `initialize` request, as the raw JSON-RPC body a client POSTs to /mcp. */
 export const INITIALIZE_BODY = JSON.stringify({

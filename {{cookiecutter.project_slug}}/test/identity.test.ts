@@ -13,7 +13,7 @@ import { after, before, describe, it, type TestContext } from "node:test";
 import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { PRESETS } from "../src/auth/presets.js";
 import { ConfigError, loadConfig } from "../src/config.js";
-import { TEST_AUDIENCE, TEST_ISSUER, testJwtVerifier } from "./helpers.js";
+import { authSettings, TEST_AUDIENCE, TEST_ISSUER, testJwtVerifier } from "./helpers.js";
 
 function rejects(env: Record<string, string>, variable: string, detail?: RegExp): void {
   assert.throws(
@@ -72,16 +72,22 @@ describe("development credentials", () => {
   it("are accepted with NODE_ENV development or test", () => {
     for (const nodeEnv of ["development", "test"]) {
       assert.deepEqual(
-        loadConfig({ NODE_ENV: nodeEnv, AUTH_MODE: "api_key", AUTH_API_KEYS: DEV_KEY }).apiKeys,
+        authSettings(
+          loadConfig({ NODE_ENV: nodeEnv, AUTH_MODE: "api_key", AUTH_API_KEYS: DEV_KEY }),
+          "api_key",
+        ).keys,
         [DEV_KEY],
       );
-      const jwt = loadConfig({
-        NODE_ENV: nodeEnv,
-        AUTH_MODE: "jwt",
-        AUTH_PROVIDER: "generic",
-        AUTH_JWT_SECRET: DEV_SECRET,
-        AUTH_ISSUER: TEST_ISSUER,
-      }).jwt;
+      const jwt = authSettings(
+        loadConfig({
+          NODE_ENV: nodeEnv,
+          AUTH_MODE: "jwt",
+          AUTH_PROVIDER: "generic",
+          AUTH_JWT_SECRET: DEV_SECRET,
+          AUTH_ISSUER: TEST_ISSUER,
+        }),
+        "jwt",
+      );
       assert.ok(jwt?.secret);
     }
   });
@@ -113,7 +119,7 @@ describe("secrets as files", () => {
   it("reads AUTH_JWT_SECRET_FILE (one line, trailing newline ignored)", (t) => {
     const file = join(folder(t), "jwt-secret");
     writeFileSync(file, `${REAL_SECRET}\n`, { mode: 0o600 });
-    const jwt = loadConfig({ ...jwtEnv, AUTH_JWT_SECRET_FILE: file }).jwt;
+    const jwt = authSettings(loadConfig({ ...jwtEnv, AUTH_JWT_SECRET_FILE: file }), "jwt");
     assert.equal(new TextDecoder().decode(jwt?.secret), REAL_SECRET);
   });
 
@@ -162,10 +168,13 @@ describe("secrets as files", () => {
       chmodSync(keys, mode);
       chmodSync(secret, mode);
       assert.equal(
-        loadConfig({ AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: keys }).apiKeys.length,
+        authSettings(loadConfig({ AUTH_MODE: "api_key", AUTH_API_KEYS_FILE: keys }), "api_key").keys
+          .length,
         1,
       );
-      assert.ok(loadConfig({ ...jwtEnv, AUTH_JWT_SECRET_FILE: secret }).jwt?.secret);
+      assert.ok(
+        authSettings(loadConfig({ ...jwtEnv, AUTH_JWT_SECRET_FILE: secret }), "jwt").secret,
+      );
     }
   });
 });
@@ -207,8 +216,11 @@ describe("provider presets at start", () => {
       ],
     ];
     for (const [env, expected] of cases) {
-      assert.equal(loadConfig(env).jwt?.jwksUrl?.href, expected);
-      assert.equal(loadConfig({ ...env, AUTH_JWKS_URL: expected }).jwt?.jwksUrl?.href, expected);
+      assert.equal(authSettings(loadConfig(env), "jwt").jwksUrl?.href, expected);
+      assert.equal(
+        authSettings(loadConfig({ ...env, AUTH_JWKS_URL: expected }), "jwt").jwksUrl?.href,
+        expected,
+      );
     }
   });
 
@@ -233,7 +245,8 @@ describe("provider presets at start", () => {
       "AUTH_JWKS_URL",
     );
     assert.equal(
-      loadConfig({ ...auth0, NODE_ENV: "test", AUTH_JWKS_URL: standIn }).jwt?.jwksUrl?.href,
+      authSettings(loadConfig({ ...auth0, NODE_ENV: "test", AUTH_JWKS_URL: standIn }), "jwt")
+        .jwksUrl?.href,
       standIn,
     );
   });
@@ -276,7 +289,7 @@ describe("provider presets at start", () => {
   it("generic keeps the behaviour from before presets (any issuer, any JWKS URL)", () => {
     const env = { ...jwt, AUTH_PROVIDER: "generic", AUTH_ISSUER: "urn:anything" };
     const config = loadConfig({ ...env, AUTH_JWKS_URL: "https://keys.example.com/any/path" });
-    assert.equal(config.jwt?.jwksUrl?.href, "https://keys.example.com/any/path");
+    assert.equal(authSettings(config, "jwt").jwksUrl?.href, "https://keys.example.com/any/path");
     assert.equal(PRESETS.generic.jwksUrlOf("urn:anything"), undefined);
     rejects(env, "AUTH_JWKS_URL");
   });

@@ -18,9 +18,10 @@ import {
   type JWTPayload,
   SignJWT,
 } from "jose";
-import { createJwtVerifier } from "../src/auth/jwt.js";
+import { createJwtVerifier } from "../src/auth/modes/jwt.js";
 import { PRESETS, PROVIDERS, type ProviderName } from "../src/auth/presets.js";
 import { ConfigError, loadConfig } from "../src/config.js";
+import { authSettings } from "./helpers.js";
 
 const KID = "test-key-1";
 const NOW = Math.floor(Date.now() / 1000);
@@ -227,8 +228,7 @@ describe("identity-provider presets", () => {
       AUTH_JWKS_URL: `${origin}${jwks.pathname}`,
       ...env,
     });
-    assert.ok(config.jwt);
-    return createJwtVerifier({ ...config.jwt, requiredScopes: [] });
+    return createJwtVerifier({ ...authSettings(config, "jwt"), requiredScopes: [] });
   }
 
   async function sign(header: Partial<JWTHeaderParameters>, payload: JWTPayload) {

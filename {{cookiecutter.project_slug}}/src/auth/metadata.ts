@@ -5,6 +5,7 @@
  * the authorization server that issues tokens for this server.
  */
 import type { Config } from "../config.js";
+import { modeOf } from "./modes/index.js";
 
 interface ProtectedResourceMetadata {
   resource: string;
@@ -15,10 +16,11 @@ interface ProtectedResourceMetadata {
 }
 
 /**
- * `scopes_supported`: the required scopes, then every scope a tool declares (JWT mode only: API
- * keys carry no scopes). `authorization_servers`: the issuer, where MCP clients register and
- * ask for tokens (with `npm run dev:auth`, the local authorization server). The tools' scopes
- * are passed in (the /mcp route reads them from src/tools/): auth sits below the tools.
+ * `scopes_supported`: the required scopes, then `toolScopes` (every scope a tool declares, passed
+ * in: authentication sits below the tools and imports nothing from them), only where the mode's
+ * credentials carry scopes (API keys carry none). `authorization_servers`: what the mode names,
+ * where MCP clients register and ask for tokens (JWT: the issuer; with `npm run dev:auth`, the
+ * local authorization server).
  */
 export function protectedResourceMetadata(
   config: Config,
@@ -30,8 +32,10 @@ export function protectedResourceMetadata(
     bearer_methods_supported: ["header"],
     resource_name: resourceName,
   };
-  if (config.jwt !== undefined) metadata.authorization_servers = [config.jwt.issuer];
-  if (config.jwt !== undefined) {
+  const mode = modeOf(config.auth);
+  const servers = mode.authorizationServers(config.auth);
+  if (servers !== undefined) metadata.authorization_servers = [...servers];
+  if (mode.scopes) {
     const scopes = [...new Set([...config.requiredScopes, ...toolScopes])];
     if (scopes.length > 0) metadata.scopes_supported = scopes;
   }

@@ -1,31 +1,21 @@
 /**
- * Picks the verifier for AUTH_MODE and turns an HTTP request into an AuthResult.
- * Builds the `WWW-Authenticate` challenge that every 401/403 carries.
+ * Turns an HTTP request into an AuthResult with the verifier of the configured mode
+ * (src/auth/modes/), and builds the `WWW-Authenticate` challenge that every 401/403 carries.
  */
 import type { IncomingMessage } from "node:http";
 import type { Config } from "../config.js";
-import { headerValues } from "../http/headers.js";
-import { createApiKeyVerifier } from "./api-key.js";
 import type { JwksLogger } from "./jwks.js";
-import { createJwtVerifier } from "./jwt.js";
+import { modeOf } from "./modes/index.js";
 import { type AuthResult, deny, type Verifier } from "./types.js";
 
 export type Authenticator = (req: IncomingMessage) => Promise<AuthResult>;
 
+/** The configured mode's verifier; undefined for an open mode (AUTH_MODE=none). */
 function createVerifier(config: Config, logger?: JwksLogger): Verifier | undefined {
-  switch (config.authMode) {
-    case "jwt":
-      if (config.jwt === undefined) throw new Error("AUTH_MODE=jwt without JWT settings");
-      return createJwtVerifier({
-        ...config.jwt,
-        requiredScopes: config.requiredScopes,
-        ...(logger === undefined ? {} : { logger }),
-      });
-    case "api_key":
-      return createApiKeyVerifier(config.apiKeys);
-    case "none":
-      return undefined;
-  }
+  return modeOf(config.auth).verifier(config.auth, {
+    requiredScopes: config.requiredScopes,
+    ...(logger === undefined ? {} : { logger }),
+  });
 }
 
 const QUERY_TOKEN = /[?&]access_token=/i;
@@ -39,11 +29,12 @@ export function createAuthenticator(config: Config, logger?: JwksLogger): Authen
       return deny(401, "tokens in the query string are not accepted", "invalid_request");
     }
     if (verifier === undefined) {
-      return { ok: true, identity: { subject: "anonymous", scopes: [], method: "none" } };
+      const identity = { subject: "anonymous", scopes: [], method: config.auth.mode };
+      return { ok: true, identity };
     }
     // Node keeps the first of repeated Authorization headers, a proxy may keep the last:
     // which credential is meant is ambiguous, so neither is used (as with a repeated Host).
-    if (headerValues(req.rawHeaders, "authorization").length > 1) {
+    if ((req.headersDistinct.authorization?.length ?? 0) > 1) {
       return deny(401, "more than one Authorization header", "invalid_request");
     }
     const header = req.headers.authorization;
@@ -78,7 +69,7 @@ function quote(value: string): string {
  * names none, and clients ask for the metadata's `scopes_supported`.
  */
 export function challengeScopes(config: Config): readonly string[] {
-  return config.authMode === "jwt" ? config.requiredScopes : [];
+  return modeOf(config.auth).scopes ? config.requiredScopes : [];
 }
 
 /**

@@ -1,10 +1,11 @@
 /**
  * Identity-provider presets: the ONE table of what each provider's access tokens look like.
  *
- * config.ts reads it to validate AUTH_ISSUER / AUTH_JWKS_URL (and to derive the JWKS URL from the
- * issuer); jwt.ts reads it to check the audience (or Cognito's client_id), collect the scopes and
- * tell an access token from the provider's other tokens. docs/identity-providers/<name>.md explains
- * the provider-side settings behind each row.
+ * The jwt mode (modes/jwt.ts) reads it twice: its settings parser to validate AUTH_ISSUER /
+ * AUTH_JWKS_URL (and to derive the JWKS URL from the issuer), its verifier to check the audience
+ * (or Cognito's client_id), collect the scopes and tell an access token from the provider's
+ * other tokens. docs/identity-providers/<name>.md explains the provider-side settings behind each
+ * row.
  *
  * `generic` assumes nothing about the provider (any issuer, any JWKS URL, `aud`, scopes in `scope`
  * or else `scp`): the RFC 9068 / RFC 8707 reading of an access token.

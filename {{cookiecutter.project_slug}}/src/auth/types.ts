@@ -5,7 +5,8 @@ export interface Identity {
   /** JWT `sub` (or `client_id`), the API key id, or "anonymous" when AUTH_MODE=none. */
   readonly subject: string;
   readonly scopes: readonly string[];
-  readonly method: "jwt" | "api_key" | "none";
+  /** The AUTH_MODE that admitted the caller (src/auth/modes/). */
+  readonly method: string;
   /** OAuth client the token was issued to, when the token says so. */
   readonly clientId?: string | undefined;
 }

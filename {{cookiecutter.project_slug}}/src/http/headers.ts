@@ -33,7 +33,7 @@ const OK: GuardVerdict = { ok: true };
 const deny = (status: 400 | 403, reason: string): GuardVerdict => ({ ok: false, status, reason });
 
 /** The values of one header in a raw header list (`rawHeaders` of node:http: name, value, ...). */
-export function headerValues(rawHeaders: readonly string[], name: string): string[] {
+function headerValues(rawHeaders: readonly string[], name: string): string[] {
   const values: string[] = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     if (rawHeaders[i]?.toLowerCase() === name) values.push(rawHeaders[i + 1] ?? "");

@@ -14,17 +14,195 @@
  * What an access token of the configured provider (AUTH_PROVIDER) looks like comes from
  * presets.ts: the audience rule (`aud`, or Cognito's `client_id`), where the scopes live, and
  * the claims that tell an access token from the provider's ID token.
+ *
+ * This module holds the mode whole: its settings (AUTH_PROVIDER, AUTH_ISSUER, AUTH_AUDIENCE,
+ * AUTH_CLIENT_IDS, AUTH_JWKS_URL or AUTH_JWT_SECRET[_FILE], ...) parsed from the environment,
+ * and the verifier built from them.
  */
-import { type CryptoKey, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
-import type { JwtConfig } from "../config.js";
+import {
+  type CryptoKey,
+  errors,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+  SignJWT,
+} from "jose";
+import * as z from "zod";
+import {
+  booleanOf,
+  ConfigError,
+  csv,
+  DEVELOPMENT_ENVS,
+  type Env,
+  integer,
+  isLoopbackHost,
+  optional,
+  parse,
+  raw,
+} from "../../env.js";
+import {
+  isDevelopmentCredential,
+  NOT_A_DEVELOPMENT_CREDENTIAL,
+  refuseDevelopmentCredential,
+  secretOf,
+} from "../credentials.js";
 import {
   createRemoteKeys,
   type JwksLogger,
   KeysUnavailableError,
   NoMatchingKeyError,
-} from "./jwks.js";
-import { clientIdFor, PRESETS, scopesFor } from "./presets.js";
-import { type AuthResult, deny, type Verifier } from "./types.js";
+} from "../jwks.js";
+import type { AuthMode, SettingsContext } from "../mode.js";
+import { clientIdFor, PRESETS, type ProviderName, scopesFor } from "../presets.js";
+import { type AuthResult, deny, type Verifier } from "../types.js";
+
+// --- settings ------------------------------------------------------------------------------
+
+interface JwtSettings {
+  /** AUTH_PROVIDER: which row of src/auth/presets.ts the tokens follow. */
+  readonly provider: ProviderName;
+  /** JWKS endpoint of the identity provider (asymmetric keys). */
+  readonly jwksUrl: URL | undefined;
+  /** Shared HS256 secret (at least 32 bytes). Exactly one of jwksUrl / secret is set. */
+  readonly secret: Uint8Array | undefined;
+  readonly issuer: string;
+  /** The `aud` every token must contain; undefined where the provider has none (Cognito). */
+  readonly audience: string | undefined;
+  /** Cognito: the app client ids whose access tokens are accepted (`client_id`). */
+  readonly clientIds: readonly string[];
+  /** Require the RFC 9068 header `typ: at+jwt`. */
+  readonly requireAtJwt: boolean;
+  readonly clockToleranceSeconds: number;
+  /** Refuse tokens whose `iat` is older than this (seconds); undefined = no limit. */
+  readonly maxTokenAgeSeconds: number | undefined;
+  /** Least time between two JWKS fetches (AUTH_JWKS_COOLDOWN_SECONDS): how soon a rotated key is seen. */
+  readonly jwksCooldownMs?: number;
+}
+
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
+
+/**
+ * The JWKS URL for the provider: AUTH_JWKS_URL, or the one the preset derives from the issuer.
+ * A given URL must be the issuer's own (a JWKS of another tenant would accept its tokens);
+ * with NODE_ENV development/test a loopback stand-in with the same path is allowed (tests).
+ */
+function jwksUrlFor(
+  env: Env,
+  provider: ProviderName,
+  issuer: string,
+  nodeEnv: string,
+): URL | undefined {
+  const given = optional(env, "AUTH_JWKS_URL", httpUrl);
+  const expected = PRESETS[provider].jwksUrlOf(issuer);
+  if (given === undefined) return expected === undefined ? undefined : new URL(expected);
+  const url = new URL(given);
+  if (url.protocol !== "https:" && !isLoopbackHost(url.hostname)) {
+    throw new ConfigError("AUTH_JWKS_URL", "must use https:// (plain http only for loopback)");
+  }
+  if (expected !== undefined && url.href !== new URL(expected).href) {
+    const standIn =
+      DEVELOPMENT_ENVS.has(nodeEnv) &&
+      isLoopbackHost(url.hostname) &&
+      url.pathname === new URL(expected).pathname;
+    if (!standIn) {
+      throw new ConfigError(
+        "AUTH_JWKS_URL",
+        `is not the JWKS of AUTH_ISSUER for AUTH_PROVIDER=${provider} (expected ${expected}; leave AUTH_JWKS_URL empty to use it)`,
+      );
+    }
+  }
+  return url;
+}
+
+function parseJwt({ env, publicUrl, nodeEnv, provider }: SettingsContext): JwtSettings {
+  const preset = PRESETS[provider];
+  const secretValue = secretOf(env, "AUTH_JWT_SECRET");
+  if (secretValue !== undefined && raw(env, "AUTH_JWKS_URL") !== undefined) {
+    throw new ConfigError(
+      "AUTH_JWKS_URL",
+      `set either AUTH_JWKS_URL or ${secretValue.variable}, not both`,
+    );
+  }
+  if (
+    secretValue === undefined &&
+    raw(env, "AUTH_JWKS_URL") === undefined &&
+    provider === "generic"
+  ) {
+    throw new ConfigError(
+      "AUTH_JWKS_URL",
+      "AUTH_MODE=jwt needs AUTH_JWKS_URL (identity provider keys) or AUTH_JWT_SECRET (HS256)",
+    );
+  }
+  const issuer = parse(env, "AUTH_ISSUER", z.string().min(1));
+  if (preset.issuerPattern !== undefined && !preset.issuerPattern.test(issuer)) {
+    throw new ConfigError(
+      "AUTH_ISSUER",
+      `is not an issuer of AUTH_PROVIDER=${provider} (expected ${preset.issuerExample})`,
+    );
+  }
+  if (secretValue !== undefined && provider !== "generic") {
+    throw new ConfigError(
+      secretValue.variable,
+      `AUTH_PROVIDER=${provider} signs tokens with its own keys (its JWKS): a shared secret works with AUTH_PROVIDER=generic only`,
+    );
+  }
+  const jwksUrl =
+    secretValue === undefined ? jwksUrlFor(env, provider, issuer, nodeEnv) : undefined;
+  let secret: Uint8Array | undefined;
+  if (secretValue !== undefined) {
+    secret = new TextEncoder().encode(secretValue.value);
+    if (secret.byteLength < 32) {
+      throw new ConfigError(secretValue.variable, "must be at least 32 bytes long");
+    }
+    refuseDevelopmentCredential(secretValue.variable, secretValue.value, nodeEnv);
+  }
+  let audience: string | undefined;
+  let clientIds: string[] = [];
+  if (preset.audience === "client_id") {
+    if (raw(env, "AUTH_AUDIENCE") !== undefined) {
+      throw new ConfigError(
+        "AUTH_AUDIENCE",
+        `AUTH_PROVIDER=${provider} access tokens carry no aud: list the app client ids in AUTH_CLIENT_IDS instead`,
+      );
+    }
+    clientIds = csv(raw(env, "AUTH_CLIENT_IDS"));
+    if (clientIds.length === 0) {
+      throw new ConfigError(
+        "AUTH_CLIENT_IDS",
+        `AUTH_PROVIDER=${provider} needs the app client ids whose tokens are accepted (comma-separated)`,
+      );
+    }
+  } else {
+    if (raw(env, "AUTH_CLIENT_IDS") !== undefined) {
+      throw new ConfigError(
+        "AUTH_CLIENT_IDS",
+        `is for AUTH_PROVIDER=cognito only (AUTH_PROVIDER=${provider} checks aud against AUTH_AUDIENCE)`,
+      );
+    }
+    audience = preset.audienceDefaultsToResource
+      ? parse(env, "AUTH_AUDIENCE", z.string().min(1), `${publicUrl}/mcp`)
+      : parse(env, "AUTH_AUDIENCE", z.string().min(1));
+  }
+  const maxTokenAgeSeconds =
+    raw(env, "AUTH_MAX_TOKEN_AGE_SECONDS") === undefined
+      ? undefined
+      : integer(env, "AUTH_MAX_TOKEN_AGE_SECONDS", 1, 31_536_000);
+  const jwksCooldownMs = integer(env, "AUTH_JWKS_COOLDOWN_SECONDS", 1, 3600, 30) * 1000;
+  return {
+    provider,
+    jwksUrl,
+    secret,
+    issuer,
+    audience,
+    clientIds: Object.freeze(clientIds),
+    requireAtJwt: booleanOf(env, "AUTH_REQUIRE_AT_JWT", preset.requireAtJwt),
+    clockToleranceSeconds: 30,
+    maxTokenAgeSeconds,
+    jwksCooldownMs,
+  };
+}
+
+// --- verifier ------------------------------------------------------------------------------
 
 const ASYMMETRIC_ALGORITHMS = [
   "RS256",
@@ -47,9 +225,9 @@ const MAX_TOKEN_LENGTH = 8192;
 const MAX_CANDIDATE_KEYS = 10;
 
 export interface JwtVerifierOptions
-  extends Omit<JwtConfig, "provider" | "clientIds" | "requireAtJwt"> {
+  extends Omit<JwtSettings, "provider" | "clientIds" | "requireAtJwt"> {
   /** The preset the tokens follow (default generic). */
-  readonly provider?: JwtConfig["provider"];
+  readonly provider?: ProviderName;
   /** Cognito: accepted `client_id` values. */
   readonly clientIds?: readonly string[];
   /** Require `typ: at+jwt` (default false). */
@@ -220,3 +398,37 @@ function describe(error: unknown): AuthResult {
   }
   return deny(401, "invalid token", "invalid_token");
 }
+
+// --- the mode ------------------------------------------------------------------------------
+
+export const jwtMode = {
+  name: "jwt",
+  credential: "JWTs",
+  scopes: true,
+  open: false,
+  parse: parseJwt,
+  verifier: (settings, { requiredScopes, logger }) =>
+    createJwtVerifier({ ...settings, requiredScopes, ...(logger === undefined ? {} : { logger }) }),
+  // Where MCP clients register and ask for tokens (with `npm run dev:auth`, the local one).
+  authorizationServers: (settings) => [settings.issuer],
+  /** A JWT valid for one hour, signed with the development AUTH_JWT_SECRET. */
+  async developmentCredential(settings, requiredScopes) {
+    if (settings.secret === undefined) {
+      throw new Error(
+        "AUTH_JWKS_URL is set: tokens come from your identity provider, not from here",
+      );
+    }
+    if (!isDevelopmentCredential(new TextDecoder().decode(settings.secret))) {
+      throw new Error(`AUTH_JWT_SECRET ${NOT_A_DEVELOPMENT_CREDENTIAL}`);
+    }
+    if (settings.audience === undefined) throw new Error("no AUTH_AUDIENCE configured");
+    return new SignJWT({ scope: ["mcp:tools", ...requiredScopes].join(" ") })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("developer")
+      .setIssuer(settings.issuer)
+      .setAudience(settings.audience)
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .sign(settings.secret);
+  },
+} as const satisfies AuthMode<"jwt", JwtSettings>;
