@@ -8,7 +8,8 @@
  *   - the handshake-era revisions 2025-11-25, 2025-06-18 and 2025-03-26 (`legacy: "stateless"`:
  *     each request answered by a fresh server over a sessionless transport).
  * Every request gets a fresh McpServer from the same factory, so any replica answers any request
- * and both eras see the same tools. A revision the SDK does not serve gets the protocol's own
+ * and both eras see the same tools (a `tools/call` gets one holding just the tool it names:
+ * see server.ts). A revision the SDK does not serve gets the protocol's own
  * "unsupported protocol version" error from the SDK, never a 500.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -17,7 +18,7 @@ import { type AuthInfo, createMcpHandler, type McpServer } from "@modelcontextpr
 import type { Identity } from "../auth/types.js";
 import type { Logger } from "../logger.js";
 import { observeMcpRequest } from "../telemetry/index.js";
-import { createMcpServer } from "./server.js";
+import { createMcpServer, type RequestFocus } from "./server.js";
 
 /** Serves one authenticated, already-read MCP request. */
 export type McpRequestHandler = (
@@ -32,7 +33,11 @@ export interface McpHandler {
   close(): Promise<void>;
 }
 
-export type McpServerFactory = (identity: Identity, logger: Logger) => McpServer;
+export type McpServerFactory = (
+  identity: Identity,
+  logger: Logger,
+  focus?: RequestFocus,
+) => McpServer;
 
 const ANONYMOUS: Identity = { subject: "anonymous", scopes: [], method: "none" };
 
@@ -40,18 +45,29 @@ const ANONYMOUS: Identity = { subject: "anonymous", scopes: [], method: "none" }
  * The identity travels to the factory as the SDK's pass-through `authInfo`, without the token:
  * the SDK never reads credentials from headers, and ours are removed before this point.
  */
-function authInfoOf(identity: Identity): AuthInfo {
+function authInfoOf(identity: Identity, focus: RequestFocus): AuthInfo {
   return {
     token: "",
     clientId: identity.clientId ?? identity.subject,
     scopes: [...identity.scopes],
-    extra: { identity },
+    extra: { identity, focus },
   };
 }
 
 function identityOf(authInfo: AuthInfo | undefined): Identity {
   const identity = authInfo?.extra?.identity as Identity | undefined;
   return identity ?? ANONYMOUS;
+}
+
+const EVERYTHING: RequestFocus = {};
+
+/** What this request can reach: one `tools/call` reaches only the tool it names. */
+function focusOf(body: unknown): RequestFocus {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return EVERYTHING;
+  const message = body as { method?: unknown; params?: { name?: unknown } };
+  if (message.method !== "tools/call") return EVERYTHING;
+  const name = message.params?.name;
+  return typeof name === "string" ? { tool: name } : EVERYTHING;
 }
 
 export function createMcpRequestHandler(
@@ -62,7 +78,8 @@ export function createMcpRequestHandler(
   const handler = createMcpHandler(
     ({ authInfo }) => {
       const identity = identityOf(authInfo);
-      return factory(identity, logger.child({ subject: identity.subject }));
+      const focus = (authInfo?.extra?.focus as RequestFocus | undefined) ?? EVERYTHING;
+      return factory(identity, logger.child({ subject: identity.subject }), focus);
     },
     {
       legacy: "stateless",
@@ -78,7 +95,7 @@ export function createMcpRequestHandler(
   });
   return {
     async handle(req, res, identity, body) {
-      (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfoOf(identity);
+      (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfoOf(identity, focusOf(body));
       await observeMcpRequest(req, res, identity, body, () => node(req, res, body));
     },
     close: () => handler.close(),
