@@ -1,7 +1,7 @@
 /**
  * POST /mcp, served by the SDK's public stateless request handler: `createMcpHandler` from
- * @modelcontextprotocol/server, adapted to node:http by `toNodeHandler` from
- * @modelcontextprotocol/node.
+ * @modelcontextprotocol/server, its web-standard face adapted to node:http for an already parsed
+ * body (node-adapter.ts).
  *
  * One handler serves both eras on the same endpoint, statelessly:
  *   - 2026-07-28 (no initialize handshake; every request carries its protocol version), and
@@ -13,11 +13,11 @@
  * "unsupported protocol version" error from the SDK, never a 500.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { toNodeHandler } from "@modelcontextprotocol/node";
 import { type AuthInfo, createMcpHandler, type McpServer } from "@modelcontextprotocol/server";
 import type { Identity } from "../auth/types.js";
 import type { Logger } from "../logger.js";
 import { observeMcpRequest } from "../telemetry/index.js";
+import { serveParsed } from "./node-adapter.js";
 import { createMcpServer, type RequestFocus } from "./server.js";
 
 /** Serves one authenticated, already-read MCP request. */
@@ -89,14 +89,13 @@ export function createMcpRequestHandler(
       onerror: (error) => logger.debug({ err: error }, "MCP request refused by the SDK"),
     },
   );
-  const node = toNodeHandler(handler, {
-    maxRequestBodySize: maxBodyBytes,
-    onerror: (error) => logger.error({ err: error }, "MCP handler failed"),
-  });
+  const failed = (error: Error) => logger.error({ err: error }, "MCP handler failed");
   return {
     async handle(req, res, identity, body) {
-      (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfoOf(identity, focusOf(body));
-      await observeMcpRequest(req, res, identity, body, () => node(req, res, body));
+      const authInfo = authInfoOf(identity, focusOf(body));
+      await observeMcpRequest(req, res, identity, body, () =>
+        serveParsed(handler, req, res, authInfo, body, failed),
+      );
     },
     close: () => handler.close(),
   };
