@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -21,6 +22,7 @@ import pytest
 
 from support.bake import TEMPLATE_DIR
 from support.docker_engine import find_engine
+from support.docs import shown_commands
 
 pytestmark = pytest.mark.docker
 
@@ -33,10 +35,14 @@ def quick_run(tmp_path_factory):
     if engine is None:
         pytest.skip(reason)
     out = tmp_path_factory.mktemp("benchmark")
+    # The command docs/benchmarks.md shows, with its JSON file and work directory in this run's folder.
+    (command,) = shown_commands(TEMPLATE_DIR / "docs" / "benchmarks.md", "Running it")
+    argv = shlex.split(command)
+    assert argv[:2] == ["scripts/benchmark.sh", "--quick"] and "--json" in argv, argv
+    argv[argv.index("--json") + 1] = str(out / "rows.json")
     result = subprocess.run(
-        ["bash", str(TEMPLATE_DIR / "scripts" / "benchmark.sh"), "--quick", "--json", str(out / "rows.json"),
-         "--workdir", str(out / "work")],
-        capture_output=True, text=True, timeout=1800,
+        ["bash", str(TEMPLATE_DIR / argv[0]), *argv[1:], "--workdir", str(out / "work")],
+        capture_output=True, text=True, timeout=2400,
         env={**os.environ, "DOCKER": engine.docker, "VENV": os.path.dirname(os.path.dirname(sys.executable))},
     )  # fmt: skip
     print(result.stdout)
