@@ -14,7 +14,11 @@ Baselines, measured in the same run on the same app and the same base:
 - `seed-pattern`: the seed document's Dockerfile.production as the seed writes it (only the
   base image names and the Alpine-only user commands translated, see SEED_DOCKERFILE);
 - `sdk-example`: the MCP SDK's minimal stateless example server shape with the same echo tool,
-  run in the seed-pattern image (which holds the SDK in its node_modules).
+  run in the seed-pattern image (which holds the SDK in its node_modules);
+- `fastmcp`: FastMCP from PyPI (FASTMCP_VERSION, in its own venv), stateless HTTP, the same
+  echo tool, verifying an RS256 JWT (a key pair this script makes) with its JWTVerifier;
+- `limit`: a plain node:http JSON-RPC echo (no SDK, no auth) in the seed-pattern image: what the
+  runtime itself can do with this load, so every row's distance from it shows.
 
 Every timing is taken `--repeats` times (at least 3) and reported as min and median. Targets are
 shown in the table, never asserted. Where the official base images cannot be pulled, offline
@@ -38,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
@@ -117,6 +122,85 @@ createServer((req, res) => {
   if (req.url === "/mcp") return mcp(req, res);
   res.writeHead(req.url === "/health" ? 200 : 404).end();
 }).listen(Number(process.env.PORT), process.env.HOST ?? "127.0.0.1");
+"""
+
+
+# The limit: node:http parsing the JSON-RPC body and answering the echo, nothing else (no SDK, no
+# auth, no checks beyond what it needs to answer). No server can do this load's work for less.
+LIMIT_ECHO = """\
+import { createServer } from "node:http";
+
+function send(res, status, message) {
+  const body = JSON.stringify(message);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+createServer((req, res) => {
+  if (req.url === "/health") return res.writeHead(200).end();
+  if (req.method !== "POST" || req.url !== "/mcp") return res.writeHead(404).end();
+  const chunks = [];
+  req.on("data", (chunk) => chunks.push(chunk));
+  req.on("end", () => {
+    let message;
+    try {
+      message = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    } catch {
+      return send(res, 400, { jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } });
+    }
+    const text = message?.params?.arguments?.text;
+    if (message?.method !== "tools/call" || message.params.name !== "echo" || typeof text !== "string") {
+      return send(res, 400, { jsonrpc: "2.0", id: message?.id ?? null, error: { code: -32601, message: "echo only" } });
+    }
+    send(res, 200, { jsonrpc: "2.0", id: message.id, result: { content: [{ type: "text", text }] } });
+  });
+}).listen(Number(process.env.PORT), process.env.HOST ?? "127.0.0.1");
+"""
+
+# FastMCP, the most used Python MCP server framework: the same echo tool over stateless Streamable
+# HTTP (JSON answers, as the generated server gives for this call), behind its JWT verifier
+# checking an RS256 signature, issuer and audience against the public key the benchmark made.
+FASTMCP_VERSION = "4.2.3"
+FASTMCP_ISSUER = "https://issuer.benchmark.local"
+FASTMCP_AUDIENCE = "benchmark-fastmcp"
+FASTMCP_SERVER = """\
+import os
+
+from fastmcp import FastMCP
+from fastmcp.server.auth.providers.jwt import JWTVerifier
+from starlette.responses import PlainTextResponse
+
+with open(os.environ["JWT_PUBLIC_KEY_FILE"], encoding="utf-8") as key:
+    auth = JWTVerifier(public_key=key.read(), issuer=os.environ["JWT_ISSUER"],
+                       audience=os.environ["JWT_AUDIENCE"], algorithm="RS256")
+mcp = FastMCP("fastmcp-bench", auth=auth)
+
+
+@mcp.tool
+def echo(text: str) -> str:
+    \"\"\"Returns the text it is given.\"\"\"
+    return text
+
+
+@mcp.custom_route("/health", methods=["GET"])
+async def health(request):
+    return PlainTextResponse("ok")
+
+
+mcp.run(transport="http", host="127.0.0.1", port=int(os.environ["PORT"]), path="/mcp",
+        stateless_http=True, json_response=True, log_level="warning", show_banner=False)
+"""
+# A fresh RS256 key pair per run (FastMCP's own helper): prints a token for the load, writes the
+# public key for the verifier. Nothing of it outlives the run's work directory.
+FASTMCP_KEYS = """\
+import sys
+
+from fastmcp.server.auth.providers.jwt import RSAKeyPair
+
+pair = RSAKeyPair.generate()
+with open(sys.argv[1], "w", encoding="utf-8") as out:
+    out.write(pair.public_key)
+print(pair.create_token(subject="benchmark", issuer=sys.argv[2], audience=sys.argv[3], expires_in_seconds=86400))
 """
 
 
@@ -463,7 +547,7 @@ def start(
     return engine.cmd("run", "--detach", *engine.network_args(), *args, image, *(command or [])).stdout.strip()
 
 
-def request_headers(protocol: str, mode: str) -> dict[str, str]:
+def request_headers(protocol: str, mode: str, token: str | None = None) -> dict[str, str]:
     """The headers a client of that revision sends with `tools/call` (2026-07-28 repeats the
     method and tool name in Mcp-Method and Mcp-Name, which the server checks against the body)."""
     headers = {
@@ -474,13 +558,13 @@ def request_headers(protocol: str, mode: str) -> dict[str, str]:
     if protocol >= "2026-07-28":
         headers |= {"Mcp-Method": "tools/call", "Mcp-Name": "echo"}
     if mode.startswith("auth"):
-        headers["Authorization"] = f"Bearer {API_KEY}"
+        headers["Authorization"] = f"Bearer {token or API_KEY}"
     return headers
 
 
-def autocannon(port: int, mode: str, seconds: int, protocol: str) -> dict:
+def autocannon(port: int, mode: str, seconds: int, protocol: str, token: str | None = None) -> dict:
     cmd = ["npx", "--yes", AUTOCANNON, "--json", "-c", "16", "-d", str(seconds), "-m", "POST"]
-    for name, value in request_headers(protocol, mode).items():
+    for name, value in request_headers(protocol, mode, token).items():
         cmd += ["-H", f"{name}={value}"]
     cmd += ["-b", json.dumps(tools_call(protocol)), f"http://127.0.0.1:{port}/mcp"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 180)
@@ -506,12 +590,12 @@ def autocannon(port: int, mode: str, seconds: int, protocol: str) -> dict:
     }
 
 
-def check_tools_call(port: int, mode: str, protocol: str) -> None:
+def check_tools_call(port: int, mode: str, protocol: str, token: str | None = None) -> None:
     """One request by hand first: the load must measure answered calls, not refusals."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/mcp",
         data=json.dumps(tools_call(protocol)).encode(),
-        headers=request_headers(protocol, mode),
+        headers=request_headers(protocol, mode, token),
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -665,6 +749,97 @@ def run_sdk_example(engine: Engine, workdir: Path, seed_image: str, args) -> Row
     return row
 
 
+def run_limit(engine: Engine, seed_image: str, args) -> Row:
+    row = Row(variant="limit", bases="plain node:http JSON-RPC echo, no SDK, no auth; in the seed-pattern image")
+    tag = f"benchmark/limit:{args.tag}"
+    with tempfile.TemporaryDirectory() as ctx:
+        (Path(ctx) / "limit.mjs").write_text(LIMIT_ECHO, encoding="utf-8")
+        (Path(ctx) / "Dockerfile").write_text(f"FROM {seed_image}\nCOPY limit.mjs ./\n")
+        engine.cmd("build", "--quiet", *engine.network_args(), "-t", tag, ctx)
+    measure_runtime(engine, row, tag, args, modes=("none",), command=["node", "limit.mjs"])
+    row.load["auth"] = row.load.pop("none")  # its only mode, unauthenticated
+    return row
+
+
+def fastmcp_venv() -> Path:
+    """FastMCP pinned, in a venv of its own kept between runs (build/, outside the work dir)."""
+    venv = REPO / "build" / f"fastmcp-{FASTMCP_VERSION}-venv"
+    python = venv / "bin" / "python"
+    probe = [str(python), "-c", "import fastmcp, sys; sys.exit(fastmcp.__version__ != sys.argv[1])", FASTMCP_VERSION]
+    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+        return venv
+    shutil.rmtree(venv, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    log(f"installing fastmcp=={FASTMCP_VERSION} into {venv}")
+    install = [str(python), "-m", "pip", "install", "--quiet", f"fastmcp=={FASTMCP_VERSION}"]
+    result = subprocess.run(install, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"pip could not install fastmcp=={FASTMCP_VERSION}:\n{result.stderr[-3000:]}")
+    subprocess.run(probe, check=True)
+    return venv
+
+
+def run_fastmcp(workdir: Path, args) -> Row:
+    """FastMCP as a host process (same machine, loopback, one uvicorn worker as node has one
+    event loop); its CPU time is read from /proc as for the containers."""
+    venv = fastmcp_venv()
+    python = str(venv / "bin" / "python")
+    version = subprocess.run([python, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    row = Row(variant="fastmcp", bases=f"host process: fastmcp {FASTMCP_VERSION}, {version}, uvicorn, 1 worker")
+    home = workdir / "fastmcp"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "server.py").write_text(FASTMCP_SERVER, encoding="utf-8")
+    (home / "keys.py").write_text(FASTMCP_KEYS, encoding="utf-8")
+    public_key = home / "public.pem"
+    token = subprocess.run(
+        [python, str(home / "keys.py"), str(public_key), FASTMCP_ISSUER, FASTMCP_AUDIENCE],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    env = {**os.environ, "JWT_PUBLIC_KEY_FILE": str(public_key), "JWT_ISSUER": FASTMCP_ISSUER,
+           "JWT_AUDIENCE": FASTMCP_AUDIENCE}  # fmt: skip
+    for n in range(args.repeats):
+        port = free_port()
+        with open(home / f"server-{n}.log", "wb") as output:
+            process = subprocess.Popen([python, str(home / "server.py")], env=env | {"PORT": str(port)},
+                                       stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            try:
+                healthy = wait_for_health(port)
+            except RuntimeError:
+                raise RuntimeError(f"fastmcp did not start:\n{(home / f'server-{n}.log').read_text()}") from None
+            # A wrong token must be refused: the row measures a server that verifies.
+            if fastmcp_status(port, args.protocol, "not-a-token") != 401:
+                raise RuntimeError("fastmcp accepted a request without a valid token")
+            check_tools_call(port, "auth", args.protocol, token)
+            cpu_before = cpu_seconds(process.pid)
+            result = autocannon(port, "auth", args.load_seconds, args.protocol, token)
+            result["cpu_us_per_request"] = round((cpu_seconds(process.pid) - cpu_before) * 1e6 / result["requests"], 1)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        row.load.setdefault("auth", []).append(result)
+        log(f"fastmcp: auth load {n + 1}/{args.repeats}: {result} (healthy {healthy:.2f} s)")
+    return row
+
+
+def fastmcp_status(port: int, protocol: str, token: str) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/mcp",
+        data=json.dumps(tools_call(protocol)).encode(),
+        headers=request_headers(protocol, "auth", token),
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -687,8 +862,8 @@ def markdown(rows: list[dict], meta: dict) -> str:
         "",
         "| variant | image MB | overhead MB | cold build s | source rebuild s | lockfile rebuild s "
         "| start→healthy s | idle RSS MB | rps auth | rps none | rps auth + telemetry | rps auth, limits off "
-        "| p50 ms | p99 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| p50 ms | p99 ms | CPU us/request |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
@@ -696,7 +871,7 @@ def markdown(rows: list[dict], meta: dict) -> str:
             f"| {fmt_timing(r['source_rebuild_s'])} | {fmt_timing(r['lockfile_rebuild_s'])} "
             f"| {fmt_timing(r['start_to_healthy_s'], 2)} | {fmt(r['idle_rss_mb'])} | {fmt(r['rps_auth'], 0)} "
             f"| {fmt(r['rps_none'], 0)} | {fmt(r['rps_auth_otel'], 0)} | {fmt(r['rps_auth_limits_off'], 0)} "
-            f"| {fmt(r['p50_ms'], 0)} | {fmt(r['p99_ms'], 0)} |"
+            f"| {fmt(r['p50_ms'], 0)} | {fmt(r['p99_ms'], 0)} | {fmt(r['cpu_us_per_request_auth'], 0)} |"
         )
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {name} | {measured} | {met} |" for name, measured, met in targets(rows)]
@@ -715,6 +890,7 @@ def short_bases(note: str) -> str:
 def targets(rows: list[dict]) -> list[tuple[str, str, str]]:
     by_name = {r["variant"]: r for r in rows}
     seed, sdk = by_name.get("seed-pattern"), by_name.get("sdk-example")
+    fastmcp, limit = by_name.get("fastmcp"), by_name.get("limit")
     mark = {True: "yes", False: "**no**"}
     out = []
     for r in rows:
@@ -746,9 +922,17 @@ def targets(rows: list[dict]) -> list[tuple[str, str, str]]:
             cpu = r.get("limits_cpu_ratio")
             cpu_note = "" if cpu is None else f"; CPU per request {cpu:.2f}x"
             out.append((f"{r['variant']}: rps limits on >= 0.95x off", f"{ratio:.2f}x{cpu_note}", mark[ratio >= 0.95]))
-        if r["rps_auth"] and sdk and sdk["rps_auth"]:
-            ratio = r["rps_auth"] / sdk["rps_auth"]
-            out.append((f"{r['variant']}: rps auth >= sdk-example", f"{ratio:.2f}x", mark[ratio >= 1]))
+        for peer, aim in ((sdk, 1.5), (fastmcp, None)):
+            if r["rps_auth"] and peer and peer["rps_auth"]:
+                ratio = r["rps_auth"] / peer["rps_auth"]
+                cpu = ratio_of(peer["cpu_us_per_request_auth"], r["cpu_us_per_request_auth"])
+                aimed = "" if aim is None else f" (aim {aim}x)"
+                by_cpu = "" if cpu is None else f"; {cpu:.2f}x by CPU per request"
+                name = f"{r['variant']}: rps auth >= {peer['variant']}"
+                out.append((name, f"{ratio:.2f}x{aimed}{by_cpu}", mark[ratio >= 1]))
+        if r["rps_auth"] and limit and limit["rps_auth"]:
+            share = r["rps_auth"] / limit["rps_auth"]
+            out.append((f"{r['variant']}: share of the limit (plain node:http echo)", f"{share:.1%}", "–"))
     return out
 
 
@@ -762,7 +946,7 @@ def machine() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--quick", action="store_true", help="one esbuild variant + seed-pattern + sdk-example, short load"
+        "--quick", action="store_true", help="one esbuild variant + the baselines and peers, short load"
     )
     parser.add_argument("--json", type=Path, help='also write {"rows": [...]} to this file')
     parser.add_argument("--repeats", type=int, default=3, help="runs per timing (at least 3)")
@@ -813,6 +997,8 @@ def main() -> int:
     seed_row, seed_image = run_seed(engine, args.workdir, bases[0], seed_args, args)
     rows.append(seed_row)
     rows.append(run_sdk_example(engine, args.workdir, seed_image, args))
+    rows.append(run_fastmcp(args.workdir, args))
+    rows.append(run_limit(engine, seed_image, args))
 
     meta = {
         "date": datetime.date.today().isoformat(),
@@ -822,6 +1008,12 @@ def main() -> int:
         "bases": "; ".join(sorted(notes)),
         "not_buildable_here": unbuildable,
         "mode": "quick" if args.quick else "full",
+        "peers": {
+            "sdk-example": "the SDK's minimal stateless example (createMcpHandler + toNodeHandler), no auth",
+            "fastmcp": f"fastmcp {FASTMCP_VERSION} from PyPI, stateless HTTP, JSON answers, RS256 JWT verified "
+            "(JWTVerifier against a key pair made for the run), host process, one uvicorn worker",
+            "limit": "plain node:http JSON-RPC echo, no SDK, no auth",
+        },
         "telemetry": telemetry,
         "limits": "on: the shipped defaults, both rate quotas raised to 10^9 (same per-request work); "
         "off: RATE_LIMIT_PER_CALLER=0, RATE_LIMIT_PER_ADDRESS=0, MAX_REQUESTS_PER_CALLER=100000",

@@ -1,5 +1,8 @@
 """scripts/benchmark.sh --quick on the real engine: every row measured, nothing asserted about speed.
 
+Rows: one generated variant, the seed pattern, and the peers measured in the same run (the SDK's
+bare example, FastMCP behind its JWT verifier, and the limit: a plain node:http echo).
+
 Targets (overhead, rebuild share, start time, throughput) are shown in the benchmark's table,
 never asserted here: a loaded CI machine must not turn a measurement into a failure. What is
 checked is that the benchmark measures what it says: each row present, each timing repeated
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -18,6 +22,7 @@ import pytest
 
 from support.bake import TEMPLATE_DIR
 from support.docker_engine import find_engine
+from support.docs import shown_commands
 
 pytestmark = pytest.mark.docker
 
@@ -30,10 +35,14 @@ def quick_run(tmp_path_factory):
     if engine is None:
         pytest.skip(reason)
     out = tmp_path_factory.mktemp("benchmark")
+    # The command docs/benchmarks.md shows, with its JSON file and work directory in this run's folder.
+    (command,) = shown_commands(TEMPLATE_DIR / "docs" / "benchmarks.md", "Running it")
+    argv = shlex.split(command)
+    assert argv[:2] == ["scripts/benchmark.sh", "--quick"] and "--json" in argv, argv
+    argv[argv.index("--json") + 1] = str(out / "rows.json")
     result = subprocess.run(
-        ["bash", str(TEMPLATE_DIR / "scripts" / "benchmark.sh"), "--quick", "--json", str(out / "rows.json"),
-         "--workdir", str(out / "work")],
-        capture_output=True, text=True, timeout=1800,
+        ["bash", str(TEMPLATE_DIR / argv[0]), *argv[1:], "--workdir", str(out / "work")],
+        capture_output=True, text=True, timeout=2400,
         env={**os.environ, "DOCKER": engine.docker, "VENV": os.path.dirname(os.path.dirname(sys.executable))},
     )  # fmt: skip
     print(result.stdout)
@@ -41,12 +50,34 @@ def quick_run(tmp_path_factory):
     return result.stdout, json.loads((out / "rows.json").read_text())
 
 
-def test_quick_mode_measures_one_esbuild_variant_against_both_baselines(quick_run):
+PEERS = ["seed-pattern", "sdk-example", "fastmcp", "limit"]
+
+
+def test_quick_mode_measures_one_esbuild_variant_against_the_baselines_and_peers(quick_run):
     _, data = quick_run
     variants = [row["variant"] for row in data["rows"]]
-    assert len(variants) == 3 and variants[0].endswith("/esbuild"), variants
-    assert variants[1:] == ["seed-pattern", "sdk-example"]
+    assert len(variants) == 1 + len(PEERS) and variants[0].endswith("/esbuild"), variants
+    assert variants[1:] == PEERS
     assert data["meta"]["mode"] == "quick"
+    assert set(data["meta"]["peers"]) == {"sdk-example", "fastmcp", "limit"}, data["meta"]
+
+
+def test_the_peers_and_the_limit_are_measured_in_the_same_run(quick_run):
+    """FastMCP (JWT-verified) and the plain node:http echo: throughput and CPU per request in
+    every repeat, and their lines in the targets; numbers only, never compared here."""
+    table, data = quick_run
+    by_name = {row["variant"]: row for row in data["rows"]}
+    generated = data["rows"][0]["variant"]
+    for name in ("sdk-example", "fastmcp", "limit"):
+        row = by_name[name]
+        runs = row["load_runs"]["auth"]
+        assert len(runs) >= 3 and all(run["rps"] > 0 and run["requests"] > 0 for run in runs), (name, runs)
+        assert row["rps_auth"] > 0 and row["cpu_us_per_request_auth"] > 0, row
+        assert row["rps_auth_otel"] is None and row["rps_auth_limits_off"] is None, row
+    assert "fastmcp" in by_name["fastmcp"]["bases"] and "uvicorn" in by_name["fastmcp"]["bases"]
+    assert f"| {generated}: rps auth >= fastmcp |" in table
+    assert f"| {generated}: rps auth >= sdk-example |" in table
+    assert f"| {generated}: share of the limit (plain node:http echo) |" in table
 
 
 def test_every_timing_is_repeated_and_summarised(quick_run):
@@ -59,7 +90,6 @@ def test_every_timing_is_repeated_and_summarised(quick_run):
         assert row["image_mb"] > 0 and row["overhead_mb"] is not None and row["idle_rss_mb"] > 0
         assert row["rps_auth"] > 0 and row["rps_none"] > 0 and 0 < row["p50_ms"] <= row["p99_ms"]
         assert len(row["load_runs"]["auth"]) >= 3 and len(row["load_runs"]["none"]) >= 3
-    assert data["rows"][2]["rps_auth"] > 0
 
 
 def test_the_seed_pattern_ships_more_than_the_generated_image(quick_run):
@@ -102,6 +132,7 @@ def test_telemetry_and_limits_are_measured_on_the_generated_image(quick_run):
         assert row["rps_auth_otel"] is None and row["rps_auth_limits_off"] is None
     assert "rps with telemetry >= 0.90x without" in table and "rps limits on >= 0.95x off" in table
     assert "| rps auth + telemetry | rps auth, limits off |" in table
+    assert "| CPU us/request |" in table
 
 
 def test_no_request_was_refused_or_failed(quick_run):

@@ -30,9 +30,17 @@ from support.template import PROJECT_TEMPLATE
 LAYERS = (
     Layer("entry", ("src/index.ts", "src/app.ts", "src/healthcheck.ts"), why="the process, listeners, route table"),
     Layer("MCP route", ("src/mcp/route.ts",), why="/mcp and its metadata: guards, auth, limits, body, scopes"),
-    Layer("MCP handler", ("src/mcp/handler.ts", "src/mcp/server.ts"), why="the SDK's handler, the per-request server"),
+    Layer(
+        "MCP handler",
+        ("src/mcp/handler.ts", "src/mcp/server.ts", "src/mcp/node-adapter.ts"),
+        why="the SDK's handler, the per-request server, node:http to the SDK's web Request",
+    ),
     Layer("tools, resources, prompts", ("src/tools/", "src/resources/", "src/prompts/")),
-    Layer("item context", ("src/mcp/context.ts",), why="what every item receives: items never import each other"),
+    Layer(
+        "item context",
+        ("src/mcp/context.ts", "src/mcp/schema.ts"),
+        why="what every item receives and builds its schemas with: items never import each other",
+    ),
     Layer("shared", ("src/logger.ts", "src/telemetry/"), shared=True, why="logging and tracing, from any layer"),
     Layer("auth", ("src/auth/",), why="the authenticator, challenges, scopes, metadata: an identity, never a token"),
     Layer("configuration", ("src/config.ts",), why="the environment, parsed and validated once"),

@@ -288,6 +288,35 @@ describe("end to end, AUTH_MODE=jwt (HS256)", () => {
     }
   });
 
+  it("callers served at the same time each see their own identity, in both eras", async () => {
+    // Tools read the caller from their request's own server: interleaved requests of different
+    // callers (and scope sets) must never answer with another caller's subject or scopes.
+    const callers = await Promise.all(
+      ["alice", "bob", "carol", "dave"].map(async (subject, n) => {
+        const scope = n % 2 === 0 ? "mcp:tools" : "mcp:tools mcp:admin";
+        const bearer = await mintToken(
+          { scope },
+          { audience: `http://localhost:${server.port}/mcp`, subject },
+        );
+        const mode: Negotiation = n < 2 ? { pin: MODERN_REVISION } : "legacy";
+        return { subject, scopes: scope.split(" "), client: await connect(server, bearer, mode) };
+      }),
+    );
+    try {
+      const calls = callers.flatMap(({ subject, scopes, client }) =>
+        Array.from({ length: 10 }, async () => {
+          const caller = JSON.parse(
+            textOf(await client.callTool({ name: "whoami", arguments: {} })),
+          );
+          assert.deepEqual({ subject: caller.subject, scopes: caller.scopes }, { subject, scopes });
+        }),
+      );
+      await Promise.all(calls);
+    } finally {
+      await Promise.all(callers.map(({ client }) => client.close()));
+    }
+  });
+
   it("answers 403 insufficient_scope without the required scope", async () => {
     const response = await post(server, { Authorization: `Bearer ${await token("other")}` });
     assert.equal(response.status, 403);

@@ -7,16 +7,19 @@ import type { McpServer } from "@modelcontextprotocol/server";
 import * as z from "zod";
 import type { McpContext } from "../mcp/context.js";
 
+// Defined once per process, not per request (every request builds a fresh server).
+const Args = z.object({
+  text: z.string().min(1).max(100_000).describe("The text to summarize"),
+  audience: z.string().max(200).optional().describe("Who the summary is for"),
+});
+
 export function registerSummarize(server: McpServer, _context: McpContext): void {
   server.registerPrompt(
     "summarize",
     {
       title: "Summarize",
       description: "Asks the model to summarize a text, optionally for a given audience.",
-      argsSchema: z.object({
-        text: z.string().min(1).max(100_000).describe("The text to summarize"),
-        audience: z.string().max(200).optional().describe("Who the summary is for"),
-      }),
+      argsSchema: Args,
     },
     ({ text, audience }) => ({
       messages: [

@@ -12,12 +12,14 @@ import * as z from "zod";
 import type { McpContext } from "../mcp/context.js";
 
 const Name = z.string().min(1).max(100);
+// Parsed once per process; every request's fresh server registers the same template.
+// `list: undefined`: the names are unbounded, so resources/list does not enumerate them.
+const Template = new ResourceTemplate("greeting://{name}", { list: undefined });
 
 export function registerGreeting(server: McpServer, _context: McpContext): void {
   server.registerResource(
     "greeting",
-    // `list: undefined`: the names are unbounded, so resources/list does not enumerate them.
-    new ResourceTemplate("greeting://{name}", { list: undefined }),
+    Template,
     {
       title: "Greeting",
       description: "A greeting for the name in the URI.",

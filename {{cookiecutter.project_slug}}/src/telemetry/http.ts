@@ -69,19 +69,19 @@ export function observeHttpRequest(
   const method = KNOWN_METHODS.has(original) ? original : "_OTHER";
   const route = path !== undefined && routes.has(path) ? path : undefined;
   const common: Attributes = { "http.request.method": method, "url.scheme": "http" };
+  // Built by assignment, not spreads: this runs on every request while telemetry is on.
   const attributes: Attributes = {
-    ...common,
-    ...(method === "_OTHER" ? { "http.request.method_original": original } : {}),
-    ...(route === undefined ? {} : { "http.route": route }),
+    "http.request.method": method,
+    "url.scheme": "http",
     "url.path": path ?? "",
     "network.protocol.version": req.httpVersion,
-    ...(req.socket.remoteAddress === undefined
-      ? {}
-      : { "network.peer.address": req.socket.remoteAddress }),
-    ...(req.headers["user-agent"] === undefined
-      ? {}
-      : { "user_agent.original": req.headers["user-agent"] }),
   };
+  if (method === "_OTHER") attributes["http.request.method_original"] = original;
+  if (route !== undefined) attributes["http.route"] = route;
+  const peer = req.socket.remoteAddress;
+  if (peer !== undefined) attributes["network.peer.address"] = peer;
+  const userAgent = req.headers["user-agent"];
+  if (userAgent !== undefined) attributes["user_agent.original"] = userAgent;
   const parent = propagation.extract(ROOT_CONTEXT, req.headers);
   const span = tools.tracer.startSpan(
     route === undefined ? method : `${method} ${route}`,
@@ -101,12 +101,14 @@ export function observeHttpRequest(
     }
     span.end();
     tools.activeRequests.add(-1, common);
-    tools.httpDuration.record((performance.now() - started) / 1000, {
-      ...common,
-      ...(route === undefined ? {} : { "http.route": route }),
+    const recorded: Attributes = {
+      "http.request.method": method,
+      "url.scheme": "http",
       "http.response.status_code": status,
-      ...(errorType === undefined ? {} : { "error.type": errorType }),
-    });
+    };
+    if (route !== undefined) recorded["http.route"] = route;
+    if (errorType !== undefined) recorded["error.type"] = errorType;
+    tools.httpDuration.record((performance.now() - started) / 1000, recorded);
   });
   return context.with(trace.setSpan(parent, span), serve);
 }

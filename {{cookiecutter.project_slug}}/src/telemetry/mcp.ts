@@ -143,29 +143,30 @@ export function observeMcpRequest(
   }
 
   const target = info.tool ?? info.prompt;
+  // Built by assignment, not spreads: this runs on every request while telemetry is on.
   const metricAttributes: Attributes = {
     "mcp.method.name": info.method,
     "network.transport": "tcp",
-    ...(info.protocolVersion === undefined ? {} : { "mcp.protocol.version": info.protocolVersion }),
   };
+  if (info.protocolVersion !== undefined) {
+    metricAttributes["mcp.protocol.version"] = info.protocolVersion;
+  }
+  const spanAttributes: Attributes = {
+    ...metricAttributes,
+    "network.protocol.name": "http",
+    "mcp.auth.outcome": "ok",
+    "mcp.auth.method": identity.method,
+  };
+  if (info.id !== undefined) spanAttributes["jsonrpc.request.id"] = info.id;
+  if (info.tool !== undefined) {
+    spanAttributes["gen_ai.tool.name"] = info.tool;
+    spanAttributes["gen_ai.operation.name"] = "execute_tool";
+  }
+  if (info.prompt !== undefined) spanAttributes["gen_ai.prompt.name"] = info.prompt;
+  if (info.resourceUri !== undefined) spanAttributes["mcp.resource.uri"] = info.resourceUri;
   const span = tools.tracer.startSpan(
     target === undefined ? info.method : `${info.method} ${target}`,
-    {
-      kind: SpanKind.SERVER,
-      links,
-      attributes: {
-        ...metricAttributes,
-        "network.protocol.name": "http",
-        "mcp.auth.outcome": "ok",
-        "mcp.auth.method": identity.method,
-        ...(info.id === undefined ? {} : { "jsonrpc.request.id": info.id }),
-        ...(info.tool === undefined
-          ? {}
-          : { "gen_ai.tool.name": info.tool, "gen_ai.operation.name": "execute_tool" }),
-        ...(info.prompt === undefined ? {} : { "gen_ai.prompt.name": info.prompt }),
-        ...(info.resourceUri === undefined ? {} : { "mcp.resource.uri": info.resourceUri }),
-      },
-    },
+    { kind: SpanKind.SERVER, links, attributes: spanAttributes },
     parent,
   );
 
@@ -189,18 +190,13 @@ export function observeMcpRequest(
     }
     span.end();
     // A name a client made up (an unknown tool: a JSON-RPC error) never becomes a metric label.
-    const named =
-      outcome.rpcCode === undefined
-        ? {
-            ...(info.tool === undefined ? {} : { "gen_ai.tool.name": info.tool }),
-            ...(info.prompt === undefined ? {} : { "gen_ai.prompt.name": info.prompt }),
-          }
-        : {};
-    tools.operationDuration.record((performance.now() - started) / 1000, {
-      ...metricAttributes,
-      ...named,
-      ...(outcome.errorType === undefined ? {} : { "error.type": outcome.errorType }),
-    });
+    const recorded: Attributes = { ...metricAttributes };
+    if (outcome.rpcCode === undefined) {
+      if (info.tool !== undefined) recorded["gen_ai.tool.name"] = info.tool;
+      if (info.prompt !== undefined) recorded["gen_ai.prompt.name"] = info.prompt;
+    }
+    if (outcome.errorType !== undefined) recorded["error.type"] = outcome.errorType;
+    tools.operationDuration.record((performance.now() - started) / 1000, recorded);
   });
   return context.with(trace.setSpan(parent, span), serve);
 }

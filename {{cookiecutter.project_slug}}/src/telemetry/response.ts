@@ -24,6 +24,15 @@ interface StreamHooks {
 type Write = ServerResponse["write"];
 type End = ServerResponse["end"];
 
+/**
+ * Whether a JSON body can hold a JSON-RPC error or a tool error: it then names the member
+ * (`"error"`, `"isError"`) with its quotes, which JSON never escapes in a key. Most answers do
+ * not, and skip the parse (about a third of what telemetry cost per request).
+ */
+function mayReportError(json: string): boolean {
+  return json.includes('"error"') || json.includes('"isError"');
+}
+
 export class ResponseWatcher {
   private readonly decoder = new TextDecoder();
   private sse: boolean | undefined;
@@ -120,7 +129,7 @@ export class ResponseWatcher {
   /** Called once, when the response is closed: what happened. */
   finish(): Outcome {
     if (this.sse) this.hooks.streamClosed();
-    else if (this.buffered !== "") this.message(this.buffered);
+    else if (this.buffered !== "" && mayReportError(this.buffered)) this.message(this.buffered);
     else if (this.found === undefined && /"isError"\s*:\s*true/.test(this.tail)) {
       this.found = { toolError: true };
     }

@@ -7,8 +7,15 @@
 import type { ServerContext } from "@modelcontextprotocol/server";
 import * as z from "zod";
 import type { ToolModule } from "../mcp/context.js";
+import { convertedOnce } from "../mcp/schema.js";
 
 export const MAX_STEPS = 100;
+
+const Input = convertedOnce(
+  z.object({
+    to: z.number().int().min(1).max(MAX_STEPS).describe("How far to count"),
+  }),
+);
 
 /** Sends `notifications/progress` for this request, or nothing when no token was sent. */
 function progressReporter(ctx: ServerContext) {
@@ -31,9 +38,7 @@ export const count: ToolModule = {
       {
         title: "Count (with progress)",
         description: `Counts from 1 to \`to\` (at most ${MAX_STEPS}), reporting progress after each step.`,
-        inputSchema: z.object({
-          to: z.number().int().min(1).max(MAX_STEPS).describe("How far to count"),
-        }),
+        inputSchema: Input,
         annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
       },
       async ({ to }, ctx) => {

@@ -4,6 +4,14 @@
  */
 import * as z from "zod";
 import type { ToolModule } from "../mcp/context.js";
+import { convertedOnce } from "../mcp/schema.js";
+
+// Defined once per process, not per request: see mcp/schema.ts.
+const Input = convertedOnce(
+  z.object({
+    text: z.string().max(10_000).describe("The text to echo back"),
+  }),
+);
 
 export const echo: ToolModule = {
   name: "echo",
@@ -15,9 +23,7 @@ export const echo: ToolModule = {
       {
         title: "Echo",
         description: "Returns the text it is given.",
-        inputSchema: z.object({
-          text: z.string().max(10_000).describe("The text to echo back"),
-        }),
+        inputSchema: Input,
         annotations: { readOnlyHint: true, openWorldHint: false },
       },
       async ({ text }) => ({ content: [{ type: "text", text }] }),

@@ -30,8 +30,18 @@ export function allToolScopes(): string[] {
   return [...new Set(tools.flatMap((tool) => tool.scopes))];
 }
 
-/** Registers the tools this caller may use: a tool whose scopes it lacks is not listed. */
-export function registerTools(server: McpServer, context: McpContext): void {
+/**
+ * Registers the tools this caller may use: a tool whose scopes it lacks is not listed.
+ * `only` (a `tools/call`'s tool name) registers just that tool, when it is one this caller may
+ * use: the call can reach no other, and the answer is the same; any other name registers all,
+ * so an unknown or forbidden tool gets the SDK's usual answer.
+ */
+export function registerTools(server: McpServer, context: McpContext, only?: string): void {
+  const named = only === undefined ? undefined : byName.get(only);
+  if (named !== undefined && hasScopes(context.identity, named.scopes)) {
+    named.register(server, context);
+    return;
+  }
   for (const tool of tools) {
     if (hasScopes(context.identity, tool.scopes)) tool.register(server, context);
   }

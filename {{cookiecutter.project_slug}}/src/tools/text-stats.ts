@@ -5,14 +5,22 @@
  */
 import * as z from "zod";
 import type { ToolModule } from "../mcp/context.js";
+import { convertedOnce } from "../mcp/schema.js";
 
-const Stats = z.object({
+const StatsShape = z.object({
   characters: z.number().int().describe("Unicode code points"),
   words: z.number().int().describe("Runs of non-space characters"),
   lines: z.number().int().describe("Line breaks + 1 (an empty text has no lines)"),
 });
 
-type TextStats = z.infer<typeof Stats>;
+type TextStats = z.infer<typeof StatsShape>;
+
+const Stats = convertedOnce(StatsShape);
+const Input = convertedOnce(
+  z.object({
+    text: z.string().max(100_000).describe("The text to measure"),
+  }),
+);
 
 export function measureText(text: string): TextStats {
   const words = text.split(/\s+/u).filter((word) => word.length > 0).length;
@@ -29,9 +37,7 @@ export const textStats: ToolModule = {
       {
         title: "Text statistics",
         description: "Counts the characters, words and lines of a text.",
-        inputSchema: z.object({
-          text: z.string().max(100_000).describe("The text to measure"),
-        }),
+        inputSchema: Input,
         outputSchema: Stats,
         annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
       },
