@@ -390,7 +390,8 @@ def collect_errors(answers: dict, options: dict | None = None) -> list[str]:
     checks += [(field, validate_boolean(answers.get(field))) for field in boolean_options(options)]
     # The table the files are rendered with: the answers' (cookiecutter's context), else the options'.
     families = answers.get("_base_families", options.get("_base_families"))
-    checks += [("_base_families", problem) for problem in validate_base_image_family(answers.get("base_image"), families)]
+    family_problems = validate_base_image_family(answers.get("base_image"), families)
+    checks += [("_base_families", problem) for problem in family_problems]
     return [f"{field}: {message}{SLUG_HINT if field == 'project_slug' else ''}" for field, message in checks if message]
 
 

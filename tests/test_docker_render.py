@@ -54,6 +54,8 @@ def shape(base: str) -> tuple:
     """What decides the structure of a base's Dockerfile: how node and the init get in, its package manager."""
     family = BASE_FAMILIES[base]
     return family["node"], family["init"], family["package_manager"]
+
+
 # Where the runtime stage's common part starts, after the per-family block: the build-time check
 # that the entrypoint starts node (`RUN ["<init>", "--", "/usr/local/bin/node", "--version"]`).
 COMMON_RUNTIME_START = re.compile(r'^RUN \[.*"/usr/local/bin/node", "--version"\]$')
