@@ -315,8 +315,8 @@ def validate_base_family(name: str, family: object) -> list[str]:
         return [f"{name}: an object of fields ({', '.join(BASE_FAMILY_FIELDS)}), not {family!r}"]
     problems = [f"{name}.{field}: missing" for field in BASE_FAMILY_FIELDS if field not in family]
     problems += [f"{name}.{field}: not a field of a base family" for field in family if field not in BASE_FAMILY_FIELDS]
-    for field in BASE_FAMILY_TEXT_FIELDS:
-        value = family.get(field, "")
+    for field in (field for field in BASE_FAMILY_TEXT_FIELDS if field in family):
+        value = family[field]
         if not isinstance(value, str) or not value.strip() or CONTROL_CHARACTERS.search(value):
             problems.append(f"{name}.{field}: {value!r} is not a one-line text")
     for field in ("build_image", "runtime_image"):
