@@ -290,6 +290,74 @@ def validate_kubernetes_name(slug: object, kubernetes: object) -> str | None:
     return validate_slug_fits(slug, kubernetes, KUBERNETES_NAME_MAX_LENGTH, "kubernetes", becomes)
 
 
+# --- base families: cookiecutter.json's _base_families, one entry per base_image value --------
+# The Dockerfiles, the Kubernetes Deployment and the README read an entry's fields, never the
+# family's name; each field below is one of the facts they read (docs/maintaining/base-family.md).
+BASE_FAMILY_TEXT_FIELDS = ("build_image", "runtime_image", "runtime_note", "development_note", "summary")
+# How node and the init get into the runtime image, and its package manager: the combinations
+# Dockerfile.production's runtime stage implements. A family of another shape needs a new block
+# there first (and its entry here).
+BASE_FAMILY_SHAPES = {
+    # node and the init copied in from the (Debian) build image; apt only for OS upgrades.
+    ("copied", "copied", "apt"),
+    # the same with no package manager at all (distroless): no OS upgrades in the image.
+    ("copied", "copied", None),
+    # the official Node image is the runtime (npm removed); apk upgrades and installs the init.
+    ("in-runtime-image", "package-manager", "apk"),
+}
+BASE_FAMILY_FIELDS = (*BASE_FAMILY_TEXT_FIELDS, "uid", "uid_account", "node", "init", "package_manager", "shell")
+MIN_UID = 10000  # above every host account's uid: an escape lands in no one's account
+
+
+def validate_base_family(name: str, family: object) -> list[str]:
+    """Every problem with one _base_families entry, each naming the field."""
+    if not isinstance(family, dict):
+        return [f"{name}: an object of fields ({', '.join(BASE_FAMILY_FIELDS)}), not {family!r}"]
+    problems = [f"{name}.{field}: missing" for field in BASE_FAMILY_FIELDS if field not in family]
+    problems += [f"{name}.{field}: not a field of a base family" for field in family if field not in BASE_FAMILY_FIELDS]
+    for field in (field for field in BASE_FAMILY_TEXT_FIELDS if field in family):
+        value = family[field]
+        if not isinstance(value, str) or not value.strip() or CONTROL_CHARACTERS.search(value):
+            problems.append(f"{name}.{field}: {value!r} is not a one-line text")
+    for field in ("build_image", "runtime_image"):
+        value = family.get(field)
+        if isinstance(value, str) and re.search(r"\s", value):
+            problems.append(f"{name}.{field}: {value!r} is not an image reference (no spaces)")
+    if "${NODE_VERSION}" not in str(family.get("build_image", "${NODE_VERSION}")):
+        problems.append(name + ".build_image: must name the Node line as ${NODE_VERSION} (node:${NODE_VERSION}-...)")
+    uid = family.get("uid", MIN_UID)
+    if not isinstance(uid, int) or isinstance(uid, bool) or not MIN_UID <= uid < 2**31:
+        problems.append(f"{name}.uid: {uid!r} is not a whole number from {MIN_UID} to {2**31 - 1}")
+    account = family.get("uid_account")
+    if account is not None and (not isinstance(account, str) or not re.fullmatch(r"[a-z_][a-z0-9_-]*", account)):
+        problems.append(f"{name}.uid_account: {account!r} is not an account name (or null: the uid needs none)")
+    if not isinstance(family.get("shell", True), bool):
+        problems.append(f"{name}.shell: {family.get('shell')!r} is not true or false")
+    shape = (family.get("node"), family.get("init"), family.get("package_manager"))
+    if all(field in family for field in ("node", "init", "package_manager")) and shape not in BASE_FAMILY_SHAPES:
+        known = "; ".join(f"node={n}, init={i}, package_manager={p}" for n, i, p in sorted(BASE_FAMILY_SHAPES, key=str))
+        problems.append(
+            f"{name}: node={shape[0]!r}, init={shape[1]!r}, package_manager={shape[2]!r} is no shape "
+            f"Dockerfile.production implements ({known})"
+        )
+    elif shape[2] is not None and family.get("shell") is False:
+        problems.append(f"{name}.shell: a runtime with a package manager runs its commands in a shell: true")
+    return problems
+
+
+def validate_base_image_family(base_image: object, families: object) -> list[str]:
+    """The chosen base_image has a complete _base_families entry (a value added to the choice
+    without one would otherwise fail deep in a template)."""
+    if not isinstance(families, dict) or not isinstance(base_image, str):
+        return []
+    if base_image not in families:
+        return [
+            f"no entry for base_image={base_image!r}: add its facts to cookiecutter.json "
+            "(docs/maintaining/base-family.md)"
+        ]
+    return validate_base_family(base_image, families[base_image])
+
+
 def collect_errors(answers: dict, options: dict | None = None) -> list[str]:
     """Every problem with the answers, each as 'field: message'.
 
@@ -320,6 +388,10 @@ def collect_errors(answers: dict, options: dict | None = None) -> list[str]:
     checks.append(("node_version", validate_node_version(answers.get("node_version"), choices.pop("node_version", []))))
     checks += [(field, validate_choice(answers.get(field), allowed)) for field, allowed in choices.items()]
     checks += [(field, validate_boolean(answers.get(field))) for field in boolean_options(options)]
+    # The table the files are rendered with: the answers' (cookiecutter's context), else the options'.
+    families = answers.get("_base_families", options.get("_base_families"))
+    family_problems = validate_base_image_family(answers.get("base_image"), families)
+    checks += [("_base_families", problem) for problem in family_problems]
     return [f"{field}: {message}{SLUG_HINT if field == 'project_slug' else ''}" for field, message in checks if message]
 
 

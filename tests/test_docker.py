@@ -54,7 +54,7 @@ from support.mcp_client import post_initialize, run_session
 from support.node_toolchain import NPM, node_env
 from support.server_process import free_port
 from support.tokens import JwksIssuer
-from variants import OPTIONS
+from variants import BASE_FAMILIES, OPTIONS
 
 pytestmark = pytest.mark.docker
 
@@ -346,6 +346,7 @@ def test_every_base_and_node_line_builds_and_runs_hardened(engine, matrix, size_
     version = engine.cmd("run", "--rm", *engine.network_args(), "--entrypoint", "/usr/local/bin/node", tag, "--version")
     assert version.stdout.startswith(f"v{node}."), f"{key} runs node {version.stdout.strip()}"
     assert_serves_mcp_with_jwt(engine, tag)
+    assert_has_its_familys_user_shell_and_package_manager(engine, tag, BASE_FAMILIES[cell.answers["base_image"]])
 
     size = image_size(engine, tag)
     floor = floor_size(engine, tag, cell.base_args["RUNTIME_IMAGE"])
@@ -356,6 +357,25 @@ def test_every_base_and_node_line_builds_and_runs_hardened(engine, matrix, size_
     assert overhead <= ESBUILD_OVERHEAD_LIMIT, (
         f"{key}: {overhead / 1e6:.2f} MB above base + node + its libraries (limit {ESBUILD_OVERHEAD_LIMIT / 1e6} MB)"
     )
+
+
+# The package managers a family's `package_manager` names, by the command each installs.
+PACKAGE_MANAGER_COMMANDS = {"apt": "apt-get", "apk": "apk"}
+
+
+def assert_has_its_familys_user_shell_and_package_manager(engine: Engine, image: str, family: dict) -> None:
+    """The image runs as its family's uid, and has a shell and a package manager exactly where the
+    family's entry says (cookiecutter.json's _base_families, which the Dockerfile is rendered from)."""
+    assert engine.inspect(image)["Config"]["User"] == f"{family['uid']}:{family['uid']}"
+
+    def runs(command: str, *args: str) -> bool:
+        run = ["run", "--rm", *engine.network_args(), "--entrypoint", command, image, *args]
+        return engine.cmd(*run, check=False).returncode == 0
+
+    assert runs("/bin/sh", "-c", "true") == family["shell"], f"{image}: shell is {family['shell']} in its family"
+    for manager, command in PACKAGE_MANAGER_COMMANDS.items():
+        expected = family["package_manager"] == manager
+        assert runs(command, "--version") == expected, f"{image}: {command} {'missing' if expected else 'present'}"
 
 
 def test_build_fails_when_node_cannot_start_in_the_runtime(engine, secret_args, baked, tmp_path):
@@ -411,11 +431,13 @@ def test_distroless_standin_is_made_of_what_distroless_cc_is(engine):
     assert files["/etc/ssl/certs/ca-certificates.crt"].isfile()
     leftovers = [p for p in files if p.startswith(("/usr/share/ca-certificates/", "/etc/ca-certificates"))]
     assert not leftovers and "/usr/sbin/update-ca-certificates" not in files, leftovers[:5]
-    home, tmp = files["/home/nonroot"], files["/tmp"]
-    assert (home.uid, home.gid, home.mode & 0o7777) == (65532, 65532, 0o700)
+    # The family's uid is the image's own account (its _base_families entry: uid, uid_account).
+    uid, account = BASE_FAMILIES["distroless"]["uid"], BASE_FAMILIES["distroless"]["uid_account"]
+    home, tmp = files[f"/home/{account}"], files["/tmp"]
+    assert (home.uid, home.gid, home.mode & 0o7777) == (uid, uid, 0o700)
     assert (tmp.uid, tmp.mode & 0o7777) == (0, 0o1777)
     config = engine.inspect(image)["Config"]
-    assert (config["User"], config["WorkingDir"]) == ("65532", "/home/nonroot")
+    assert (config["User"], config["WorkingDir"]) == (str(uid), f"/home/{account}")
 
 
 # ---------------------------------------------------------------- production image

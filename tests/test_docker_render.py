@@ -1,9 +1,12 @@
 """Fast checks of the Docker files as rendered, for every variant (no engine needed).
 
 - The Dockerfiles of the base images differ only where a base must: the image references, the
-  stages that copy node (and an init) onto a base without them, the runtime stage's one block
-  per base family, and the app's uid. trixie-slim and bookworm-slim differ in the image
-  references alone.
+  stages that copy node (and an init) onto a base without them, the runtime stage's block for
+  the family's shape, and the app's uid. Families of one shape (cookiecutter.json's
+  _base_families: how node and the init get in, the package manager) differ in the image
+  references and the uid alone.
+- Each base's Dockerfiles name its family's images, and its build image matches its runtime's
+  release.
 - Every rendered Dockerfile of every variant passes hadolint with the project's .hadolint.yaml
   and no warning at all.
 - Every runtime stage installs the init its ENTRYPOINT and build-time check name (per base family).
@@ -23,7 +26,7 @@ import pytest
 from support.docker_engine import run_instructions
 from support.template import render_file
 from support.tools import find_tool
-from variants import OPTIONS
+from variants import BASE_FAMILIES, OPTIONS
 
 BASES = tuple(OPTIONS["base_image"])
 BUNDLERS = tuple(OPTIONS["bundler"])
@@ -32,14 +35,27 @@ SCANNING = tuple(OPTIONS["security_scanning"])
 NODE_VERSIONS = tuple(OPTIONS["node_version"])
 DOCKERFILES = ("Dockerfile.production", "Dockerfile.development")
 
-# Lines that name the base: the image references and the comment saying what the base is.
+# Lines that name the base: the image references and the comments saying what the base is
+# (each family's runtime_note and development_note).
 IMAGE_LINES = re.compile(
-    r"^(ARG (BUILD|RUNTIME|DEV)_IMAGE=|# (trixie-slim|bookworm-slim|distroless|alpine): |# The Node image of)"
+    r"^(ARG (BUILD|RUNTIME|DEV)_IMAGE=|# ("
+    + "|".join(re.escape(f"{base}: {family['runtime_note']}") for base, family in BASE_FAMILIES.items())
+    + "|"
+    + "|".join(re.escape(family["development_note"]) for family in BASE_FAMILIES.values())
+    + ")$)"
 )
 # Stages a base may add: node (with its libraries) and an init, copied onto a base without them.
 BASE_STAGES = {"node-files", "init"}
-# The app's uid (distroless' `nonroot` is 65532) and the comment saying why.
-UID_LINES = re.compile(r"^(ARG APP_UID=|# \(\d+)")
+# The app's uid (the family's `uid`) and the comment saying why; the development image's USER.
+UID_LINES = re.compile(r"^(ARG APP_UID=|# \(\d+|USER \d+:\d+$)")
+
+
+def shape(base: str) -> tuple:
+    """What decides the structure of a base's Dockerfile: how node and the init get in, its package manager."""
+    family = BASE_FAMILIES[base]
+    return family["node"], family["init"], family["package_manager"]
+
+
 # Where the runtime stage's common part starts, after the per-family block: the build-time check
 # that the entrypoint starts node (`RUN ["<init>", "--", "/usr/local/bin/node", "--version"]`).
 COMMON_RUNTIME_START = re.compile(r'^RUN \[.*"/usr/local/bin/node", "--version"\]$')
@@ -80,7 +96,7 @@ def test_production_bases_differ_only_where_a_base_must(bundler, init, scanning)
     answers = {"bundler": bundler, "init_system": init, "security_scanning": scanning}
     rendered = {base: render_file("Dockerfile.production", base_image=base, **answers) for base in BASES}
     parsed = {base: stages(text) for base, text in rendered.items()}
-    reference = parsed["trixie-slim"]
+    reference = parsed[BASES[0]]
     shared = [name for name in reference if name not in BASE_STAGES and name != "runtime"]
     assert {"", "runtime-base", "deps", "build", "runtime"} <= set(reference)
     for base, own in parsed.items():
@@ -89,47 +105,59 @@ def test_production_bases_differ_only_where_a_base_must(bundler, init, scanning)
         for name in shared:
             assert without(own[name], IMAGE_LINES) == without(reference[name], IMAGE_LINES), f"{base}: stage {name!r}"
         assert common_runtime(own["runtime"]) == common_runtime(reference["runtime"]), f"{base}: runtime tail"
-    # The two Debian suites: the same file but for the image references.
-    assert without(rendered["bookworm-slim"].splitlines(), IMAGE_LINES) == without(
-        rendered["trixie-slim"].splitlines(), IMAGE_LINES
-    )
+    # Families of one shape (e.g. the two Debian suites): the same file but for the images and the uid.
+    for base, other in itertools.combinations(BASES, 2):
+        if shape(base) == shape(other):
+            ignored = re.compile(f"{IMAGE_LINES.pattern}|{UID_LINES.pattern}")
+            assert without(rendered[base].splitlines(), ignored) == without(rendered[other].splitlines(), ignored)
     # and the base-specific parts are really used
     assert len(set(rendered.values())) == len(BASES)
 
 
-def test_development_bases_differ_only_in_the_image():
+def test_development_bases_differ_only_in_the_image_and_uid():
     rendered = {base: render_file("Dockerfile.development", base_image=base) for base in BASES}
-    reference = without(rendered["trixie-slim"].splitlines(), IMAGE_LINES)
+    ignored = re.compile(f"{IMAGE_LINES.pattern}|{UID_LINES.pattern}")
+    reference = without(rendered[BASES[0]].splitlines(), ignored)
     assert len(reference) > 10
     for base, text in rendered.items():
-        assert without(text.splitlines(), IMAGE_LINES) == reference, base
+        assert without(text.splitlines(), ignored) == reference, base
+        assert f"USER {BASE_FAMILIES[base]['uid']}:{BASE_FAMILIES[base]['uid']}" in text.splitlines(), base
 
 
-@pytest.mark.parametrize(
-    "base,build_image,runtime_image",
-    [
-        ("trixie-slim", "node:${NODE_VERSION}-trixie-slim", "debian:trixie-slim"),
-        ("bookworm-slim", "node:${NODE_VERSION}-bookworm-slim", "debian:bookworm-slim"),
-        ("distroless", "node:${NODE_VERSION}-trixie-slim", "gcr.io/distroless/cc-debian13:nonroot"),
-        ("alpine", "node:${NODE_VERSION}-alpine", "node:${NODE_VERSION}-alpine"),
-    ],
-)
-def test_each_base_builds_on_its_matching_node_image(base, build_image, runtime_image):
+# The Debian release of each suite the runtime images name (distroless names its images by release).
+DEBIAN_SUITES = {"12": "bookworm", "13": "trixie"}
+
+
+def matching_build_image(runtime_image: str) -> str:
+    """The official Node image a runtime image needs node from: the same Debian suite (node and its
+    libraries are copied in, so the same glibc), or the runtime itself where it is a Node image."""
+    if match := re.fullmatch(r"debian:([a-z]+)-slim", runtime_image):
+        return f"node:${{NODE_VERSION}}-{match.group(1)}-slim"
+    if match := re.fullmatch(r"gcr\.io/distroless/cc-debian(\d+):nonroot", runtime_image):
+        return f"node:${{NODE_VERSION}}-{DEBIAN_SUITES[match.group(1)]}-slim"
+    if runtime_image.startswith("node:${NODE_VERSION}-"):
+        return runtime_image
+    raise AssertionError(f"which Node image matches {runtime_image}? teach matching_build_image")
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_each_base_builds_on_its_matching_node_image(base):
+    family = BASE_FAMILIES[base]
     public = {"base_image": base, "container_registry": ""}  # the public names (a fork may default a mirror)
     production = render_file("Dockerfile.production", **public).splitlines()
-    assert f"ARG BUILD_IMAGE={build_image}" in production
-    assert f"ARG RUNTIME_IMAGE={runtime_image}" in production
-    assert f"ARG DEV_IMAGE={build_image}" in render_file("Dockerfile.development", **public).splitlines()
+    assert f"ARG BUILD_IMAGE={family['build_image']}" in production
+    assert f"ARG RUNTIME_IMAGE={family['runtime_image']}" in production
+    assert f"ARG APP_UID={family['uid']}" in production
+    assert f"ARG DEV_IMAGE={family['build_image']}" in render_file("Dockerfile.development", **public).splitlines()
+    assert family["build_image"] == matching_build_image(family["runtime_image"])
 
 
-# Where each base family gets the init its ENTRYPOINT names: copied from Debian's package into
-# /usr/local/bin (Debian slim, distroless), or Alpine's package on the image's PATH (/sbin/tini,
-# /usr/bin/dumb-init). A new base family must say here how its init gets in.
+# Where a family gets the init its ENTRYPOINT names (its `init`): copied from Debian's package into
+# /usr/local/bin, or installed by the runtime's own package manager, on the image's PATH (Alpine's:
+# /sbin/tini, /usr/bin/dumb-init).
 INIT_INSTALL = {
-    "trixie-slim": "COPY --from=init /usr/bin/{init} /usr/local/bin/{init}",
-    "bookworm-slim": "COPY --from=init /usr/bin/{init} /usr/local/bin/{init}",
-    "distroless": "COPY --from=init /usr/bin/{init} /usr/local/bin/{init}",
-    "alpine": "&& apk add --no-cache {init} \\",
+    "copied": "COPY --from=init /usr/bin/{init} /usr/local/bin/{init}",
+    "package-manager": "&& apk add --no-cache {init} \\",
 }
 
 
@@ -145,7 +173,9 @@ def test_the_runtime_installs_the_init_its_entrypoint_names(base, init):
         assert "ENTRYPOINT []" in runtime
         assert not [line for line in runtime if "dumb-init" in line or "tini" in line]
         return
-    install = INIT_INSTALL[base].format(init=init)
+    family = BASE_FAMILIES[base]
+    assert family["init"] == "copied" or family["package_manager"] == "apk", "teach INIT_INSTALL this package manager"
+    install = INIT_INSTALL[family["init"]].format(init=init)
     assert install in runtime, f"{base}: the runtime stage does not install {init}"
     assert runtime.index(install) < runtime.index(check[0]), "the init is checked before it is installed"
     assert check[0] == f'RUN ["{init}", "--", "/usr/local/bin/node", "--version"]'

@@ -65,10 +65,28 @@ def is_choice(node: nodes.Node) -> str | None:
     return None
 
 
+def is_table_lookup(node: nodes.Node) -> bool:
+    """`cookiecutter._<table>[...]` (e.g. `_base_families[cookiecutter.base_image]`), or a field of one:
+    the facts of the chosen value, not a branch on it. A branch on such a field reads the table
+    (whose entries the pre-gen hook checks), so a new value needs no new branch."""
+    while isinstance(node, (nodes.Getattr, nodes.Getitem)):
+        inner = node.node
+        if (
+            isinstance(node, nodes.Getitem)
+            and isinstance(inner, nodes.Getattr)
+            and isinstance(inner.node, nodes.Name)
+            and inner.node.name == "cookiecutter"
+            and inner.attr.startswith("_")
+        ):
+            return True
+        node = inner
+    return False
+
+
 def find_aliases(tree: nodes.Template) -> dict[str, Alias]:
     aliases: dict[str, Alias] = {}
     for assign in tree.find_all(nodes.Assign):
-        if not isinstance(assign.target, nodes.Name):
+        if not isinstance(assign.target, nodes.Name) or is_table_lookup(assign.node):
             continue
         if field := is_choice(assign.node):
             aliases[assign.target.name] = Alias({field}, plain=True)
@@ -200,7 +218,7 @@ def test_the_checks_find_the_branch_sites_known_today():
         ("README.md", "ci"),
         ("deploy/cloud-run/service.yaml", "auth_mode"),
         ("deploy/cloud-run/README.md", "auth_mode"),
-        ("Dockerfile.production", "base_image"),
+        ("Dockerfile.production", "init_system"),
     ]:
         assert site in BRANCH_SITES
 

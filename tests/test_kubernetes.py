@@ -44,19 +44,18 @@ from support.mcp_client import EXAMPLE_TOOLS, run_session
 from support.process import run
 from support.server_process import ServerProcess, free_port
 from support.tokens import JwksIssuer
-from variants import COOKIECUTTER_JSON, DEFAULTS, OPTIONS, PROJECT_VARIANTS, variant_id
+from variants import BASE_FAMILIES, DEFAULTS, OPTIONS, PROJECT_VARIANTS, variant_id
 
 KUBERNETES_DIR = Path("deploy/kubernetes")
 BASE = KUBERNETES_DIR / "base"
 PRODUCTION = KUBERNETES_DIR / "overlays/production"
 TEMPLATE_KUBERNETES = TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / KUBERNETES_DIR
 
-# The numeric user each runtime base image runs the server as (cookiecutter.json's __app_uid, read
-# by Dockerfile.production's APP_UID and the Deployment): Debian and Alpine images get uid 10001,
-# distroless its `nonroot` user 65532. Above 10000 on purpose: no host account has such a uid, so
-# a container escape does not land in one. Written out on purpose: a new base_image value fails
-# here until someone decides its uid.
-EXPECTED_UID = {"alpine": 10001, "bookworm-slim": 10001, "trixie-slim": 10001, "distroless": 65532}
+# The numeric user each runtime base image runs the server as: its family's `uid` in
+# cookiecutter.json's _base_families, read by Dockerfile.production's APP_UID and the Deployment.
+# Above 10000 on purpose: no host account has such a uid, so a container escape does not land in
+# one. A new base_image value needs its entry (the pre-gen hook refuses a value without one).
+EXPECTED_UID = {base: family["uid"] for base, family in BASE_FAMILIES.items()}
 assert min(EXPECTED_UID.values()) >= 10000
 
 # Every base image, and every auth mode with the default and a non-default port. The base image
@@ -657,15 +656,15 @@ MANIFEST_TEMPLATES = sorted(TEMPLATE_KUBERNETES.rglob("*.yaml"))
 
 
 def test_an_unhandled_base_image_has_no_uid():
-    """The uid table (cookiecutter.json's __app_uid, the one place the manifests, the Dockerfiles and
-    the README read it from) refuses a base image nobody gave a uid."""
-    table = COOKIECUTTER_JSON["__app_uid"]
+    """The uid is the base family's (cookiecutter.json's _base_families, the one place the manifests,
+    the Dockerfiles and the README read it from): a base image without an entry has none, and no
+    manifest writes a uid of its own."""
+    deployment = (TEMPLATE_KUBERNETES / "base" / "deployment.yaml").read_text(encoding="utf-8")
     environment = StrictEnvironment(keep_trailing_newline=True)
-    nonroot = {"__nonroot_uid": COOKIECUTTER_JSON["__nonroot_uid"]}
-    for base, uid in EXPECTED_UID.items():
-        assert environment.from_string(table).render(cookiecutter={**nonroot, "base_image": base}) == str(uid)
-    with pytest.raises(UndefinedError, match="unknown_base_image_choice"):
-        environment.from_string(table).render(cookiecutter={**nonroot, "base_image": "unheard-of"})
+    answers = {**DEFAULTS, "project_slug": "probe", "port": "8080", "image_repository": "ghcr.io/acme/probe"}
+    answers["_base_families"] = BASE_FAMILIES
+    with pytest.raises(UndefinedError, match="unheard-of"):
+        environment.from_string(deployment).render(cookiecutter={**answers, "base_image": "unheard-of"})
     for path in MANIFEST_TEMPLATES:
         assert not re.search(r"\b1000\b", path.read_text(encoding="utf-8")), f"{path.name} writes a uid of its own"
 
@@ -680,7 +679,7 @@ def test_an_unhandled_choice_fails_rendering_by_name(field, sentinel):
         "project_slug": "probe",
         "port": "8080",
         "version": "0.1.0",
-        "__app_uid": "10001",
+        "_base_families": BASE_FAMILIES,
         "image_repository": "ghcr.io/acme/probe",
         field: "unheard-of",
     }

@@ -22,6 +22,10 @@ OPTIONS: dict[str, list] = {
 DEFAULTS: dict = {key: values[0] for key, values in OPTIONS.items()}
 # The options answered by picking from a list (the ones Jinja branches name value by value).
 CHOICE_OPTIONS: dict[str, list[str]] = {key: values for key, values in OPTIONS.items() if isinstance(values[0], str)}
+# The facts of each base family (images, uid, how node and the init get in...), one entry per
+# base_image value: what the Dockerfiles, the Kubernetes files and the README read, and the tests too.
+BASE_FAMILIES: dict[str, dict] = COOKIECUTTER_JSON["_base_families"]
+assert set(BASE_FAMILIES) == set(OPTIONS["base_image"]), "one _base_families entry per base_image value"
 
 
 def variant_id(answers: dict) -> str:
