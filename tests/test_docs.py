@@ -242,13 +242,20 @@ def all_readings() -> list[Reading]:
     return [reading for module in modules for reading in readings(module.read_text(encoding="utf-8"))]
 
 
+def could_start(command: str, start: str) -> bool:
+    """Whether `start` begins the command as some rendering shows it: a raw template page's
+    command is taken as written up to its first Jinja tag (a test reads the rendered page)."""
+    literal = re.split(r"\{[{%#]", command, maxsplit=1)[0]
+    return command.startswith(start) or (literal != command and start.startswith(literal) and bool(literal.strip()))
+
+
 def is_read(block: Block, found: list[Reading]) -> bool:
     shown = commands(block.text)
     for reading in found:
         if reading.pages and block.page.name not in reading.pages:
             continue
         if reading.reader == "shown_line":
-            if any(command.startswith(reading.text) for command in shown):
+            if any(could_start(command, reading.text) for command in shown):
                 return True
         elif reading.text == block.heading:
             return True
@@ -296,6 +303,9 @@ shell_block(page, heading)
     teams = Block(Path("teams.md"), "Updates both ways", "bash", "git diff\n")
     other = Block(Path("other.md"), "Updates both ways", "bash", "git diff\n")
     assert is_read(teams, readings(source)) and not is_read(other, readings(source))
+    raw = "claude mcp add --transport http {{ cookiecutter.project_slug }} http://localhost"
+    assert could_start(raw, "claude mcp add --transport http my-mcp-server")
+    assert could_start(raw, "claude mcp add") and not could_start(raw, "claude mcp list")
 
 
 @pytest.mark.parametrize("page", template_pages(), ids=lambda page: str(page.relative_to(TEMPLATE_DIR)))
