@@ -35,6 +35,7 @@ import itertools
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tarfile
@@ -50,9 +51,11 @@ import yaml
 
 from support.bake import bake
 from support.docker_engine import STANDIN_PREFIX, Engine, base_images
+from support.docs import shown_commands
 from support.mcp_client import post_initialize, run_session
 from support.node_toolchain import NPM, node_env
 from support.server_process import free_port
+from support.template import TEMPLATE_DIR
 from support.tokens import JwksIssuer
 from variants import BASE_FAMILIES, OPTIONS
 
@@ -728,3 +731,39 @@ def test_dependency_install_scripts_run_without_the_registry_credential(engine, 
     )
     seen = engine.cmd("run", "--rm", "--entrypoint", "cat", tag, f"/app/node_modules/{PROBE}/ran.txt").stdout
     assert seen == "credential absent", f"the install script ran with: {seen!r}"
+
+
+def test_the_delivery_pages_proxy_build_line_builds_the_image(engine, base_args, tmp_path):
+    """docs/delivery.md's build behind a proxy, as written in a generated project: the CA bundle
+    and the user's ~/.npmrc (a credential for a scope nothing uses) go in as build secrets, and
+    scripts/docker-build.sh builds the image, tagged latest and with the package.json version,
+    no .npmrc in it. Only what the page's line leaves to the environment is set: this engine,
+    the stand-in bases where no registry is reachable, a unique image name and a HOME of the test."""
+    (line,) = shown_commands(TEMPLATE_DIR / "docs" / "delivery.md", "Building behind a proxy or a private registry")
+    assert "NPMRC_FILE=~/.npmrc" in line and line.endswith("scripts/docker-build.sh"), line
+    ca_file = shlex.split(line)[0].partition("=")[2]
+    if not Path(ca_file).is_file():
+        pytest.skip(f"no CA bundle at {ca_file} on this machine")
+    project = bake(tmp_path / "bake", base_image=BASE_IMAGE, node_version=NODE_VERSION, bundler="esbuild")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".npmrc").write_text(
+        "@probe-scope:registry=https://npm.invalid/\n//npm.invalid/:_authToken=not-a-real-token\n"
+    )
+    image = f"mcp-template-test/proxy-build-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "DOCKER": engine.docker,
+        "IMAGE": image,
+        "BUILD_ARGS": " ".join(f"--build-arg {key}={value}" for key, value in base_args.items()),
+        **({"DOCKER_NETWORK": engine.network} if engine.network else {}),
+    }
+    result = subprocess.run(["bash", "-ec", line], cwd=project, env=env, capture_output=True, text=True, timeout=1500)
+    version = json.loads((project / "package.json").read_text(encoding="utf-8"))["version"]
+    engine.images += [f"{image}:latest", f"{image}:{version}"]
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for tag in ("latest", version):
+        engine.cmd("image", "inspect", f"{image}:{tag}")
+    files, _ = image_files(engine, f"{image}:latest")
+    assert not [path for path in files if path.endswith("/.npmrc")], "an .npmrc is in the image"

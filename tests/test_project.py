@@ -22,6 +22,7 @@ from mcp.shared.exceptions import MCPError
 
 from conftest import NPM, copy_project, node_env
 from support.bake import TEMPLATE_DIR
+from support.docs import shown_commands
 from support.mcp_client import (
     EXAMPLE_TOOLS,
     HANDSHAKE_REVISIONS,
@@ -172,7 +173,10 @@ def test_server_reports_the_package_json_version_after_a_release_bump(build_proj
 
 
 def test_readme_quickstart_generates_builds_and_serves(tmp_path):
-    """The README's first command, end to end (with the check flag instead of serving forever)."""
+    """The README's first command, read from it and run as written from the checkout (with the
+    check flag instead of serving forever)."""
+    quickstart = shown_commands(TEMPLATE_DIR / "README.md", "The two commands")[0]
+    assert quickstart.startswith("scripts/quickstart.sh "), quickstart
     env = {
         **os.environ,
         "VENV": sys.prefix,
@@ -181,7 +185,8 @@ def test_readme_quickstart_generates_builds_and_serves(tmp_path):
         "QUICKSTART_CHECK": "1",
     }
     result = subprocess.run(
-        ["bash", str(TEMPLATE_DIR / "scripts" / "quickstart.sh")],
+        ["bash", "-ec", quickstart],
+        cwd=TEMPLATE_DIR,
         env=env,
         capture_output=True,
         text=True,

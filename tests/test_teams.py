@@ -1,8 +1,9 @@
 """Teams: a defaults file, private registries, a fork with moved defaults, updates both ways, CI.
 
-What the README's "For teams" section promises, each through the real tools: the
-`cookiecutter` and `cruft` command lines, `git merge`, and the template's own test
-tiers run (unchanged) inside a fork.
+What docs/teams.md promises, each through the real tools: its `cookiecutter` and `cruft`
+command lines and its `git` lines, read from the page (tests/support/docs.py) and run as
+written but for the template's address, and the template's own test tiers run (unchanged)
+inside a fork.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -22,9 +24,13 @@ from cookiecutter.exceptions import FailedHookException
 
 from support import process
 from support.bake import TEMPLATE_DIR, bake
+from support.docs import blocks, shown_commands
 from support.template import render_file
 from variants import COOKIECUTTER_JSON, OPTIONS
 
+TEAMS_PAGE = TEMPLATE_DIR / "docs" / "teams.md"
+# Where the page's commands name the template; a test puts its own copy there.
+TEMPLATE_ADDRESS = "gh:<org>/<repo>"
 GIT = ["git", "-c", "user.name=team-tests", "-c", "user.email=team@example.com", "-c", "init.defaultBranch=main"]
 SKIP_DIRS = {".git", ".venv", "build", "__pycache__", ".pytest_cache", ".ruff_cache", ".cache"}
 MIRROR = "mirror.example.com/dockerhub"
@@ -101,12 +107,22 @@ def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def readme_team_defaults() -> str:
-    """The worked team-defaults.yaml of the README's "For teams" section, verbatim."""
-    section = (TEMPLATE_DIR / "README.md").read_text(encoding="utf-8").split("\n## For teams\n", 1)[1]
-    match = re.search(r"```yaml\n(# team-defaults\.yaml.*?)```", section, re.DOTALL)
-    assert match, "the README's For teams section has no team-defaults.yaml example"
-    return match.group(1)
+def team_defaults_file() -> str:
+    """The worked team-defaults.yaml of the Teams page, verbatim."""
+    (text,) = [
+        block.text
+        for block in blocks(TEAMS_PAGE)
+        if block.heading == "Team defaults without a fork" and block.fence == "yaml"
+    ]
+    assert text.startswith("# team-defaults.yaml"), text
+    return text
+
+
+def team_defaults_command(start: str) -> str:
+    """The Teams page's command that begins with `start`, from its "Team defaults" block."""
+    (command,) = [c for c in shown_commands(TEAMS_PAGE, "Team defaults without a fork") if c.startswith(start)]
+    assert TEMPLATE_ADDRESS in command, command
+    return command
 
 
 def replayed_answers(replay_dir: Path) -> dict:
@@ -156,32 +172,39 @@ def assert_project_follows(project: Path, answers: dict) -> None:
 # --- team defaults without a fork --------------------------------------------------------
 
 
-def test_readme_team_defaults_file_answers_every_question(tmp_path):
-    """The README's worked file, through the real CLI: every answer from it, no prompt, no other input."""
-    text = readme_team_defaults()
+def test_the_team_defaults_file_answers_every_question(tmp_path):
+    """The page's worked file and its first command, through the real CLI, as written (the
+    template's address filled in): every answer from the file, no prompt, no other input."""
+    text = team_defaults_file()
     team = yaml.safe_load(text)["default_context"]
     assert {"base_image", "node_version", "auth_mode", "ci", *TEAM_STRINGS} <= set(team)
     config = tmp_path / "team-defaults.yaml"
     config.write_text(f"{text}replay_dir: {tmp_path / 'replay'}\n", encoding="utf-8")
 
-    result = cookiecutter_cli(tmp_path, config, TEMPLATE_DIR, tmp_path / "out")
+    command = team_defaults_command("cookiecutter --config-file team-defaults.yaml --no-input")
+    before = set(tmp_path.iterdir())
+    result = shell_with_the_venv_tools(tmp_path, command.replace(TEMPLATE_ADDRESS, str(TEMPLATE_DIR)))
     assert result.returncode == 0, result.stdout + result.stderr
     answers = replayed_answers(tmp_path / "replay")
     assert {key: answers[key] for key in team} == team
-    (project,) = (tmp_path / "out").iterdir()
+    (project,) = set(tmp_path.iterdir()) - before - {tmp_path / "replay"}
+    assert project.name == "billing-tools", "the page's project_name answer"
     assert_project_follows(project, answers)
 
 
 def test_interactive_prompts_offer_the_team_defaults(tmp_path):
-    """Without --no-input every question is asked (each prompt renders) and Enter takes the file's answer."""
-    text = readme_team_defaults()
+    """The page's interactive command: every question is asked (each prompt renders) and Enter
+    takes the file's answer."""
+    text = team_defaults_file()
     team = yaml.safe_load(text)["default_context"]
     config = tmp_path / "team-defaults.yaml"
     config.write_text(f"{text}replay_dir: {tmp_path / 'replay'}\n", encoding="utf-8")
-    command = [sys.executable, "-m", "cookiecutter", "--config-file", str(config), "-o", str(tmp_path / "out")]
+    command = team_defaults_command("cookiecutter --config-file team-defaults.yaml gh:")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(
-        [*command, str(TEMPLATE_DIR)], cwd=tmp_path, input="\n" * 60, capture_output=True, text=True, timeout=300
-    )
+        ["bash", "-ec", command.replace(TEMPLATE_ADDRESS, str(TEMPLATE_DIR))],
+        cwd=tmp_path, env=env, input="\n" * 60, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     questions = len([key for key in COOKIECUTTER_JSON if not key.startswith("_")])
     asked = {int(n) for n, total in re.findall(r"\[(\d+)/(\d+)\]", result.stdout) if int(total) == questions}
@@ -411,7 +434,12 @@ def test_a_fork_with_every_default_moved_passes_the_render_and_hook_tiers(tmp_pa
     write_json(fork / "cookiecutter.json", moved)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
-    command = [sys.executable, "-m", "pytest", "-m", "not docker and not node", "-p", "no:cacheprovider", "-q"]
+    # The tiers the Teams page has a fork run after a merge: run-tests.sh passes its arguments to
+    # pytest (after setting the machine up, which this machine already is).
+    (tiers,) = [line for line in fork_takes_upstream() if line.startswith("scripts/run-tests.sh ")]
+    selection = shlex.split(tiers, comments=True)[1:]
+    assert selection == ["-m", "not docker and not node"], selection
+    command = [sys.executable, "-m", "pytest", *selection, "-p", "no:cacheprovider", "-q"]
     result = run([*command, *FORK_TIER_MODULES], fork, timeout=900, env=env)
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-3000:]
     assert re.search(r"\b\d+ passed\b", result.stdout), result.stdout[-2000:]
@@ -437,23 +465,15 @@ def make_fork(tmp_path: Path) -> tuple[Path, Path]:
     return upstream, fork
 
 
-def readme_bash_block(heading: str) -> list[str]:
-    """The commands of the first bash block under a README heading, a line continued with `\\` joined."""
-    section = (TEMPLATE_DIR / "README.md").read_text(encoding="utf-8").split(f"\n{heading}\n", 1)[1]
-    match = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
-    assert match, f"no bash block under {heading!r}"
-    return match.group(1).replace("\\\n", " ").splitlines()
-
-
 def shell_with_the_venv_tools(cwd: Path, script: str) -> subprocess.CompletedProcess:
-    """A README line as a user's shell runs it, with cruft on the PATH (the test venv's, the
+    """A page's line as a user's shell runs it, with cruft on the PATH (the test venv's, the
     versions a fresh `pip install cruft` gets)."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     return run(["bash", "-ec", script], cwd, env=env)
 
 
 def test_projects_from_a_fork_update_from_the_fork_with_cruft(tmp_path):
-    """The README's cruft lines, as written (the fork's URL and the project folder filled in):
+    """The Teams page's cruft lines, as written (the fork's URL and the project folder filled in):
     `cruft create` from a defaults file, then, after the fork moved on, `cruft update
     --skip-apply-ask` and `git diff` bring its changes and keep the project's own."""
     if shutil.which("git") is None:
@@ -466,18 +486,17 @@ def test_projects_from_a_fork_update_from_the_fork_with_cruft(tmp_path):
         yaml.safe_dump({"default_context": {"npm_registry": NPM_REGISTRY}}), encoding="utf-8"
     )
 
-    # "For teams": a project created under cruft with one answer on the command line.
-    (named,) = [line for line in readme_bash_block("## For teams") if line.startswith("cruft create")]
-    created = shell_with_the_venv_tools(work, named.replace("gh:<org>/<repo>", str(fork)))
+    # "Team defaults": a project created under cruft with one answer on the command line.
+    named = team_defaults_command("cruft create")
+    created = shell_with_the_venv_tools(work, named.replace(TEMPLATE_ADDRESS, str(fork)))
     assert created.returncode == 0, created.stdout + created.stderr
     assert (work / "billing-tools" / "TEAM.md").read_text().startswith("# Billing Tools\n")
     assert "  cd billing-tools\n" in created.stdout, "the first steps are printed under cruft too"
 
     # "Updates both ways": create, work on the project, the fork moves on, update.
-    lines = readme_bash_block("### Updates both ways")
-    lines = lines[: next(i for i, line in enumerate(lines) if line.startswith("# the fork takes upstream"))]
+    lines = shown_commands(TEAMS_PAGE, "Updates both ways", 0)
     (create,) = [line for line in lines if line.startswith("cruft create")]
-    update = [line for line in lines if line.strip() and not line.startswith(("#", "cruft create"))]
+    update = [line for line in lines if not line.startswith("cruft create")]
     assert any("cruft update" in line for line in update), lines
     before = set(work.iterdir())
     url = "https://git.example.com/platform/cookiecutter-mcp-server.git"
@@ -530,9 +549,13 @@ def test_a_fork_takes_upstream_with_a_clean_git_merge(tmp_path):
     echo.write_text(echo.read_text() + "// improved upstream\n")
     git(upstream, "commit", "-qam", "upstream v2")
 
-    git(fork, "remote", "add", "upstream", str(upstream))
-    git(fork, "fetch", "-q", "upstream")
-    merged = run([*GIT, "merge", "--no-edit", "upstream/main"], fork)
+    # The page's lines, as written but for upstream's address.
+    git_lines = [line for line in fork_takes_upstream() if line.startswith("git ")]
+    assert git_lines[0].startswith("git remote add upstream https://github.com/<org>/<repo>.git"), git_lines
+    script = "\n".join(git_lines).replace("https://github.com/<org>/<repo>.git", str(upstream))
+    identity = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
+                for what, value in (("NAME", "team-tests"), ("EMAIL", "team@example.com"))}  # fmt: skip
+    merged = run(["bash", "-ec", script], fork, env={**os.environ, **identity, "GIT_MERGE_AUTOEDIT": "no"})
     assert merged.returncode == 0, merged.stdout + merged.stderr
     result = json.loads((fork / "cookiecutter.json").read_text(encoding="utf-8"))
     assert result["upstream_flag"] == "on" and result["bundler"][0] != config["bundler"][0]
@@ -550,6 +573,11 @@ def test_a_fork_checkout_generates_with_cookiecutter_dot(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     (project,) = (tmp_path / "out").iterdir()
     assert json.loads((project / "package.json").read_text(encoding="utf-8"))["license"] == "UNLICENSED"
+
+
+def fork_takes_upstream() -> list[str]:
+    """The Teams page's commands for a fork taking upstream: git remote, fetch and merge, then the tiers."""
+    return shown_commands(TEAMS_PAGE, "Updates both ways", 1)
 
 
 def bake_from(template: Path, out: Path) -> Path:
