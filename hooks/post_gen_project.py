@@ -187,7 +187,7 @@ def next_steps(answers: dict, project: Path, shell_dir: Path | None) -> str | No
             "  npm ci",
             f"  npm run dev                             # http://localhost:{answers['port']}, reloads on change",
             "  NODE_ENV=development npm run -s token   # in a second terminal: a credential it accepts",
-            "README.md says how to connect a client, build the image and deploy; docs/ has the details.",
+            "README.md says how to connect a client; docs/ covers the image, deployment and the rest.",
         ]
     )
 

@@ -225,6 +225,10 @@ def test_every_shell_script_is_strict_executable_and_shellcheck_clean(rendered):
         assert script.stat().st_mode & 0o111, f"{script.name} is not executable"
         if script.parent == library.parent:
             assert "\nset -euo pipefail\n" + SOURCE_LIBRARY in text, f"{script.name} does not source lib.sh"
+    # docs/development.md shows how a new script starts: the way these scripts start.
+    (start,) = [block.text for block in blocks(project / "docs/development.md") if block.heading == "Scripts"]
+    assert start.startswith("#!/usr/bin/env bash\n#"), start
+    assert start.endswith("\nset -euo pipefail\n" + SOURCE_LIBRARY), start
     # Many variants render the same scripts: each distinct script (with the lib.sh and
     # .shellcheckrc it is checked with) goes through shellcheck once per test process.
     setting = library.read_text(encoding="utf-8") + (project / ".shellcheckrc").read_text(encoding="utf-8")
