@@ -23,7 +23,7 @@ from mcp.shared.exceptions import MCPError
 
 from conftest import NPM, copy_project, node_env, run
 from support.bake import TEMPLATE_DIR
-from support.docs import shell_block, shown_commands, shown_line
+from support.docs import blocks, shell_block, shown_commands, shown_line
 from support.mcp_client import (
     EXAMPLE_TOOLS,
     HANDSHAKE_REVISIONS,
@@ -349,6 +349,23 @@ def test_mcp_inspector_cli_lists_the_tools_with_the_bearer_header(build_project)
                  "--method", "tools/list", "--header", "Authorization: Bearer wrong-key-0123456789"]  # fmt: skip
         refused = subprocess.run(wrong, cwd=project, env=inspector_env, capture_output=True, text=True, timeout=600)
         assert refused.returncode != 0, refused.stdout
+
+
+def test_the_python_recipe_lists_and_calls_the_tools(build_project):
+    """docs/development.md's Python script, as shown but for the URL and its token placeholder,
+    against the built server with the development key."""
+    project, env = build_project(**API_KEY_VARIANT)
+    (script,) = [block.text for block in blocks(project / "docs/development.md") if block.fence == "python"]
+    documented_url = f"http://localhost:{COOKIECUTTER_JSON['port']}/mcp"
+    assert documented_url in script and 'anyio.run(main, "<token>")' in script, script
+    with development_server(project, env) as server:
+        ours = script.replace(documented_url, f"{server.base_url}/mcp")
+        ours = ours.replace('"<token>"', repr(_dev_env(project)["AUTH_API_KEYS"]))
+        printed = subprocess.run([sys.executable, "-c", ours], capture_output=True, text=True, timeout=120)
+    assert printed.returncode == 0, printed.stderr[-3000:]
+    first, second = printed.stdout.splitlines()[:2]
+    assert first.startswith("2026-07-28 ") and all(f"'{name}'" in first for name in EXAMPLE_TOOLS), first
+    assert "text='hello'" in second and "is_error=False" in second, second
 
 
 CLAUDE_CODE = "@anthropic-ai/claude-code@2.1.332"
