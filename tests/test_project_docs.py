@@ -130,3 +130,15 @@ def test_every_shell_block_of_the_generated_pages_is_read_by_a_test():
                 continue
             unread.append(f"{page.relative_to(PROJECT_TEMPLATE)} under {block.heading!r}: {block.text[:60]!r}")
     assert not unread, "shell blocks no test reads:\n" + "\n".join(unread)
+
+
+def test_every_fenced_block_of_the_generated_pages_names_its_language():
+    """A bare fence would hide whether a block is a command (sh, bash, shell) or output and file
+    contents (text, console, dotenv, yaml, json...): every block says which."""
+    bare = [
+        f"{page.relative_to(PROJECT_TEMPLATE)} under {block.heading!r}"
+        for page in pages(PROJECT_TEMPLATE)
+        for block in blocks(page)
+        if not block.fence
+    ]
+    assert not bare, "blocks without a language:\n" + "\n".join(bare)
