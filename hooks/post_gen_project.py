@@ -26,7 +26,7 @@ LOCKFILES_DIR = ".lockfiles"
 CLOUD_RUN_FILES = ("deploy/cloud-run", "cloudbuild.yaml", ".gcloudignore", "scripts/deploy-cloud-run.sh")
 SECURITY_SCANNING_FILES = ("scripts/scan-image.sh",)
 MULTI_PLATFORM_FILES = ("scripts/docker-buildx.sh",)
-KUBERNETES_FILES = ("deploy/kubernetes", "scripts/pin-image.sh")
+KUBERNETES_FILES = ("deploy/kubernetes", "scripts/pin-image.sh", "docs/kubernetes.md")
 NPM_REGISTRY_FILES = (".npmrc",)
 # The files that only one value of a choice keeps. Every value is named, even one that
 # keeps nothing, so a value added to cookiecutter.json stops generation here until
@@ -187,7 +187,7 @@ def next_steps(answers: dict, project: Path, shell_dir: Path | None) -> str | No
             "  npm ci",
             f"  npm run dev                             # http://localhost:{answers['port']}, reloads on change",
             "  NODE_ENV=development npm run -s token   # in a second terminal: a credential it accepts",
-            "README.md says how to connect a client, build the image and deploy; docs/ has the details.",
+            "README.md says how to connect a client; docs/ covers the image, deployment and the rest.",
         ]
     )
 

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from pathlib import Path
 
 import anyio
 import httpx2
@@ -26,7 +27,7 @@ from mcp.client.auth import OAuthClientProvider
 from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
-from test_project import INSPECTOR_NODE, claude_code
+from test_project import INSPECTOR, INSPECTOR_NODE, claude_code
 
 from conftest import NPM, copy_project, node_env
 from support.authorization_server import (
@@ -36,6 +37,7 @@ from support.authorization_server import (
     drive_interactions,
     kid_of,
 )
+from support.docs import shown_commands, shown_line
 from support.mcp_client import EXAMPLE_TOOLS, MODERN_REVISION, http_request, post_initialize, run_session
 from support.process import run
 from support.server_process import ServerProcess, free_port
@@ -304,6 +306,24 @@ def test_a_rotated_signing_key_is_accepted_without_a_restart_and_a_refresh_gives
     assert server.process.poll() is None, "no restart"
 
 
+def dev_auth_command(project: Path) -> list[str]:
+    """The docs page's one command, `npm run dev:auth`, as words after `npm` (the tests' npm flags go first)."""
+    (command,) = shown_commands(project / "docs" / "local-authorization-server.md", "A local authorization server")
+    words = command.split()
+    assert words[0] == "npm", command
+    return words[1:]
+
+
+def test_the_browser_inspector_is_the_version_the_cli_recipe_runs(bake_cached):
+    """The docs page's Inspector (a browser UI, driven by hand) is the release the README's
+    command-line Inspector line runs in the tests, so the page names a version known to work."""
+    project = bake_cached(**DEFAULTS)
+    (command,) = shown_commands(
+        project / "docs" / "local-authorization-server.md", "Connect a client through the OAuth flow"
+    )
+    assert command == f"npx -y {INSPECTOR}", command
+
+
 def test_npm_run_dev_auth_starts_the_authorization_server_and_a_development_server_trusting_it(build_project, tmp_path):
     """The developer's one command, as the docs page gives it."""
     built, env = build_project(**DEFAULTS)
@@ -315,7 +335,12 @@ def test_npm_run_dev_auth_starts_the_authorization_server_and_a_development_serv
     shell |= {"PORT": str(port), "PUBLIC_URL": public_url, "AUTH_SERVER_PORT": str(auth_port)}
     log = (tmp_path / "dev-auth.log").open("wb")
     process = subprocess.Popen(
-        [*NPM, "run", "dev:auth"], cwd=project, env=shell, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        [*NPM, *dev_auth_command(project)],
+        cwd=project,
+        env=shell,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 90  # a safety net: the health answer is awaited
@@ -338,8 +363,8 @@ def test_npm_run_dev_auth_starts_the_authorization_server_and_a_development_serv
         # The docs page's Claude Code line: Claude Code follows the 401 to the OAuth metadata and
         # asks for the browser login (it cannot connect without one, unlike with a bearer header).
         page = (project / "docs" / "local-authorization-server.md").read_text(encoding="utf-8")
-        line = re.search(r"^claude mcp add --transport http (\S+) (http://localhost:\d+/mcp)$", page, re.MULTILINE)
-        assert line and line.groups() == (built.name, f"http://localhost:{DEFAULTS_PORT}/mcp"), "the docs line changed"
+        line = shown_line(project / "docs" / "local-authorization-server.md", "claude mcp add --transport http")
+        assert line.split()[-2:] == [built.name, f"http://localhost:{DEFAULTS_PORT}/mcp"], "the docs line changed"
         (vscode,) = re.findall(r"```json\n(.*?)```", page, re.DOTALL)
         assert json.loads(vscode)["servers"][built.name] == {
             "type": "http",
@@ -379,7 +404,7 @@ def test_npm_run_dev_auth_follows_the_port_changed_in_env_development(build_proj
     log_path = tmp_path / "dev-auth.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*NPM, "run", "dev:auth"], cwd=project, env=shell, stdout=log, stderr=subprocess.STDOUT,
+            [*NPM, *dev_auth_command(project)], cwd=project, env=shell, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
     try:

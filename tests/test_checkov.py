@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support.docs import shell_block
 from support.kustomize import build
 from support.process import run
 from variants import DEFAULTS
@@ -46,9 +47,7 @@ def _checkov() -> Path:
 
 
 def _documented_command(project: Path) -> str:
-    docs = (project / "docs/checkov.md").read_text(encoding="utf-8")
-    (block,) = re.findall(r"```sh\n(.*?)```", docs, re.DOTALL)
-    return block
+    return shell_block(project / "docs/checkov.md", "checkov")
 
 
 def _summaries(output: str) -> dict[str, dict]:

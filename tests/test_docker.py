@@ -51,13 +51,13 @@ import yaml
 
 from support.bake import bake
 from support.docker_engine import STANDIN_PREFIX, Engine, base_images
-from support.docs import shown_commands
+from support.docs import shown_commands, shown_line
 from support.mcp_client import post_initialize, run_session
 from support.node_toolchain import NPM, node_env
 from support.server_process import free_port
 from support.template import TEMPLATE_DIR
 from support.tokens import JwksIssuer
-from variants import BASE_FAMILIES, OPTIONS
+from variants import BASE_FAMILIES, COOKIECUTTER_JSON, OPTIONS
 
 pytestmark = pytest.mark.docker
 
@@ -451,6 +451,37 @@ def test_runs_hardened_healthy_and_serves_authenticated_mcp(engine, built):
     assert_serves_mcp_with_jwt(engine, tag)
 
 
+def test_the_documented_hardened_run_serves_with_an_owner_only_key_file(engine, built, tmp_path):
+    """docs/docker.md's key file and `docker run` lines, run as shown from a folder of their own
+    (the image tag, the port and the network are the test's): the container reads the owner-only
+    key file as the caller's uid, with a read-only root and no capabilities, and serves MCP with it."""
+    _answers, project, tag, _log, _seconds = built
+    page = project / "docs/docker.md"
+    recipe = shown_line(page, "(umask 077 && mkdir -p secrets && openssl rand").split("#")[0]
+    command = shown_line(page, "docker run --rm ")
+    documented_port = COOKIECUTTER_JSON["port"]
+    publish = f"-p {documented_port}:{documented_port}"
+    image = f"{project.name}:latest"
+    assert publish in command and command.endswith(f" {image}") and "--read-only" in command, command
+    port = free_port()
+    network = " ".join(engine.network_args())
+    ours = command.replace("docker run --rm ", f"{shlex.quote(engine.docker)} run --detach --rm {network} ", 1)
+    ours = ours.replace(publish, f"-p 127.0.0.1:{port}:{port} -e PORT={port} -e PUBLIC_URL=http://127.0.0.1:{port}")
+    ours = ours[: -len(image)] + f"--health-interval 1s {tag}"
+    subprocess.run(["bash", "-ec", recipe], cwd=tmp_path, check=True)
+    key = (tmp_path / "secrets" / "api-keys").read_text(encoding="utf-8").strip()
+    started = subprocess.run(["bash", "-ec", ours], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    cid = started.stdout.strip().splitlines()[-1]
+    engine.containers.append(cid)
+    engine.wait_healthy(cid)
+    session = run_session(f"http://127.0.0.1:{port}/mcp", key, echo="from the documented run")
+    assert session.echo_text == "from the documented run"
+    assert (
+        post_initialize(f"http://127.0.0.1:{port}/mcp", {"Authorization": "Bearer wrong-key-0123456789"}).status == 401
+    )
+
+
 def test_image_holds_only_what_runs(engine, built, base_args):
     answers, _project, tag, _log, _seconds = built
     files, maps = image_files(engine, tag)
@@ -563,8 +594,14 @@ def test_generated_test_docker_script_passes(engine, base_args, secret_args, bak
     }
     if engine.network:
         env["DOCKER_NETWORK"] = engine.network
+    # docs/docker.md's pair: the build script, and the test script, which builds with it and runs the image.
+    shown = [
+        line.split("#")[0].strip() for line in shown_commands(project / "docs/docker.md", "Build and test the image")
+    ]
+    assert shown == ["scripts/docker-build.sh", "scripts/test-docker.sh"], shown
+    assert "scripts/docker-build.sh" in (project / "scripts/test-docker.sh").read_text(encoding="utf-8")
     result = subprocess.run(
-        ["bash", "scripts/test-docker.sh"], cwd=project, env=env, capture_output=True, text=True, timeout=900
+        ["bash", "-ec", shown[1]], cwd=project, env=env, capture_output=True, text=True, timeout=900
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-8000:]
     assert "PASS:" in result.stderr
@@ -585,16 +622,32 @@ def test_development_compose_reloads_on_source_change(engine, base_args, secret_
         print("SKIP: docker-compose is not installed")
         pytest.skip("docker-compose is not installed")
     project = baked(**VARIANTS[0])
-    # Compose 1.x cannot pass build secrets: build the dev image with the CLI (same Dockerfile,
-    # same tag as docker-compose.yml) and let compose run it.
+    page = project / "docs/docker.md"
+    # Compose 1.x cannot pass build secrets: docs/docker.md's CLI build of the dev image, run as
+    # shown, with the test's CA and an empty npmrc for the placeholders and its base image and
+    # network added; compose then runs that image ("up --no-build", below).
+    build_line, up_line = (line.split("  #")[0].strip() for line in shown_commands(page, "Compose behind a proxy"))
     tag = f"{project.name}:dev"
-    engine.build(
-        project,
-        dockerfile="Dockerfile.development",
-        build_args={"DEV_IMAGE": base_args["BUILD_IMAGE"]},
-        tag=tag,
-        extra=secret_args,
+    assert f"-f Dockerfile.development -t {tag} " in build_line, build_line
+    assert (
+        yaml.safe_load((project / "docker-compose.yml").read_text(encoding="utf-8"))["services"]["dev"]["image"] == tag
     )
+    assert up_line == "docker compose up --no-build", up_line
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".npmrc").write_text("", encoding="utf-8")
+    ca = secret_args[1].split("src=", 1)[1] if secret_args else str(home / ".npmrc")
+    ours = build_line.replace("/path/to/corporate-ca.pem", ca).replace(
+        "docker build ",
+        f"docker build {' '.join(engine.network_args())} --build-arg DEV_IMAGE={base_args['BUILD_IMAGE']} ",
+        1,
+    )
+    engine.images.append(tag)
+    cli = {**os.environ, "HOME": str(home), "PATH": f"{Path(engine.docker).parent}:{os.environ.get('PATH', '')}"}
+    built_dev = subprocess.run(
+        ["bash", "-ec", ours], cwd=project, env=cli, capture_output=True, text=True, timeout=1500
+    )
+    assert built_dev.returncode == 0, built_dev.stdout[-4000:] + built_dev.stderr[-4000:]
     port = free_port()
     api_key = f"dev-{uuid.uuid4().hex}"
     # The generated file, with test settings merged into the service. Where the daemon has no
@@ -630,12 +683,19 @@ def test_development_compose_reloads_on_source_change(engine, base_args, secret_
 
     url = f"http://127.0.0.1:{port}/mcp"
     try:
-        # What the generated README tells docker-compose 1.29 users: BuildKit through the docker CLI
+        # What docs/docker.md tells docker-compose 1.29 users: BuildKit through the docker CLI
         # (the layers come from the CLI build above). Without it, the legacy builder refuses RUN --mount.
         if compose_run("version", "--short").stdout.startswith("1."):
             legacy = compose_run("build", check=False, COMPOSE_DOCKER_CLI_BUILD="0", DOCKER_BUILDKIT="0")
             assert legacy.returncode != 0 and "requires BuildKit" in legacy.stdout + legacy.stderr, legacy.stderr
-        compose_run("build", COMPOSE_DOCKER_CLI_BUILD="1", DOCKER_BUILDKIT="1")
+        # ...and docs/docker.md's line for it, its variables as shown.
+        plugin, legacy_line = (
+            line.split("  #")[0].strip() for line in shown_commands(page, "Development with Compose")
+        )
+        assert plugin == "docker compose up --build" and legacy_line.endswith(" docker-compose up --build"), legacy_line
+        variables = dict(word.split("=", 1) for word in legacy_line.split() if "=" in word)
+        assert variables == {"COMPOSE_DOCKER_CLI_BUILD": "1", "DOCKER_BUILDKIT": "1"}, variables
+        compose_run("build", **variables)
         compose_run("up", "--detach", "--no-build")
         cid = compose_run("ps", "--quiet", "dev").stdout.strip()
         assert cid

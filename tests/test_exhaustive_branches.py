@@ -214,8 +214,8 @@ def test_the_checks_find_the_branch_sites_known_today():
     for site in [
         ("package.json", "node_version"),
         ("package.json", "bundler"),
-        ("README.md", "init_system"),
-        ("README.md", "ci"),
+        ("docs/docker.md", "init_system"),
+        ("docs/deployment.md", "ci"),
         ("deploy/cloud-run/service.yaml", "auth_mode"),
         ("deploy/cloud-run/README.md", "auth_mode"),
         ("Dockerfile.production", "init_system"),

@@ -15,6 +15,7 @@ from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
 from support.bake import bake, bake_with_cli, project_of
+from support.docs import shell_block, shown_commands
 from support.process import run
 from support.template import TEMPLATE_DIR, cookiecutter_json
 from variants import CHOICE_OPTIONS, DEFAULTS, OPTIONS
@@ -263,10 +264,11 @@ def test_generation_prints_the_first_steps_and_each_is_a_readme_command(tmp_path
     assert commands[0] == "cd out/first-hour", printed
     went = run(["bash", "-c", f"{commands[0]} && pwd -P"], tmp_path)
     assert Path(went.stdout.strip()) == (tmp_path / "out" / "first-hour").resolve()
-    readme = (tmp_path / "out" / "first-hour" / "README.md").read_text(encoding="utf-8")
+    readme = tmp_path / "out" / "first-hour" / "README.md"
     assert commands[1:] == ["npm ci", "npm run dev", "NODE_ENV=development npm run -s token"]
-    for shown in commands[1:]:
-        assert shown in readme, f"printed but not in the README: {shown}"
+    # The README's first block, as its test runs it, then the token line its curl block embeds.
+    assert [line.split("  #")[0].strip() for line in shown_commands(readme, "Run locally")] == commands[1:3]
+    assert "$(NODE_ENV=development npm run -s token)" in shell_block(readme, "Call it")
     assert any("README.md" in line and "docs/" in line for line in printed[start:]), "where the docs are"
 
 

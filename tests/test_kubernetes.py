@@ -38,6 +38,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from support import docker_engine
 from support.bake import TEMPLATE_DIR, bake_with_cli
+from support.docs import shown_commands
 from support.haproxy import HAProxy
 from support.kustomize import Unsupported, build
 from support.mcp_client import EXAMPLE_TOOLS, run_session
@@ -110,7 +111,9 @@ def server_container(resources: list[dict]) -> dict:
 def test_without_the_option_there_are_no_manifests(bake_cached):
     project = bake_cached(**{**DEFAULTS, "kubernetes": False})
     assert not (project / KUBERNETES_DIR).exists()
-    assert "kubectl" not in (project / "README.md").read_text(encoding="utf-8")
+    assert not (project / "docs/kubernetes.md").exists()
+    for page in [project / "README.md", *(project / "docs").rglob("*.md")]:
+        assert "deploy/kubernetes" not in page.read_text(encoding="utf-8"), page
 
 
 def test_overlay_holds_exactly_the_expected_resources(rendered):
@@ -178,8 +181,8 @@ def test_every_manifest_validates_against_the_kubernetes_schemas(rendered, which
     _, project, overlay = rendered
     version = latest_version() if which == "newest" else OLDEST_KUBERNETES
     assert tuple(int(part) for part in latest_version().split(".")[:2]) >= (1, 35), "bundled schemas are old"
-    readme = (project / "README.md").read_text(encoding="utf-8")
-    assert f"Kubernetes {OLDEST_KUBERNETES.rsplit('.', 1)[0]} or newer" in readme, "the README states the minimum"
+    page = (project / "docs/kubernetes.md").read_text(encoding="utf-8")
+    assert f"Kubernetes {OLDEST_KUBERNETES.rsplit('.', 1)[0]} or newer" in page, "docs/kubernetes.md states the minimum"
     for resource in [*build(project / BASE), *overlay]:
         try:
             kubernetes_validate.validate(resource, version, strict=True)
@@ -640,13 +643,20 @@ def test_pin_image_script_deploys_the_pushed_digest(rendered, tmp_path):
     assert yaml.safe_load((copy / PRODUCTION / "kustomization.yaml").read_text(encoding="utf-8"))["images"] == images
 
 
-def test_generated_readme_gives_the_deploy_commands(rendered):
+def test_the_docs_give_the_deploy_commands(rendered):
     answers, project, _ = rendered
-    readme = (project / "README.md").read_text(encoding="utf-8")
-    assert "kubectl apply -k deploy/kubernetes/overlays/production" in readme
-    assert f"kubectl -n {project.name} create secret generic {project.name}-auth" in readme
-    assert "kubectl apply -f deploy/kubernetes/base/namespace.yaml" in readme, "the namespace before its Secret"
-    assert "scripts/pin-image.sh" in readme
+    shown = shown_commands(project / "docs/kubernetes.md", "Deploy")
+    assert shown[0].startswith("scripts/pin-image.sh "), shown
+    namespace = shown.index("kubectl apply -f deploy/kubernetes/base/namespace.yaml")
+    create = f"kubectl -n {project.name} create secret generic {project.name}-auth "
+    (secret,) = [i for i, command in enumerate(shown) if command.startswith(create)]
+    apply = shown.index("kubectl apply -k deploy/kubernetes/overlays/production")
+    assert namespace < secret < apply, "the namespace before its Secret, the Secret before the pods that mount it"
+    assert shown[-1] == f"kubectl -n {project.name} rollout status deployment/{project.name}"
+    # The files the commands name exist, and the Secret is the one the Deployment mounts.
+    assert (project / "deploy/kubernetes/base/namespace.yaml").is_file()
+    deployment = (project / "deploy/kubernetes/base/deployment.yaml").read_text(encoding="utf-8")
+    assert f"secretName: {project.name}-auth" in deployment
 
 
 # ------------------------------------------------------------------ answers
@@ -787,8 +797,11 @@ def test_recommended_haproxy_config_is_set_up_for_mcp_streams(bake_cached):
     for side in ("client", "server"):
         (value,) = [line.split()[2] for line in lines if line.startswith(f"timeout {side} ")]
         assert int(value[:-1]) * seconds[value[-1]] >= 300, f"timeout {side} {value}: streams need minutes"
-    docs = (project / "docs/load-balancer.md").read_text(encoding="utf-8")
-    assert str(HAPROXY_CONFIG) in docs
+    # The page's command runs this file, and sets every variable the file reads.
+    (command,) = shown_commands(project / "docs/load-balancer.md", "HAProxy")
+    assert command.endswith(f"haproxy -f {HAPROXY_CONFIG}"), command
+    read = set(re.findall(r'"\$\{?(MCP_[A-Z0-9_]+)', (project / HAPROXY_CONFIG).read_text(encoding="utf-8")))
+    assert read and read <= {word.split("=")[0] for word in command.split() if "=" in word}, read
 
 
 @pytest.mark.node

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from mcp.shared.exceptions import MCPError
 
 from conftest import NPM, copy_project, node_env
 from support.bake import TEMPLATE_DIR
-from support.docs import shown_commands
+from support.docs import blocks, shell_block, shown_commands, shown_line
 from support.mcp_client import (
     EXAMPLE_TOOLS,
     HANDSHAKE_REVISIONS,
@@ -201,19 +202,17 @@ HOOKS_WITH_FILES = ("check yaml", "check json", "yamllint", "hadolint", "shellch
 
 
 def test_generated_pre_commit_hooks_pass(build_project, tmp_path):
-    """The generated README's pre-commit recipe, run as written in a fresh copy: every hook runs
-    on the project's files (none skipped for want of files) and passes as generated."""
+    """The pre-commit recipe of the generated docs/testing.md, run as written in a fresh copy: every
+    hook runs on the project's files (none skipped for want of files) and passes as generated."""
     built, env = build_project(**DEFAULTS)
     project = copy_project(built, tmp_path / built.name)  # git init and the hooks' caches go into a copy
-    readme = (project / "README.md").read_text(encoding="utf-8")
-    recipe = re.search(r"Hooks live in a git repository.*?```sh\n(.*?)```", readme, re.DOTALL)
-    assert recipe, "the README's pre-commit recipe is gone"
-    assert "pre-commit run --all-files" in recipe.group(1)
+    recipe = shell_block(project / "docs/testing.md", "Git hooks with pre-commit")
+    assert "pre-commit run --all-files" in recipe
     # pre-commit from the test venv; git commits nothing here, but gets an identity all the same.
     shell = {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
              "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
              "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}  # fmt: skip
-    result = run(["bash", "-ec", recipe.group(1)], project, shell, timeout=900)
+    result = run(["bash", "-ec", recipe], project, shell, timeout=900)
     assert (project / ".git" / "hooks" / "pre-commit").is_file(), "pre-commit install wrote the git hook"
     for hook in HOOKS_WITH_FILES:
         assert re.search(rf"^{re.escape(hook)}\b[^\n]*\.Passed$", result.stdout, re.MULTILINE), result.stdout
@@ -259,6 +258,47 @@ def test_npm_run_token_prints_a_credential_the_development_server_accepts(built_
         assert session.tool_names == EXAMPLE_TOOLS
 
 
+def test_the_hand_minted_token_recipe_makes_a_token_the_development_server_accepts(build_project):
+    """docs/authentication.md's `jose` line, run as shown with .env.development's issuer and secret
+    in the shell: the development server (the public URL the line's audience names) accepts it."""
+    project, env = build_project(**DEFAULTS)
+    (line,) = shown_commands(project / "docs/authentication.md", "JWT with a shared secret (development)")
+    assert line.startswith("TOKEN=$(node -e "), line
+    dev = {k: v for k, v in _dev_env(project).items() if k != "PORT"}
+    shell = {**{k: v for k, v in env.items() if not k.startswith("AUTH_")}, **dev}
+    token = run(["bash", "-ec", f'{line}\nprintf %s "$TOKEN"'], project, shell).stdout
+    assert token.count(".") == 2, token
+    public_url = f"http://localhost:{COOKIECUTTER_JSON['port']}"
+    with ServerProcess(project, env, {**dev, "AUTH_MODE": "jwt", "PUBLIC_URL": public_url}) as server:
+        session = run_session(f"{server.base_url}/mcp", token)
+    assert '"alice"' in json.dumps(session.whoami), session.whoami
+
+
+def test_the_production_build_commands_build_and_serve(build_project, tmp_path):
+    """docs/development.md's production build, as shown, in a copy of a built project: `npm run
+    build` rebuilds dist/, and `npm start` serves it with production settings from the shell."""
+    built, env = build_project(**DEFAULTS)
+    project = copy_project(built, tmp_path / built.name)
+    shown = [line.split("#")[0].strip() for line in shown_commands(project / "docs/development.md", "Production build")]
+    assert shown == ["npm run build", "npm start"], shown
+    shutil.rmtree(project / "dist")
+    run(["bash", "-ec", shown[0]], project, env, timeout=600)
+    assert (project / "dist" / "index.js").is_file()
+    key, port = secrets.token_urlsafe(32), free_port()
+    settings = {"AUTH_MODE": "api_key", "AUTH_API_KEYS": key, "PORT": str(port), "HOST": "127.0.0.1"}
+    shell = {**{k: v for k, v in env.items() if k != "NODE_ENV" and not k.startswith("AUTH_")}, **settings}
+    start = subprocess.Popen(
+        ["bash", "-c", f"exec {shown[1]}"], cwd=project, env=shell,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}/health", start, timeout=60)
+        assert run_session(f"http://127.0.0.1:{port}/mcp", key).tool_names == EXAMPLE_TOOLS
+    finally:
+        os.killpg(start.pid, signal.SIGTERM)
+        start.wait(timeout=30)
+
+
 @pytest.mark.parametrize("refused_env", ["production", "staging", "Development", None])
 def test_npm_run_token_refuses_outside_development(build_project, refused_env):
     """Only development or test, as the shell sets it, mint credentials: production, anything else
@@ -289,13 +329,6 @@ def test_npm_run_token_never_hands_out_a_secret_the_shell_exported(build_project
     assert refused.stdout.strip() == "" and production not in refused.stderr
 
 
-def readme_command(readme: str, start: str) -> str:
-    """The generated README's command line that begins with `start`, with its `\\` continuations."""
-    found = re.search(rf"^{re.escape(start)}(?:.*\\\n)*.*$", readme, re.MULTILINE)
-    assert found, f"the README has no line starting {start!r}"
-    return found.group(0)
-
-
 def development_server(project: Path, env: dict) -> ServerProcess:
     """The built server with the development credential of .env.development, as `npm run dev` has it."""
     dev = _dev_env(project)
@@ -308,8 +341,8 @@ def test_mcp_inspector_cli_lists_the_tools_with_the_bearer_header(build_project)
     """The generated README's Inspector line, as written (its token from `npm run token`), against
     the built server on a free port; a wrong key is refused."""
     project, env = build_project(**API_KEY_VARIANT)
-    readme = (project / "README.md").read_text(encoding="utf-8")
-    line = readme_command(readme, f"npx -y {INSPECTOR} --cli ")
+    (line,) = shown_commands(project / "README.md", "MCP Inspector")
+    assert line.startswith(f"npx -y {INSPECTOR} --cli "), line
     documented_url = f"http://localhost:{COOKIECUTTER_JSON['port']}/mcp"
     assert documented_url in line and "$(NODE_ENV=development npm run -s token)" in line, line
     inspector_env = node_env(INSPECTOR_NODE)
@@ -321,6 +354,23 @@ def test_mcp_inspector_cli_lists_the_tools_with_the_bearer_header(build_project)
                  "--method", "tools/list", "--header", "Authorization: Bearer wrong-key-0123456789"]  # fmt: skip
         refused = subprocess.run(wrong, cwd=project, env=inspector_env, capture_output=True, text=True, timeout=600)
         assert refused.returncode != 0, refused.stdout
+
+
+def test_the_python_recipe_lists_and_calls_the_tools(build_project):
+    """docs/development.md's Python script, as shown but for the URL and its token placeholder,
+    against the built server with the development key."""
+    project, env = build_project(**API_KEY_VARIANT)
+    (script,) = [block.text for block in blocks(project / "docs/development.md") if block.fence == "python"]
+    documented_url = f"http://localhost:{COOKIECUTTER_JSON['port']}/mcp"
+    assert documented_url in script and 'anyio.run(main, "<token>")' in script, script
+    with development_server(project, env) as server:
+        ours = script.replace(documented_url, f"{server.base_url}/mcp")
+        ours = ours.replace('"<token>"', repr(_dev_env(project)["AUTH_API_KEYS"]))
+        printed = subprocess.run([sys.executable, "-c", ours], capture_output=True, text=True, timeout=120)
+    assert printed.returncode == 0, printed.stderr[-3000:]
+    first, second = printed.stdout.splitlines()[:2]
+    assert first.startswith("2026-07-28 ") and all(f"'{name}'" in first for name in EXAMPLE_TOOLS), first
+    assert "text='hello'" in second and "is_error=False" in second, second
 
 
 CLAUDE_CODE = "@anthropic-ai/claude-code@2.1.332"
@@ -340,8 +390,8 @@ def test_claude_code_connects_with_the_readme_line_and_the_bearer_header(build_p
     then `claude mcp list`, which connects to every configured server: the README's connects, a
     wrong key is refused with the 401."""
     project, env = build_project(**API_KEY_VARIANT)
-    readme = (project / "README.md").read_text(encoding="utf-8")
-    line = readme_command(readme, f"claude mcp add --transport http {project.name} ")
+    (line,) = shown_commands(project / "README.md", "Claude Code")
+    assert line.startswith(f"claude mcp add --transport http {project.name} "), line
     documented_url = f"http://localhost:{COOKIECUTTER_JSON['port']}/mcp"
     assert documented_url in line and "$(NODE_ENV=development npm run -s token)" in line, line
     cli_env = {
@@ -364,9 +414,11 @@ def test_claude_code_connects_with_the_readme_line_and_the_bearer_header(build_p
 
 
 def test_adding_a_tool_the_documented_way_keeps_lint_typecheck_and_tests_green(build_project, tmp_path):
-    """The generated README's "Add a tool" recipe: copy a tool and its test, list it, and every
-    existing test, lint and type-check stays green (tool lists come from the registry). The same
-    recipe for a resource and a prompt (README: "Resources and prompts") rides on the same run.
+    """The "Add a tool" recipe of docs/tools-resources-prompts.md (and AGENTS.md): copy a tool and
+    its test, list it, then the page's checks, run as shown: every existing test, lint and
+    type-check stays green (tool lists come from the registry). The same recipe for a resource and
+    a prompt ("Add a resource or a prompt") rides on the same run. The README's and AGENTS.md's
+    checks are the page's, so this run is theirs too.
 
     Its `npm test` is also this tier's run of the project's own suite (variants.py)."""
     built, env = build_project(**ADD_A_TOOL_VARIANT)
@@ -426,24 +478,29 @@ def test_adding_a_tool_the_documented_way_keeps_lint_typecheck_and_tests_green(b
         "outline",
         ("registerSummarize", "registerOutline"),
     )
-    # The added lines are formatted the way `npm run format` leaves them (the README's step 4).
-    run([*NPM, "run", "format"], project, env)
-
-    run([*NPM, "run", "lint"], project, env)
-    run([*NPM, "run", "typecheck"], project, env)
-    result = run([*NPM, "test"], project, env, timeout=900)
+    # Step 4, as shown: format (the added lines as the linter wants them), then the checks.
+    checks = shown_commands(project / "docs/tools-resources-prompts.md", "Add a tool")
+    assert checks == shown_commands(project / "AGENTS.md", "Run the checks"), "AGENTS.md gives the same checks"
+    assert checks[0] == "npm run format" and checks[-1] == "npm test", checks
+    readme_checks = [line.split("#")[0].strip() for line in shown_commands(project / "README.md", "Check your changes")]
+    assert sorted(readme_checks) == sorted(checks[1:]), "the README's checks are the page's, without the formatter"
+    for command in checks:
+        result = run(["bash", "-ec", command], project, env, timeout=900)
     for added in ("tool: shout", "resource: build-info", "prompt: outline"):
         assert added in result.stdout, f"the new item's own test ran: {added}"
     assert_own_suite_passes(result)
 
 
-def test_the_readme_key_file_recipe_makes_an_owner_only_file_the_server_reads(build_project, tmp_path):
-    """Every key-file line of the generated README (docker run, Kubernetes), run as shown: the file
-    is owner-only (the server refuses any other), and the built server serves with it."""
+def test_the_docs_key_file_recipe_makes_an_owner_only_file_the_server_reads(build_project, bake_cached, tmp_path):
+    """The key-file line of the generated docs (docker run, Kubernetes), run as shown: the file is
+    owner-only (the server refuses any other), and the built server serves with it."""
     project, env = build_project(**DEFAULTS)
-    readme = (project / "README.md").read_text(encoding="utf-8")
-    recipes = {line.split("#")[0].strip() for line in readme.splitlines() if "> secrets/api-keys" in line}
-    assert recipes and all("umask 077" in recipe for recipe in recipes), recipes
+    kubernetes = bake_cached(**{**DEFAULTS, "kubernetes": True, "auth_mode": "api_key"})
+    pages = [project / "docs/docker.md", kubernetes / "docs/kubernetes.md"]
+    recipes = {
+        shown_line(page, "(umask 077 && mkdir -p secrets && openssl rand").split("#")[0].strip() for page in pages
+    }
+    assert len(recipes) == 1 and all("> secrets/api-keys" in recipe for recipe in recipes), recipes
     for recipe in recipes:
         folder = tmp_path / f"run-{len(list(tmp_path.iterdir()))}"
         folder.mkdir()
@@ -484,8 +541,10 @@ def test_npm_run_dev_listens_on_loopback_only_and_takes_the_readme_token(build_p
     assert changed != text, "the README's one line to change, PORT=, is in .env.development"
     settings.write_text(changed, encoding="utf-8")
     shell = {k: v for k, v in env.items() if k not in ("NODE_ENV", "PORT", "PUBLIC_URL") and not k.startswith("AUTH_")}
+    first, dev_command = (line.split("#")[0].strip() for line in shown_commands(project / "README.md", "Run locally"))
+    assert (first, dev_command) == ("npm ci", "npm run dev"), "build_project ran the first; this test runs the second"
     dev = subprocess.Popen(
-        [*NPM, "run", "dev"], cwd=project, env=shell,
+        ["bash", "-c", f"exec {dev_command}"], cwd=project, env=shell,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
@@ -499,10 +558,7 @@ def test_npm_run_dev_listens_on_loopback_only_and_takes_the_readme_token(build_p
         # Every example tool but server_status, which needs mcp:admin (the development token has mcp:tools).
         assert run_session(f"http://127.0.0.1:{port}/mcp", token).tool_names == EXAMPLE_TOOLS
         # The README's curl lines, each as written but for the port.
-        readme = (project / "README.md").read_text(encoding="utf-8")
-        block = re.search(r"In a second terminal,.*?```sh\n(.*?)```", readme, re.DOTALL)
-        assert block, "the README's curl lines are gone"
-        lines = block.group(1).replace("\\\n", " ").splitlines()
+        lines = shown_commands(project / "README.md", "Call it")
         documented = f"localhost:{COOKIECUTTER_JSON['port']}/"
         health, refused, initialize = (
             run(["bash", "-c", line.replace(documented, f"localhost:{port}/")], project, shell).stdout for line in lines

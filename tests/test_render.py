@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support.docs import blocks, shown_commands
 from support.process import run
 from support.template import PROJECT_TEMPLATE
 from support.tools import find_tool
@@ -45,6 +46,7 @@ FILES_ONLY_WHEN = {
         "deploy/kubernetes/overlays/production/httproute.yaml",
         "scripts/pin-image.sh",
         "deploy/kubernetes/overlays/production/.gitignore",
+        "docs/kubernetes.md",
     },
     ("ci", "github"): {".github/workflows/ci.yml", ".github/dependabot.yml", ".github/ci-variables.env"},
     ("ci", "gitlab"): {".gitlab-ci.yml", ".gitlab/ci-variables.yml"},
@@ -57,6 +59,7 @@ CORE_FILES = {
     "package-lock.json",
     "tsconfig.json",
     "README.md",
+    "AGENTS.md",
     ".gitignore",
     ".env.example",
     ".env.development",
@@ -222,6 +225,10 @@ def test_every_shell_script_is_strict_executable_and_shellcheck_clean(rendered):
         assert script.stat().st_mode & 0o111, f"{script.name} is not executable"
         if script.parent == library.parent:
             assert "\nset -euo pipefail\n" + SOURCE_LIBRARY in text, f"{script.name} does not source lib.sh"
+    # docs/development.md shows how a new script starts: the way these scripts start.
+    (start,) = [block.text for block in blocks(project / "docs/development.md") if block.heading == "Scripts"]
+    assert start.startswith("#!/usr/bin/env bash\n#"), start
+    assert start.endswith("\nset -euo pipefail\n" + SOURCE_LIBRARY), start
     # Many variants render the same scripts: each distinct script (with the lib.sh and
     # .shellcheckrc it is checked with) goes through shellcheck once per test process.
     setting = library.read_text(encoding="utf-8") + (project / ".shellcheckrc").read_text(encoding="utf-8")
@@ -282,10 +289,11 @@ def git_ignored(repository: Path, paths: list[str]) -> set[str]:
 
 
 def test_files_the_readme_creates_are_git_ignored(defaults_project, tmp_path):
-    readme = (defaults_project / "README.md").read_text(encoding="utf-8")
-    # Every host file the README mounts into a container, or writes with `>`, is such a file.
-    made = set(re.findall(r'"\$PWD/([^":]+):', readme)) | set(re.findall(r"\s> ([\w./-]+)", readme))
-    assert "secrets/api-keys" in made, "the README's docker run example mounts an API key file"
+    pages = [defaults_project / "README.md", *sorted((defaults_project / "docs").rglob("*.md"))]
+    shown = "\n".join(block.text for page in pages for block in blocks(page) if block.is_shell)
+    # Every host file a page's commands mount into a container, or write with `>`, is such a file.
+    made = set(re.findall(r'"\$PWD/([^":]+):', shown)) | set(re.findall(r"\s> ([\w./-]+)", shown))
+    assert "secrets/api-keys" in made, "docs/docker.md's docker run example mounts an API key file"
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     project = tmp_path / "project"
@@ -296,10 +304,12 @@ def test_files_the_readme_creates_are_git_ignored(defaults_project, tmp_path):
     assert not ignored & set(COMMITTED_PATHS), f"wrongly ignored: {sorted(ignored & set(COMMITTED_PATHS))}"
 
 
-def test_the_readme_says_git_init_before_pre_commit_install(defaults_project):
-    readme = (defaults_project / "README.md").read_text(encoding="utf-8")
-    assert "git init" in readme and "pre-commit install" in readme
-    assert readme.index("git init") < readme.index("pre-commit install")
+def test_the_docs_say_git_init_before_pre_commit_install(defaults_project):
+    recipe = [
+        line.split("#")[0].strip()
+        for line in shown_commands(defaults_project / "docs/testing.md", "Git hooks with pre-commit")
+    ]
+    assert recipe[0] == "git init && git add -A" and "pre-commit install" in recipe[1:], recipe
 
 
 def test_the_vs_code_config_asks_for_the_token_and_sends_it_as_a_bearer_header(defaults_project):

@@ -54,7 +54,7 @@ LAYERS = (
             "src/auth/jwks.ts",
             "src/auth/types.ts",
         ),
-        why="each mode's settings parser and verifier, provider facts, key fetching, result types: what config.ts is built from",
+        why="each mode's settings parser and verifier, provider facts, keys, result types: config.ts is built on them",
     ),
     Layer("environment", ("src/env.ts",), why="raw variables, typed; the bottom of the configuration"),
     Layer("http plumbing", ("src/http/",), why="headers, body, answers, limits, deadlines; settings passed in"),

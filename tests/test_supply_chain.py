@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from support.docs import shown_commands
 from support.process import run
 from support.template import PROJECT_TEMPLATE, TEMPLATE_DIR
 from variants import RENDER_VARIANTS
@@ -79,8 +81,45 @@ def test_the_templates_own_yaml_passes_yamllint():
 def test_the_delivery_docs_say_to_protect_release_tags(bake_cached):
     for ci in ("github", "gitlab"):
         project = bake_cached(ci=ci)
-        readme = (project / "README.md").read_text(encoding="utf-8")
-        assert re.search(r"[Pp]rotect (the )?release tags", readme), ci
+        page = (project / "docs/deployment.md").read_text(encoding="utf-8")
+        assert re.search(r"[Pp]rotect (the )?release tags", page), ci
+
+
+# The identity a keyless signature of the publish job carries (Fulcio's certificate SAN), for a
+# release tag of the repository acme/widget: the workflow file's URL at the ref, on each CI.
+SIGNER = {
+    "github": (
+        "https://token.actions.githubusercontent.com",
+        "https://github.com/acme/widget/.github/workflows/ci.yml@refs/tags/v1.2.3",
+        ".github/workflows/ci.yml",
+    ),
+    "gitlab": (
+        "https://gitlab.com",
+        "https://gitlab.com/acme/widget//.gitlab-ci.yml@refs/tags/v1.2.3",
+        ".gitlab-ci.yml",
+    ),
+}
+
+
+@pytest.mark.parametrize("ci", sorted(SIGNER))
+def test_the_verify_recipe_accepts_the_publish_jobs_signature_and_no_other(bake_cached, ci):
+    """docs/deployment.md's `cosign verify` line, its placeholders filled in for acme/widget: its
+    OIDC issuer is the CI's, and its identity pattern matches the workflow that signs (a file the
+    project has) and not another workflow of the same repository."""
+    project = bake_cached(ci=ci)
+    shown = shown_commands(project / "docs/deployment.md", "Verify an image")
+    filled = [re.sub(r"<(owner|group)>/<(repo|project)>", "acme/widget", command) for command in shown]
+    assert filled[0].startswith("IMAGE=") and filled[0].endswith("@sha256:<digest>"), "verify by digest, not a tag"
+    (verify,) = [command for command in filled if command.startswith("cosign verify ")]
+    words = shlex.split(verify)
+    issuer = words[words.index("--certificate-oidc-issuer") + 1]
+    pattern = words[words.index("--certificate-identity-regexp") + 1]
+    expected_issuer, identity, workflow = SIGNER[ci]
+    assert issuer == expected_issuer
+    assert (project / workflow).is_file() and "cosign sign" in (project / workflow).read_text(encoding="utf-8")
+    assert re.match(pattern, identity), (pattern, identity)
+    assert not re.match(pattern, identity.replace(workflow.rsplit("/", 1)[-1], "other.yml")), pattern
+    assert not re.match(pattern, identity.replace("acme/widget", "acme/widget-fork")), pattern
 
 
 # --- credential files never reach a build context -----------------------------------------

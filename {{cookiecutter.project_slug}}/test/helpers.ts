@@ -117,7 +117,7 @@ export async function connectItem(
   return client;
 }
 
-/** `connectItem` for a tool module (the name the tool tests and the README use). */
+/** `connectItem` for a tool module (the name the tool tests and docs/tools-resources-prompts.md use). */
 export function connectTool(
   tool: ToolModule,
   identity?: Identity,

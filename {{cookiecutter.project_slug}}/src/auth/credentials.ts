@@ -31,7 +31,7 @@ export function refuseDevelopmentCredential(
   if (isDevelopmentCredential(value) && !DEVELOPMENT_ENVS.has(nodeEnv)) {
     throw new ConfigError(
       variable,
-      `holds a development credential (it starts with ${DEVELOPMENT_CREDENTIAL_PREFIXES.map((p) => `"${p}"`).join(" or ")}, as .env.development's do) and NODE_ENV is "${nodeEnv}": generate a real one (see README, Credentials)`,
+      `holds a development credential (it starts with ${DEVELOPMENT_CREDENTIAL_PREFIXES.map((p) => `"${p}"`).join(" or ")}, as .env.development's do) and NODE_ENV is "${nodeEnv}": generate a real one (see docs/authentication.md)`,
     );
   }
 }

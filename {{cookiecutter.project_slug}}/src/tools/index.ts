@@ -4,7 +4,7 @@
  * To add a tool: copy tools/echo.ts to tools/<name>.ts (a `ToolModule`: its name, its scopes and
  * its `register` function) and add it to `tools` below. A tool with `scopes: []` is open to every
  * authenticated caller; one that lists scopes is listed and callable only by a caller whose
- * token carries all of them (see "Per-tool scopes" in the README: a `tools/call` without them
+ * token carries all of them (see "Per-tool scopes" in docs/authentication.md: a `tools/call` without them
  * is answered 403 `insufficient_scope` before the tool runs, and `tools/list` leaves it out).
  */
 import type { McpServer } from "@modelcontextprotocol/server";
