@@ -33,7 +33,9 @@ from support.tools import find_tool
 from variants import BASE_FAMILIES, OPTIONS
 
 PAGE = TEMPLATE_DIR / "docs" / "maintaining" / "base-family.md"
-SKIPPED_IN_COPY = {".git", ".venv", "build", "site", "__pycache__", ".pytest_cache", ".ruff_cache", "tests", "docs"}
+SKIPPED_IN_COPY = {".git", ".venv", "build", "site", "__pycache__", ".pytest_cache", ".ruff_cache"}
+# The template's own tests and docs site are not part of what a bake reads (the project has a docs/ too).
+SKIPPED_AT_THE_ROOT = {"tests", "docs"}
 SHAPE_FIELDS = ("node", "init", "package_manager")
 
 
@@ -69,7 +71,11 @@ def shape(family: dict) -> tuple:
 
 
 def copy_template(destination: Path) -> Path:
-    shutil.copytree(TEMPLATE_DIR, destination, ignore=lambda _dir, names: [n for n in names if n in SKIPPED_IN_COPY])
+    def skipped(folder: str, names: list[str]) -> list[str]:
+        at_root = Path(folder) == TEMPLATE_DIR
+        return [n for n in names if n in SKIPPED_IN_COPY or (at_root and n in SKIPPED_AT_THE_ROOT)]
+
+    shutil.copytree(TEMPLATE_DIR, destination, ignore=skipped)
     return destination
 
 

@@ -33,11 +33,7 @@ export interface McpHandler {
   close(): Promise<void>;
 }
 
-type McpServerFactory = (
-  identity: Identity,
-  logger: Logger,
-  focus?: RequestFocus,
-) => McpServer;
+type McpServerFactory = (identity: Identity, logger: Logger, focus?: RequestFocus) => McpServer;
 
 const ANONYMOUS: Identity = { subject: "anonymous", scopes: [], method: "none" };
 
