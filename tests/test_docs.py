@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from support.docs import Block, blocks, commands
+from support.docs import Block, blocks, commands, prose
 from support.template import PROJECT_TEMPLATE, TEMPLATE_DIR
 from variants import DEFAULTS
 
@@ -84,26 +84,11 @@ def test_the_readme_is_a_front_door():
 
 # --- links -----------------------------------------------------------------------------------
 
-_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _CODE_SPAN = re.compile(r"(`+)(?!`).+?(?<!`)\1")
 _INLINE_LINK = re.compile(r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _REFERENCE_LINK = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)", re.MULTILINE)
 _HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
 _EXPLICIT_ID = re.compile(r"\s*\{:?\s*#([\w-]+)[^}]*\}\s*$")
-
-
-def prose(text: str) -> list[str]:
-    """The lines of a Markdown text outside fenced blocks."""
-    lines, fence = [], None
-    for line in text.splitlines():
-        opened = _FENCE.match(line)
-        if fence is None and opened:
-            fence = opened.group(1)
-        elif fence is not None and line.strip().startswith(fence):
-            fence = None
-        elif fence is None:
-            lines.append(line)
-    return lines
 
 
 def links(text: str) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from support.docs import blocks, commands
+from support.docs import blocks, commands, prose
 from support.template import PROJECT_TEMPLATE
 from variants import DEFAULTS, variant_id
 
@@ -26,7 +26,6 @@ LINK_VARIANTS = [
 ]
 
 _LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
-_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
 
 
@@ -37,17 +36,7 @@ def pages(root: Path) -> list[Path]:
 
 
 def prose_lines(page: Path) -> list[str]:
-    """The page's lines outside fenced blocks (a `#` or `[x](y)` in a code block is not Markdown)."""
-    kept, fence = [], None
-    for line in page.read_text(encoding="utf-8").splitlines():
-        opened = _FENCE.match(line)
-        if fence is None and opened:
-            fence = opened.group(1)
-        elif fence is not None and line.strip().startswith(fence):
-            fence = None
-        elif fence is None:
-            kept.append(line)
-    return kept
+    return prose(page.read_text(encoding="utf-8"))
 
 
 def anchors(page: Path) -> set[str]:

@@ -86,3 +86,19 @@ def shown_line(page: Path, start: str) -> str:
                 if command.startswith(start):
                     return command
     raise AssertionError(f"{page.name}: no shell command starts with {start!r}")
+
+
+def prose(text: str) -> list[str]:
+    """The lines of a Markdown text outside fenced blocks (a `#` or `[x](y)` in a code block is
+    not Markdown)."""
+    kept: list[str] = []
+    closing: str | None = None
+    for line in text.splitlines():
+        opened = _FENCE.match(line)
+        if closing is None and opened:
+            closing = opened.group(2)
+        elif closing is not None and line.strip().startswith(closing):
+            closing = None
+        elif closing is None:
+            kept.append(line)
+    return kept
