@@ -6,7 +6,8 @@
 For each variant it bakes a project, builds the production image on the real engine and
 measures image size and overhead, cold / source-only / lockfile rebuild times, start-to-healthy
 time, idle memory, and authenticated `tools/call` throughput under concurrent load from a
-separate process (autocannon), against the same image with AUTH_MODE=none in development, with
+separate process (autocannon), against the same image with AUTH_MODE=none in development,
+verifying an HS256 JWT instead of an API key (AUTH_MODE=jwt, the token FastMCP verifies too), with
 telemetry on (every span and metric exported over OTLP/HTTP to a loopback receiver this script
 runs), and with the per-caller limits off (what their checks cost; see LOAD_MODES).
 
@@ -16,7 +17,8 @@ Baselines, measured in the same run on the same app and the same base:
 - `sdk-example`: the MCP SDK's minimal stateless example server shape with the same echo tool,
   run in the seed-pattern image (which holds the SDK in its node_modules);
 - `fastmcp`: FastMCP from PyPI (FASTMCP_VERSION, in its own venv), stateless HTTP, the same
-  echo tool, verifying an RS256 JWT (a key pair this script makes) with its JWTVerifier;
+  echo tool, verifying with its JWTVerifier the same HS256 JWT (secret, issuer, audience, token:
+  BenchJwt, made per run) as the generated server's `auth_jwt` mode, which it is compared with;
 - `limit`: a plain node:http JSON-RPC echo (no SDK, no auth) in the seed-pattern image: what the
   runtime itself can do with this load, so every row's distance from it shows.
 
@@ -29,12 +31,16 @@ table says so.
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime
 import gzip
+import hashlib
+import hmac
 import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -159,10 +165,9 @@ createServer((req, res) => {
 
 # FastMCP, the most used Python MCP server framework: the same echo tool over stateless Streamable
 # HTTP (JSON answers, as the generated server gives for this call), behind its JWT verifier
-# checking an RS256 signature, issuer and audience against the public key the benchmark made.
+# checking an HS256 signature, issuer and audience: the secret and the token are the ones the
+# generated server's `auth_jwt` mode verifies (BenchJwt), so the two rows verify the same token.
 FASTMCP_VERSION = "4.2.3"
-FASTMCP_ISSUER = "https://issuer.benchmark.local"
-FASTMCP_AUDIENCE = "benchmark-fastmcp"
 FASTMCP_SERVER = """\
 import os
 
@@ -170,9 +175,9 @@ from fastmcp import FastMCP
 from fastmcp.server.auth.providers.jwt import JWTVerifier
 from starlette.responses import PlainTextResponse
 
-with open(os.environ["JWT_PUBLIC_KEY_FILE"], encoding="utf-8") as key:
-    auth = JWTVerifier(public_key=key.read(), issuer=os.environ["JWT_ISSUER"],
-                       audience=os.environ["JWT_AUDIENCE"], algorithm="RS256")
+with open(os.environ["JWT_SECRET_FILE"], encoding="utf-8") as secret:
+    auth = JWTVerifier(public_key=secret.read(), issuer=os.environ["JWT_ISSUER"],
+                       audience=os.environ["JWT_AUDIENCE"], algorithm="HS256")
 mcp = FastMCP("fastmcp-bench", auth=auth)
 
 
@@ -190,18 +195,43 @@ async def health(request):
 mcp.run(transport="http", host="127.0.0.1", port=int(os.environ["PORT"]), path="/mcp",
         stateless_http=True, json_response=True, log_level="warning", show_banner=False)
 """
-# A fresh RS256 key pair per run (FastMCP's own helper): prints a token for the load, writes the
-# public key for the verifier. Nothing of it outlives the run's work directory.
-FASTMCP_KEYS = """\
-import sys
 
-from fastmcp.server.auth.providers.jwt import RSAKeyPair
+# The JWT both verifiers check. HS256 because the generated server in production takes its keys
+# from an https:// JWKS only (plain http just for loopback in development/test), and a TLS JWKS
+# server is more machinery than this comparison needs; both verifiers do the same work for HS256
+# as for a fixed key (one signature check, then issuer, audience and expiry).
+JWT_ISSUER = "https://issuer.benchmark.local"
+JWT_AUDIENCE = "https://benchmark.local/mcp"
 
-pair = RSAKeyPair.generate()
-with open(sys.argv[1], "w", encoding="utf-8") as out:
-    out.write(pair.public_key)
-print(pair.create_token(subject="benchmark", issuer=sys.argv[2], audience=sys.argv[3], expires_in_seconds=86400))
-"""
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def hs256_token(secret: str, claims: dict) -> str:
+    """A compact HS256 JWS (RFC 7515/7519), canonical base64url in every segment."""
+    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signature = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{b64url(signature)}"
+
+
+@dataclass(frozen=True)
+class BenchJwt:
+    """A fresh shared secret per run (64 hex characters: 32 random bytes' worth, never a `dev_`
+    development credential), a token valid for a day signed with it, and the same claims signed
+    with another secret: what each verifier must refuse with 401 before its load starts."""
+
+    secret: str
+    token: str
+    forged: str
+
+    @classmethod
+    def mint(cls) -> BenchJwt:
+        now = int(time.time())
+        claims = {"iss": JWT_ISSUER, "aud": JWT_AUDIENCE, "sub": "benchmark", "iat": now, "exp": now + 86400}
+        secret = secrets.token_hex(32)
+        return cls(secret=secret, token=hs256_token(secret, claims), forged=hs256_token(secrets.token_hex(32), claims))
 
 
 def tools_call(protocol: str) -> dict:
@@ -264,12 +294,17 @@ class Row:
         row["rps_auth_otel"] = median_of("auth_otel", "rps")
         row["rps_auth_limits_off"] = median_of("auth_limits_off", "rps")
         row["p99_ms_otel"] = median_of("auth_otel", "p99")
+        # Verifying the HS256 JWT FastMCP verifies instead of the API key: the figure FastMCP is
+        # compared with (None on the baselines and peers, which have no such mode).
+        row["rps_auth_jwt"] = median_of("auth_jwt", "rps")
+        row["p50_ms_jwt"] = median_of("auth_jwt", "p50")
+        row["p99_ms_jwt"] = median_of("auth_jwt", "p99")
         row["otel_spans_per_request"] = median_of("auth_otel", "spans_per_request")
         # Ratios of medians: telemetry on / off (auth both), limits on / off (auth both).
         row["telemetry_ratio"] = ratio_of(row["rps_auth_otel"], row["rps_auth"])
         row["limits_ratio"] = ratio_of(row["rps_auth"], row["rps_auth_limits_off"])
         # The same costs as server CPU time per answered request (>1: the mode costs more).
-        for mode in ("auth", "auth_otel", "auth_limits_off"):
+        for mode in ("auth", "auth_jwt", "auth_otel", "auth_limits_off"):
             row[f"cpu_us_per_request_{mode}"] = median_of(mode, "cpu_us_per_request")
         row["telemetry_cpu_ratio"] = ratio_of(row["cpu_us_per_request_auth_otel"], row["cpu_us_per_request_auth"])
         row["limits_cpu_ratio"] = ratio_of(row["cpu_us_per_request_auth"], row["cpu_us_per_request_auth_limits_off"])
@@ -446,16 +481,22 @@ def cpu_seconds(pid: int) -> float:
 LIMITS_ON = {"RATE_LIMIT_PER_CALLER": "1000000000", "RATE_LIMIT_PER_ADDRESS": "1000000000"}
 LIMITS_OFF = {"RATE_LIMIT_PER_CALLER": "0", "RATE_LIMIT_PER_ADDRESS": "0", "MAX_REQUESTS_PER_CALLER": "100000"}
 AUTH = {"NODE_ENV": "production", "AUTH_MODE": "api_key", "AUTH_API_KEYS": API_KEY}
+JWT_AUTH = {"NODE_ENV": "production", "AUTH_MODE": "jwt", "AUTH_PROVIDER": "generic"}
+JWT_AUTH |= {"AUTH_ISSUER": JWT_ISSUER, "AUTH_AUDIENCE": JWT_AUDIENCE}
 LOAD_MODES: dict[str, dict[str, str]] = {
     "auth": AUTH | LIMITS_ON,
     "none": {"NODE_ENV": "development", "AUTH_MODE": "none"} | LIMITS_ON,
+    # The token FastMCP verifies (BenchJwt; AUTH_JWT_SECRET is added per run): HS256 with the
+    # generic provider's rules, issuer and audience fixed (the audience would otherwise default to
+    # PUBLIC_URL/mcp, which changes with each run's port).
+    "auth_jwt": JWT_AUTH | LIMITS_ON,
     # Telemetry on: traces and metrics to the loopback receiver (OTEL_EXPORTER_OTLP_ENDPOINT is
     # added per run), every span sampled (the default sampler), metrics pushed every second
     # instead of every minute so that each load run exports them too.
     "auth_otel": AUTH | LIMITS_ON | {"OTEL_METRIC_EXPORT_INTERVAL": "1000"},
     "auth_limits_off": AUTH | LIMITS_OFF,
 }
-GENERATED_MODES = ("auth", "none", "auth_otel", "auth_limits_off")
+GENERATED_MODES = ("auth", "none", "auth_jwt", "auth_otel", "auth_limits_off")
 
 
 class OtlpSink:
@@ -534,10 +575,19 @@ def count_spans(bodies: list[bytes]) -> int | None:
 
 
 def start(
-    engine: Engine, image: str, port: int, mode: str, command: list[str] | None = None, sink: OtlpSink | None = None
+    engine: Engine,
+    image: str,
+    port: int,
+    mode: str,
+    command: list[str] | None = None,
+    sink: OtlpSink | None = None,
+    jwt: BenchJwt | None = None,
 ) -> str:
     env = {"PORT": str(port), "HOST": "127.0.0.1", "PUBLIC_URL": f"http://127.0.0.1:{port}", "LOG_LEVEL": "warn"}
     env |= LOAD_MODES[mode]
+    if mode == "auth_jwt":
+        assert jwt is not None
+        env["AUTH_JWT_SECRET"] = jwt.secret
     if mode == "auth_otel":
         assert sink is not None
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{sink.port}"
@@ -621,7 +671,7 @@ def run_once(engine: Engine, row: Row, image: str, args: argparse.Namespace, mod
         sink.take()  # nothing left over from an earlier run
     port = free_port()
     begin = time.monotonic()
-    cid = start(engine, image, port, mode, command, sink)
+    cid = start(engine, image, port, mode, command, sink, args.jwt)
     try:
         try:
             healthy = wait_for_health(port)
@@ -630,7 +680,11 @@ def run_once(engine: Engine, row: Row, image: str, args: argparse.Namespace, mod
             raise RuntimeError(f"{row.variant} did not start ({mode}):\n{engine.logs(cid)}") from None
         if mode == "auth" and command is None:
             row.timing("start_to_healthy_s").add(startup)
-        check_tools_call(port, mode, args.protocol)
+        token = args.jwt.token if mode == "auth_jwt" else None
+        if mode == "auth_jwt" and status_of(port, args.protocol, args.jwt.forged) != 401:
+            # A token signed with another secret must be refused: the mode measures a verifier.
+            raise RuntimeError(f"{row.variant} ({mode}) accepted a JWT signed with another secret")
+        check_tools_call(port, mode, args.protocol, token)
         if n == 0 and mode == "auth":
             time.sleep(1)  # settle after start-up work before reading idle memory
             row.idle_rss_mb = node_rss_mb(engine, cid)
@@ -639,7 +693,7 @@ def run_once(engine: Engine, row: Row, image: str, args: argparse.Namespace, mod
         # (it includes the exports, which run in the same process).
         pid = node_pid(engine, cid)
         cpu_before = cpu_seconds(pid)
-        result = autocannon(port, mode, args.load_seconds, args.protocol)
+        result = autocannon(port, mode, args.load_seconds, args.protocol, token)
         result["cpu_us_per_request"] = round((cpu_seconds(pid) - cpu_before) * 1e6 / result["requests"], 1)
         if sink is not None:
             # A graceful stop flushes what the batch processor still holds (the server's SIGTERM
@@ -789,14 +843,11 @@ def run_fastmcp(workdir: Path, args) -> Row:
     home = workdir / "fastmcp"
     home.mkdir(parents=True, exist_ok=True)
     (home / "server.py").write_text(FASTMCP_SERVER, encoding="utf-8")
-    (home / "keys.py").write_text(FASTMCP_KEYS, encoding="utf-8")
-    public_key = home / "public.pem"
-    token = subprocess.run(
-        [python, str(home / "keys.py"), str(public_key), FASTMCP_ISSUER, FASTMCP_AUDIENCE],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    env = {**os.environ, "JWT_PUBLIC_KEY_FILE": str(public_key), "JWT_ISSUER": FASTMCP_ISSUER,
-           "JWT_AUDIENCE": FASTMCP_AUDIENCE}  # fmt: skip
+    secret_file = home / "jwt-secret"
+    secret_file.write_text(args.jwt.secret, encoding="utf-8")
+    secret_file.chmod(0o600)
+    token = args.jwt.token
+    env = {**os.environ, "JWT_SECRET_FILE": str(secret_file), "JWT_ISSUER": JWT_ISSUER, "JWT_AUDIENCE": JWT_AUDIENCE}
     for n in range(args.repeats):
         port = free_port()
         with open(home / f"server-{n}.log", "wb") as output:
@@ -808,8 +859,9 @@ def run_fastmcp(workdir: Path, args) -> Row:
             except RuntimeError:
                 raise RuntimeError(f"fastmcp did not start:\n{(home / f'server-{n}.log').read_text()}") from None
             # A wrong token must be refused: the row measures a server that verifies.
-            if fastmcp_status(port, args.protocol, "not-a-token") != 401:
-                raise RuntimeError("fastmcp accepted a request without a valid token")
+            for bad in ("not-a-token", args.jwt.forged):
+                if status_of(port, args.protocol, bad) != 401:
+                    raise RuntimeError("fastmcp accepted a request without a valid token")
             check_tools_call(port, "auth", args.protocol, token)
             cpu_before = cpu_seconds(process.pid)
             result = autocannon(port, "auth", args.load_seconds, args.protocol, token)
@@ -826,7 +878,8 @@ def run_fastmcp(workdir: Path, args) -> Row:
     return row
 
 
-def fastmcp_status(port: int, protocol: str, token: str) -> int:
+def status_of(port: int, protocol: str, token: str) -> int:
+    """The HTTP status a `tools/call` with this bearer token gets."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/mcp",
         data=json.dumps(tools_call(protocol)).encode(),
@@ -861,16 +914,17 @@ def markdown(rows: list[dict], meta: dict) -> str:
         + (f" Not buildable here: {'; '.join(meta['not_buildable_here'])}." if meta["not_buildable_here"] else ""),
         "",
         "| variant | image MB | overhead MB | cold build s | source rebuild s | lockfile rebuild s "
-        "| start→healthy s | idle RSS MB | rps auth | rps none | rps auth + telemetry | rps auth, limits off "
-        "| p50 ms | p99 ms | CPU us/request |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| start→healthy s | idle RSS MB | rps auth | rps none | rps auth (jwt) | rps auth + telemetry "
+        "| rps auth, limits off | p50 ms | p99 ms | CPU us/request |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['variant']} | {fmt(r['image_mb'])} | {fmt(r['overhead_mb'])} | {fmt_timing(r['cold_build_s'])} "
             f"| {fmt_timing(r['source_rebuild_s'])} | {fmt_timing(r['lockfile_rebuild_s'])} "
             f"| {fmt_timing(r['start_to_healthy_s'], 2)} | {fmt(r['idle_rss_mb'])} | {fmt(r['rps_auth'], 0)} "
-            f"| {fmt(r['rps_none'], 0)} | {fmt(r['rps_auth_otel'], 0)} | {fmt(r['rps_auth_limits_off'], 0)} "
+            f"| {fmt(r['rps_none'], 0)} | {fmt(r['rps_auth_jwt'], 0)} | {fmt(r['rps_auth_otel'], 0)} "
+            f"| {fmt(r['rps_auth_limits_off'], 0)} "
             f"| {fmt(r['p50_ms'], 0)} | {fmt(r['p99_ms'], 0)} | {fmt(r['cpu_us_per_request_auth'], 0)} |"
         )
     lines += ["", "| target | measured | met |", "|---|---|---|"]
@@ -922,13 +976,16 @@ def targets(rows: list[dict]) -> list[tuple[str, str, str]]:
             cpu = r.get("limits_cpu_ratio")
             cpu_note = "" if cpu is None else f"; CPU per request {cpu:.2f}x"
             out.append((f"{r['variant']}: rps limits on >= 0.95x off", f"{ratio:.2f}x{cpu_note}", mark[ratio >= 0.95]))
-        for peer, aim in ((sdk, 1.5), (fastmcp, None)):
-            if r["rps_auth"] and peer and peer["rps_auth"]:
-                ratio = r["rps_auth"] / peer["rps_auth"]
-                cpu = ratio_of(peer["cpu_us_per_request_auth"], r["cpu_us_per_request_auth"])
+        # The SDK example verifies nothing: against it, the API key row. FastMCP verifies an HS256
+        # JWT: against it, the same token verified by this row (its `auth_jwt` mode).
+        for peer, mode, label, aim in ((sdk, "auth", "rps auth", 1.5), (fastmcp, "auth_jwt", "rps auth (jwt)", None)):
+            mine = r["rps_auth" if mode == "auth" else f"rps_{mode}"]
+            if mine and peer and peer["rps_auth"]:
+                ratio = mine / peer["rps_auth"]
+                cpu = ratio_of(peer["cpu_us_per_request_auth"], r[f"cpu_us_per_request_{mode}"])
                 aimed = "" if aim is None else f" (aim {aim}x)"
                 by_cpu = "" if cpu is None else f"; {cpu:.2f}x by CPU per request"
-                name = f"{r['variant']}: rps auth >= {peer['variant']}"
+                name = f"{r['variant']}: {label} >= {peer['variant']}"
                 out.append((name, f"{ratio:.2f}x{aimed}{by_cpu}", mark[ratio >= 1]))
         if r["rps_auth"] and limit and limit["rps_auth"]:
             share = r["rps_auth"] / limit["rps_auth"]
@@ -976,6 +1033,7 @@ def main() -> int:
     # The containers reach the loopback receiver only on the host network (this repository's
     # engines run without a bridge); elsewhere the table says telemetry was not measured.
     args.sink = OtlpSink() if engine.network == "host" else None
+    args.jwt = BenchJwt.mint()  # one secret and token per run, for the generated rows and FastMCP
     telemetry = (
         "on in the `rps auth + telemetry` runs: OTLP/HTTP (protobuf) traces and metrics to a loopback "
         "receiver that answers 200, every span sampled, metrics pushed every second."
@@ -1010,11 +1068,16 @@ def main() -> int:
         "mode": "quick" if args.quick else "full",
         "peers": {
             "sdk-example": "the SDK's minimal stateless example (createMcpHandler + toNodeHandler), no auth",
-            "fastmcp": f"fastmcp {FASTMCP_VERSION} from PyPI, stateless HTTP, JSON answers, RS256 JWT verified "
-            "(JWTVerifier against a key pair made for the run), host process, one uvicorn worker",
+            "fastmcp": f"fastmcp {FASTMCP_VERSION} from PyPI, stateless HTTP, JSON answers, HS256 JWT verified "
+            "(JWTVerifier; the secret and token the generated rows' auth_jwt mode verifies), host process, "
+            "one uvicorn worker; compared with the generated rows' rps auth (jwt)",
             "limit": "plain node:http JSON-RPC echo, no SDK, no auth",
         },
         "telemetry": telemetry,
+        "jwt": f"auth_jwt mode: AUTH_MODE=jwt, NODE_ENV=production, AUTH_PROVIDER=generic, HS256 with a "
+        f"random 64-character AUTH_JWT_SECRET made for the run; token: iss {JWT_ISSUER}, aud {JWT_AUDIENCE}, "
+        "sub, iat, exp (a day); a token signed with another secret refused with 401 before each load run. "
+        "FastMCP verifies the same token with the same secret.",
         "limits": "on: the shipped defaults, both rate quotas raised to 10^9 (same per-request work); "
         "off: RATE_LIMIT_PER_CALLER=0, RATE_LIMIT_PER_ADDRESS=0, MAX_REQUESTS_PER_CALLER=100000",
     }

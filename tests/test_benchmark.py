@@ -1,7 +1,9 @@
 """scripts/benchmark.sh --quick on the real engine: every row measured, nothing asserted about speed.
 
 Rows: one generated variant, the seed pattern, and the peers measured in the same run (the SDK's
-bare example, FastMCP behind its JWT verifier, and the limit: a plain node:http echo).
+bare example, FastMCP behind its JWT verifier, and the limit: a plain node:http echo). The generated
+variant also runs verifying the HS256 JWT FastMCP verifies (`auth_jwt`): the figure FastMCP is
+compared with.
 
 Targets (overhead, rebuild share, start time, throughput) are shown in the benchmark's table,
 never asserted here: a loaded CI machine must not turn a measurement into a failure. What is
@@ -75,9 +77,31 @@ def test_the_peers_and_the_limit_are_measured_in_the_same_run(quick_run):
         assert row["rps_auth"] > 0 and row["cpu_us_per_request_auth"] > 0, row
         assert row["rps_auth_otel"] is None and row["rps_auth_limits_off"] is None, row
     assert "fastmcp" in by_name["fastmcp"]["bases"] and "uvicorn" in by_name["fastmcp"]["bases"]
-    assert f"| {generated}: rps auth >= fastmcp |" in table
+    assert f"| {generated}: rps auth (jwt) >= fastmcp |" in table
     assert f"| {generated}: rps auth >= sdk-example |" in table
     assert f"| {generated}: share of the limit (plain node:http echo) |" in table
+
+
+def test_the_generated_server_verifies_the_jwt_fastmcp_verifies(quick_run):
+    """Like for like with FastMCP: the generated variant's `auth_jwt` mode (AUTH_MODE=jwt in
+    production, the run's HS256 secret and token, which FastMCP verifies too) measured in every
+    repeat; the FastMCP target reads that figure, not the API key one. Numbers only."""
+    table, data = quick_run
+    generated = data["rows"][0]
+    runs = generated["load_runs"]["auth_jwt"]
+    assert len(runs) >= 3 and all(run["rps"] > 0 and run["requests"] > 0 for run in runs), runs
+    assert generated["rps_auth_jwt"] > 0 and generated["cpu_us_per_request_auth_jwt"] > 0, generated
+    assert 0 <= generated["p50_ms_jwt"] <= generated["p99_ms_jwt"], generated
+    for row in data["rows"][1:]:  # the baselines and peers have no such mode
+        assert row["rps_auth_jwt"] is None and "auth_jwt" not in row["load_runs"], row["variant"]
+    assert "HS256" in data["meta"]["jwt"] and "HS256" in data["meta"]["peers"]["fastmcp"], data["meta"]
+    assert "| rps auth (jwt) |" in table
+    (fastmcp,) = [row for row in data["rows"] if row["variant"] == "fastmcp"]
+    (line,) = [
+        line for line in table.splitlines() if line.startswith(f"| {generated['variant']}: rps auth (jwt) >= fastmcp |")
+    ]
+    ratio = float(line.split("|")[2].strip().split("x")[0])
+    assert ratio == pytest.approx(generated["rps_auth_jwt"] / fastmcp["rps_auth"], abs=0.01), line
 
 
 def test_every_timing_is_repeated_and_summarised(quick_run):
@@ -125,7 +149,7 @@ def test_telemetry_and_limits_are_measured_on_the_generated_image(quick_run):
     assert generated["rps_auth_otel"] > 0 and generated["rps_auth_limits_off"] > 0
     assert generated["telemetry_ratio"] > 0 and generated["limits_ratio"] > 0
     assert generated["telemetry_cpu_ratio"] > 0 and generated["limits_cpu_ratio"] > 0
-    for mode in ("auth", "auth_otel", "auth_limits_off"):
+    for mode in ("auth", "auth_jwt", "auth_otel", "auth_limits_off"):
         assert generated[f"cpu_us_per_request_{mode}"] > 0, (mode, generated)
     assert generated["otel_spans_per_request"] >= 2
     for row in data["rows"][1:]:  # the baselines have neither
