@@ -4,7 +4,7 @@
 # idle memory, and authenticated throughput. Prints a Markdown table (targets shown, never
 # asserted). Sets up the machine as scripts/run-tests.sh does (scripts/machine.sh).
 #
-#   scripts/benchmark.sh --quick              # one esbuild variant + both baselines, short load
+#   scripts/benchmark.sh --quick              # one esbuild variant, the baselines and peers, short load
 #   scripts/benchmark.sh --json rows.json     # every base family x bundler buildable here
 #
 # Options go to scripts/benchmark.py (--help lists them). Where the official base images
