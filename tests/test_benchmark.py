@@ -116,6 +116,16 @@ def test_every_timing_is_repeated_and_summarised(quick_run):
         assert len(row["load_runs"]["auth"]) >= 3 and len(row["load_runs"]["none"]) >= 3
 
 
+def test_the_generated_image_is_also_measured_as_a_default_project_builds_it(quick_run):
+    """The size a user's image has (security_scanning=yes, the default, adds the OS upgrade layer):
+    measured for the generated row, its own column, never smaller than the image without it."""
+    table, data = quick_run
+    generated = data["rows"][0]
+    assert generated["image_mb_as_generated"] >= generated["image_mb"] > 0, generated
+    assert all(row["image_mb_as_generated"] is None for row in data["rows"][1:])
+    assert "| image MB as generated |" in table
+
+
 def test_the_seed_pattern_ships_more_than_the_generated_image(quick_run):
     """Sizes, not speed: the seed's runtime keeps npm, node_modules and the whole Node image."""
     _, data = quick_run
