@@ -18,9 +18,10 @@
  *
  * Imports point one way, down the request path: a module imports from its own layer and the
  * layers below it, never from one above.
- *   index.ts, app.ts -> mcp/route.ts -> mcp/handler.ts, mcp/server.ts -> tools/, resources/,
- *   prompts/ -> mcp/context.ts -> auth/ -> config.ts -> auth/presets.ts, auth/jwks.ts,
- *   auth/types.ts -> env.ts -> http/
+ *   index.ts, app.ts -> mcp/route.ts -> mcp/handler.ts, mcp/server.ts, mcp/node-adapter.ts ->
+ *   tools/, resources/, prompts/ -> mcp/context.ts, mcp/schema.ts -> auth/ -> config.ts ->
+ *   auth/modes/, auth/mode.ts, auth/credentials.ts, auth/presets.ts, auth/jwks.ts, auth/types.ts
+ *   -> env.ts -> http/
  * http/ is plumbing beneath them all: it knows nothing of MCP, auth or configuration (its
  * settings are passed in). logger.ts and telemetry/ are shared: any layer may import them;
  * they import from auth/ and below.
