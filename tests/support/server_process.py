@@ -13,11 +13,20 @@ import time
 import urllib.request
 from pathlib import Path
 
+_HANDED_OUT: set[int] = set()
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port free now and never handed out before by this process: the kernel may offer
+    a port it just gave again, and a server given the same port twice (PORT and PROBE_PORT) is
+    refused at start."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
