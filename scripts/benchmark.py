@@ -814,29 +814,28 @@ def with_extra_ca(engine: Engine, image: str) -> str:
     return tag
 
 
-def run_sdk_example(engine: Engine, workdir: Path, seed_image: str, args) -> Row:
-    row = Row(variant="sdk-example", bases="runs in the seed-pattern image (its node_modules hold the SDK)")
-    tag = f"benchmark/sdk-example:{args.tag}"
+def run_script_row(engine: Engine, seed_image: str, args, variant: str, bases: str, script: str, source: str) -> Row:
+    """A peer that is one node script in the seed-pattern image (its node_modules hold the SDK),
+    unauthenticated: its only mode is reported as the row's throughput."""
+    row = Row(variant=variant, bases=bases)
+    tag = f"benchmark/{variant}:{args.tag}"
     with tempfile.TemporaryDirectory() as ctx:
-        (Path(ctx) / "sdk-example.mjs").write_text(SDK_EXAMPLE, encoding="utf-8")
-        (Path(ctx) / "Dockerfile").write_text(f"FROM {seed_image}\nCOPY sdk-example.mjs ./\n")
+        (Path(ctx) / script).write_text(source, encoding="utf-8")
+        (Path(ctx) / "Dockerfile").write_text(f"FROM {seed_image}\nCOPY {script} ./\n")
         engine.cmd("build", "--quiet", *engine.network_args(), "-t", tag, ctx)
-    measure_runtime(engine, row, tag, args, modes=("none",), command=["node", "sdk-example.mjs"])
-    # Its only mode is unauthenticated; report it as the row's throughput.
+    measure_runtime(engine, row, tag, args, modes=("none",), command=["node", script])
     row.load["auth"] = row.load.pop("none")
     return row
 
 
+def run_sdk_example(engine: Engine, seed_image: str, args) -> Row:
+    bases = "runs in the seed-pattern image (its node_modules hold the SDK)"
+    return run_script_row(engine, seed_image, args, "sdk-example", bases, "sdk-example.mjs", SDK_EXAMPLE)
+
+
 def run_limit(engine: Engine, seed_image: str, args) -> Row:
-    row = Row(variant="limit", bases="plain node:http JSON-RPC echo, no SDK, no auth; in the seed-pattern image")
-    tag = f"benchmark/limit:{args.tag}"
-    with tempfile.TemporaryDirectory() as ctx:
-        (Path(ctx) / "limit.mjs").write_text(LIMIT_ECHO, encoding="utf-8")
-        (Path(ctx) / "Dockerfile").write_text(f"FROM {seed_image}\nCOPY limit.mjs ./\n")
-        engine.cmd("build", "--quiet", *engine.network_args(), "-t", tag, ctx)
-    measure_runtime(engine, row, tag, args, modes=("none",), command=["node", "limit.mjs"])
-    row.load["auth"] = row.load.pop("none")  # its only mode, unauthenticated
-    return row
+    bases = "plain node:http JSON-RPC echo, no SDK, no auth; in the seed-pattern image"
+    return run_script_row(engine, seed_image, args, "limit", bases, "limit.mjs", LIMIT_ECHO)
 
 
 def fastmcp_venv() -> Path:
@@ -1079,7 +1078,7 @@ def main() -> int:
         args.sink.close()
     seed_row, seed_image = run_seed(engine, args.workdir, bases[0], seed_args, args)
     rows.append(seed_row)
-    rows.append(run_sdk_example(engine, args.workdir, seed_image, args))
+    rows.append(run_sdk_example(engine, seed_image, args))
     rows.append(run_fastmcp(args.workdir, args))
     rows.append(run_limit(engine, seed_image, args))
 
